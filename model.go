@@ -1,0 +1,93 @@
+package oauth2
+
+import "time"
+
+// ClientInfo is a registered client (RFC 6749 2).
+type ClientInfo interface {
+	GetID() string
+	// GetSecret returns the client secret in the clear, or "" when the
+	// client keeps only a hash (see ClientPasswordVerifier) or has none.
+	GetSecret() string
+	// GetDomain returns the seed's single registered redirect base. A client
+	// that has only a Domain matches redirect URIs on exact scheme, host and
+	// port, never by suffix or prefix.
+	GetDomain() string
+	// IsPublic reports whether the client cannot keep a secret (RFC 6749
+	// 2.1): it authenticates with "none" and must use PKCE.
+	IsPublic() bool
+	GetUserID() string
+}
+
+// ClientPasswordVerifier is implemented by clients that verify a presented
+// secret themselves, for example against a stored hash. Implementations must
+// compare in constant time.
+type ClientPasswordVerifier interface {
+	VerifyPassword(secret string) bool
+}
+
+// ClientMetadata is implemented by clients that carry registration metadata
+// (RFC 7591 2). The manager and the server check a client against it when
+// the client implements it; a client without it (the seed's models.Client
+// with only a Domain) is checked against its Domain and the server's
+// configuration alone.
+type ClientMetadata interface {
+	// GetRedirectURIs returns the registered redirect URIs, compared by exact
+	// string match (RFC 9700 2.1).
+	GetRedirectURIs() []string
+	// GetGrantTypes returns the grant types the client may use; empty means
+	// every grant the server allows.
+	GetGrantTypes() []GrantType
+	// GetScopes returns the scopes the client may ask for; empty means any.
+	GetScopes() []string
+	// GetTokenEndpointAuthMethod returns the registered client
+	// authentication method (RFC 7591 2), "" for the default.
+	GetTokenEndpointAuthMethod() string
+}
+
+// TokenInfo is one stored grant record: an authorization code, or an access
+// token with an optional refresh token. A part whose value is "" is absent.
+// An expiry of zero or less means the part does not expire.
+type TokenInfo interface {
+	New() TokenInfo
+
+	GetClientID() string
+	SetClientID(string)
+	GetUserID() string
+	SetUserID(string)
+	GetRedirectURI() string
+	SetRedirectURI(string)
+	GetScope() string
+	SetScope(string)
+
+	// GetGrantID identifies the authorization grant the record belongs to:
+	// the code and every access and refresh token issued from it share it,
+	// so that a replay can revoke them all (RFC 6749 4.1.2, RFC 9700
+	// 4.14.2). Empty for tokens that belong to no revocable grant.
+	GetGrantID() string
+	SetGrantID(string)
+
+	GetCode() string
+	SetCode(string)
+	GetCodeCreateAt() time.Time
+	SetCodeCreateAt(time.Time)
+	GetCodeExpiresIn() time.Duration
+	SetCodeExpiresIn(time.Duration)
+	GetCodeChallenge() string
+	SetCodeChallenge(string)
+	GetCodeChallengeMethod() CodeChallengeMethod
+	SetCodeChallengeMethod(CodeChallengeMethod)
+
+	GetAccess() string
+	SetAccess(string)
+	GetAccessCreateAt() time.Time
+	SetAccessCreateAt(time.Time)
+	GetAccessExpiresIn() time.Duration
+	SetAccessExpiresIn(time.Duration)
+
+	GetRefresh() string
+	SetRefresh(string)
+	GetRefreshCreateAt() time.Time
+	SetRefreshCreateAt(time.Time)
+	GetRefreshExpiresIn() time.Duration
+	SetRefreshExpiresIn(time.Duration)
+}
