@@ -1,0 +1,23 @@
+package manage
+
+import (
+	"context"
+
+	"github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/errors"
+)
+
+// clientToken is the client credentials grant (RFC 6749 4.4.2), the hot
+// path of the token endpoint: one store call, no reflection, no formatting
+// on success. Only confidential clients may use it (RFC 6749 4.4), and by
+// default it issues no refresh token (RFC 6749 4.4.3).
+func (m *Manager) clientToken(ctx context.Context, tgr *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
+	cli, err := m.authenticate(ctx, tgr)
+	if err != nil {
+		return nil, err
+	}
+	if cli.IsPublic() || !allowsGrant(cli, oauth2.ClientCredentials) {
+		return nil, errors.ErrUnauthorizedClient
+	}
+	return m.issueDirect(ctx, cli, tgr, &m.clientCfg)
+}
