@@ -1,0 +1,336 @@
+package server
+
+import (
+	"context"
+	stderrors "errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/errors"
+)
+
+// AuthorizeRequest is a validated authorization request (RFC 6749 4.1.1,
+// 4.2.1; RFC 7636 4.3). RedirectURI is the one the manager validated for
+// the client, never an unchecked value.
+type AuthorizeRequest struct {
+	ResponseType        oauth2.ResponseType
+	ClientID            string
+	Scope               string
+	RedirectURI         string
+	State               string
+	UserID              string
+	CodeChallenge       string
+	CodeChallengeMethod oauth2.CodeChallengeMethod
+	AccessTokenExp      time.Duration
+	Request             *http.Request
+
+	client oauth2.ClientInfo
+}
+
+var (
+	errAuthorizeMethod      = errors.New(errors.ErrInvalidRequest, "The authorization endpoint accepts only GET and POST requests")
+	errMissingClientID      = errors.New(errors.ErrInvalidRequest, "The client_id parameter is missing")
+	errUnknownClient        = errors.New(errors.ErrInvalidRequest, "The client_id is unknown")
+	errMissingResponseType  = errors.New(errors.ErrInvalidRequest, "The response_type parameter is missing")
+	errUnsupportedResponse  = errors.New(errors.ErrUnsupportedResponseType, "The response_type is not supported by this server")
+	errResponseNotAllowed   = errors.New(errors.ErrUnauthorizedClient, "The client is not allowed to use this response type")
+	errNoUserAuthentication = errors.New(errors.ErrAccessDenied, "The resource owner could not be authenticated")
+)
+
+// HandleAuthorizeRequest serves the authorization endpoint (RFC 6749 3.1,
+// 4.1.1, 4.2.1) for GET and POST requests.
+//
+// The client_id and redirect_uri are checked first. Until both are valid no
+// error is redirected (RFC 6749 4.1.2.1): the error is written to the user
+// agent as a 400 (JSON when the request accepts it, else text/plain), or by
+// the PreRedirectErrorHandler, and returned. Every later error is redirected
+// to the validated URI with error, error_description, state and iss (RFC
+// 9207), and nil is returned. On success the user agent is redirected with
+// 302 Found: a code in the query, or for the implicit grant the token in
+// the fragment.
+//
+// A UserAuthorizationHandler that returns "" and no error has written the
+// response itself (a login page, typically); HandleAuthorizeRequest then
+// returns nil without writing.
+func (s *Server) HandleAuthorizeRequest(w http.ResponseWriter, r *http.Request) error {
+	req, err := s.validateAuthorizeRequest(w, r)
+	if err != nil {
+		if req == nil {
+			return s.authorizeDirectError(w, r, err)
+		}
+		return s.redirectError(w, req, err)
+	}
+	if s.UserAuthorizationHandler == nil {
+		return s.redirectError(w, req, errNoUserAuthentication)
+	}
+	userID, err := s.UserAuthorizationHandler(w, r)
+	if err != nil {
+		return s.redirectError(w, req, err)
+	}
+	if userID == "" {
+		return nil
+	}
+	req.UserID = userID
+	if fn := s.AuthorizeScopeHandler; fn != nil {
+		scope, err := fn(w, r)
+		if err != nil {
+			return s.redirectError(w, req, err)
+		}
+		if scope != "" {
+			req.Scope = scope
+		}
+	}
+	if fn := s.AccessTokenExpHandler; fn != nil {
+		exp, err := fn(w, r)
+		if err != nil {
+			return s.redirectError(w, req, err)
+		}
+		req.AccessTokenExp = exp
+	}
+	ti, err := s.GetAuthorizeToken(r.Context(), req)
+	if err != nil {
+		return s.redirectError(w, req, err)
+	}
+	return s.redirect(w, req, s.GetAuthorizeData(req.ResponseType, ti))
+}
+
+// ValidationAuthorizeRequest reads and checks an authorization request
+// (RFC 6749 4.1.1, 4.2.1). When the client or its redirect URI is not valid
+// it returns a nil request: the error must not be redirected (RFC 6749
+// 4.1.2.1). Otherwise a later error comes with the request, whose
+// RedirectURI and State are those to redirect the error to.
+func (s *Server) ValidationAuthorizeRequest(r *http.Request) (*AuthorizeRequest, error) {
+	return s.validateAuthorizeRequest(nil, r)
+}
+
+func (s *Server) validateAuthorizeRequest(w http.ResponseWriter, r *http.Request) (*AuthorizeRequest, error) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		return nil, errAuthorizeMethod
+	}
+	if r.Method == http.MethodPost && r.PostForm == nil && r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, s.Config.maxBodyBytes())
+	}
+	// r.Form may have been set by the application, as the seed's examples
+	// do to resume a request after the login page; ParseForm keeps it.
+	if err := r.ParseForm(); err != nil {
+		return nil, errMalformedForm
+	}
+	form := r.Form
+	for k, vs := range form {
+		if !utf8.ValidString(k) {
+			return nil, errMalformedForm
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return nil, errMalformedForm
+			}
+		}
+	}
+
+	ctx := r.Context()
+	ids := form["client_id"]
+	if len(ids) > 1 {
+		return nil, errRepeatedParam
+	}
+	if len(ids) == 0 || ids[0] == "" {
+		return nil, errMissingClientID
+	}
+	client, err := s.Manager.GetClient(ctx, ids[0])
+	if err != nil || client == nil {
+		return nil, clientLookupError(err)
+	}
+	uris := form["redirect_uri"]
+	if len(uris) > 1 {
+		return nil, errRepeatedParam
+	}
+	var rawURI string
+	if len(uris) == 1 {
+		rawURI = uris[0]
+	}
+	redirectURI, err := s.Manager.ValidateRedirectURI(ctx, client, rawURI)
+	if err != nil {
+		return nil, err
+	}
+	if u, perr := url.Parse(redirectURI); perr != nil || redirectURI == "" || !u.IsAbs() ||
+		strings.ContainsRune(redirectURI, '#') {
+		// RFC 6749 3.1.2: absolute, without a fragment.
+		return nil, errors.ErrInvalidRedirectURI
+	}
+
+	// From here on, errors are redirected to redirectURI.
+	req := &AuthorizeRequest{
+		ClientID:    ids[0],
+		RedirectURI: redirectURI,
+		Request:     r,
+		client:      client,
+	}
+	if st := form["state"]; len(st) == 1 {
+		req.State = st[0]
+	}
+	rts := form["response_type"]
+	if len(rts) == 1 && oauth2.ResponseType(rts[0]) == oauth2.Token && s.CheckResponseType(oauth2.Token) {
+		// Errors of the implicit grant go in the fragment (RFC 6749 4.2.2.1).
+		req.ResponseType = oauth2.Token
+	}
+	for _, vs := range form {
+		if len(vs) > 1 {
+			return req, errRepeatedParam
+		}
+	}
+	if len(rts) == 0 || rts[0] == "" {
+		return req, errMissingResponseType
+	}
+	rt := oauth2.ResponseType(rts[0])
+	if !s.CheckResponseType(rt) {
+		return req, errUnsupportedResponse
+	}
+	req.ResponseType = rt
+	req.Scope = form.Get("scope")
+	req.CodeChallenge = form.Get("code_challenge")
+	req.CodeChallengeMethod = oauth2.CodeChallengeMethod(form.Get("code_challenge_method"))
+	if req.CodeChallenge != "" && req.CodeChallengeMethod == "" {
+		// RFC 7636 4.3: the method defaults to plain, which the manager
+		// refuses unless enabled.
+		req.CodeChallengeMethod = oauth2.CodeChallengePlain
+	}
+	return req, nil
+}
+
+// clientLookupError maps a failed client lookup at the authorization
+// endpoint: an unknown client is an invalid_request (there is no
+// invalid_client here, RFC 6749 4.1.2.1); a store failure keeps its error.
+func clientLookupError(err error) error {
+	if err == nil || stderrors.Is(err, oauth2.ErrNotFound) || stderrors.Is(err, errors.ErrInvalidClient) {
+		return errUnknownClient
+	}
+	return err
+}
+
+// GetAuthorizeToken checks the client's right to the response type and the
+// scope, then has the manager issue a code or, for the implicit grant, a
+// token (RFC 6749 4.1.2, 4.2.2). The PKCE challenge goes to the manager,
+// which validates it (RFC 7636 4.4).
+func (s *Server) GetAuthorizeToken(ctx context.Context, req *AuthorizeRequest) (oauth2.TokenInfo, error) {
+	gt := oauth2.AuthorizationCode
+	if req.ResponseType == oauth2.Token {
+		gt = oauth2.Implicit
+	}
+	client := req.client
+	if client == nil || client.GetID() != req.ClientID {
+		c, err := s.Manager.GetClient(ctx, req.ClientID)
+		if err != nil || c == nil {
+			return nil, clientLookupError(err)
+		}
+		client = c
+	}
+	if err := s.checkClientGrant(client, req.ClientID, gt); err != nil {
+		if stderrors.Is(err, errGrantNotAllowed) {
+			return nil, errResponseNotAllowed
+		}
+		return nil, err
+	}
+	tgr := &oauth2.TokenGenerateRequest{
+		ClientID:            req.ClientID,
+		Client:              client,
+		UserID:              req.UserID,
+		RedirectURI:         req.RedirectURI,
+		Scope:               req.Scope,
+		CodeChallenge:       req.CodeChallenge,
+		CodeChallengeMethod: req.CodeChallengeMethod,
+		AccessTokenExp:      req.AccessTokenExp,
+		Request:             req.Request,
+	}
+	if fn := s.ClientScopeHandler; fn != nil {
+		allowed, err := fn(tgr)
+		if err != nil {
+			return nil, err
+		}
+		if !allowed {
+			return nil, errScopeNotAllowed
+		}
+	}
+	return s.Manager.GenerateAuthToken(ctx, req.ResponseType, tgr)
+}
+
+// GetAuthorizeData returns the parameters of a successful authorization
+// response: the code (RFC 6749 4.1.2), or for the implicit grant the token
+// without a refresh token (RFC 6749 4.2.2).
+func (s *Server) GetAuthorizeData(rt oauth2.ResponseType, ti oauth2.TokenInfo) map[string]any {
+	if rt == oauth2.Token {
+		data := s.GetTokenData(ti)
+		delete(data, "refresh_token")
+		return data
+	}
+	return map[string]any{"code": ti.GetCode()}
+}
+
+// GetRedirectURI returns req.RedirectURI with data, state and iss (RFC
+// 9207 2) added: in the query for the code flow, keeping the URI's own
+// query (RFC 6749 3.1.2), or in the fragment for the implicit grant (RFC
+// 6749 4.2.2). Values are form-encoded, so that state decodes to exactly
+// what the client sent.
+func (s *Server) GetRedirectURI(req *AuthorizeRequest, data map[string]any) (string, error) {
+	base := req.RedirectURI
+	if _, err := url.Parse(base); err != nil || strings.ContainsRune(base, '#') {
+		return "", fmt.Errorf("server: redirect URI: %w", errors.ErrInvalidRedirectURI)
+	}
+	params := make(url.Values, len(data)+2)
+	for k, v := range data {
+		params.Set(k, paramString(v))
+	}
+	if req.State != "" {
+		params.Set("state", req.State)
+	}
+	if s.Config.Issuer != "" {
+		params.Set("iss", s.Config.Issuer)
+	}
+	encoded := params.Encode()
+	if req.ResponseType == oauth2.Token {
+		return base + "#" + encoded, nil
+	}
+	switch {
+	case !strings.ContainsRune(base, '?'):
+		return base + "?" + encoded, nil
+	case strings.HasSuffix(base, "?"), strings.HasSuffix(base, "&"):
+		return base + encoded, nil
+	}
+	return base + "&" + encoded, nil
+}
+
+func paramString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case int:
+		return strconv.Itoa(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	}
+	return fmt.Sprint(v)
+}
+
+// redirect sends the user agent to the client with data (RFC 6749 4.1.2).
+func (s *Server) redirect(w http.ResponseWriter, req *AuthorizeRequest, data map[string]any) error {
+	uri, err := s.GetRedirectURI(req, data)
+	if err != nil {
+		return s.authorizeDirectError(w, req.Request, err)
+	}
+	h := w.Header()
+	h.Set("Location", uri)
+	h["Cache-Control"] = hdrNoStore
+	w.WriteHeader(http.StatusFound)
+	return nil
+}
+
+// redirectError sends an error to the client's validated redirect URI
+// (RFC 6749 4.1.2.1, 4.2.2.1).
+func (s *Server) redirectError(w http.ResponseWriter, req *AuthorizeRequest, err error) error {
+	data, _, _ := s.GetErrorData(err)
+	return s.redirect(w, req, data)
+}

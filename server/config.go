@@ -1,0 +1,82 @@
+package server
+
+import (
+	"time"
+
+	"github.com/oauth2d/oauth2"
+)
+
+// DefaultMaxBodyBytes is the default limit on the body of a token or
+// authorization request: 64 KiB, far more than any RFC 6749 request needs.
+const DefaultMaxBodyBytes int64 = 64 << 10
+
+// Config is the configuration of a Server. NewConfig returns the secure
+// defaults; the zero value is not ready for use.
+type Config struct {
+	// TokenType is the token_type of issued access tokens (RFC 6749 7.1),
+	// "Bearer" (RFC 6750) by default.
+	TokenType string
+	// AllowGetAccessRequest lets the token endpoint answer GET requests with
+	// the parameters in the query, as the seed's Quick Start does. RFC 6749
+	// 3.2 requires POST; leave it off in production, since it puts client
+	// secrets in URLs and logs.
+	AllowGetAccessRequest bool
+	// AllowedResponseTypes are the response types the authorization endpoint
+	// accepts (RFC 6749 3.1.1): only "code" by default. Adding oauth2.Token
+	// enables the implicit grant, which RFC 9700 2.1.2 advises against.
+	AllowedResponseTypes []oauth2.ResponseType
+	// AllowedGrantTypes are the grant types the token endpoint accepts
+	// (RFC 6749 4): authorization_code, refresh_token and client_credentials
+	// by default. The password grant (RFC 6749 4.3) is off unless added here
+	// and a PasswordAuthorizationHandler is set.
+	AllowedGrantTypes []oauth2.GrantType
+	// Issuer, when set, is sent as the "iss" parameter of every
+	// authorization response, success or error (RFC 9207 2).
+	Issuer string
+	// AllowBearerFromForm accepts an access token in the "access_token"
+	// parameter of a form-encoded POST body (RFC 6750 2.2). Off by default.
+	AllowBearerFromForm bool
+	// AllowBearerFromQuery accepts an access token in the "access_token"
+	// query parameter (RFC 6750 2.3), which RFC 9700 2.4 forbids for new
+	// deployments. Off by default.
+	AllowBearerFromQuery bool
+	// MaxBodyBytes limits the request body of the token and authorization
+	// endpoints; a larger body is an invalid_request. Zero or less means
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+}
+
+// NewConfig returns the secure default configuration: token type "Bearer",
+// response type "code" only, grants authorization_code, refresh_token and
+// client_credentials, POST only at the token endpoint, bearer tokens only
+// from the Authorization header, and 64 KiB request bodies.
+func NewConfig() *Config {
+	return &Config{
+		TokenType:            "Bearer",
+		AllowedResponseTypes: []oauth2.ResponseType{oauth2.Code},
+		AllowedGrantTypes: []oauth2.GrantType{
+			oauth2.AuthorizationCode,
+			oauth2.Refreshing,
+			oauth2.ClientCredentials,
+		},
+		MaxBodyBytes: DefaultMaxBodyBytes,
+	}
+}
+
+func (c *Config) maxBodyBytes() int64 {
+	if c.MaxBodyBytes <= 0 {
+		return DefaultMaxBodyBytes
+	}
+	return c.MaxBodyBytes
+}
+
+func (c *Config) tokenType() string {
+	if c.TokenType == "" {
+		return "Bearer"
+	}
+	return c.TokenType
+}
+
+// expiresIn converts a lifetime to the integer seconds of expires_in
+// (RFC 6749 5.1).
+func expiresIn(d time.Duration) int64 { return int64(d / time.Second) }
