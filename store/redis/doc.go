@@ -1,0 +1,39 @@
+// Package redis is an oauth2.TokenStore (and oauth2.KVStore) on Redis, for
+// deployments that run several server processes behind a load balancer:
+// every process that uses the same Redis and key prefix serves one issuer
+// (DESIGN.md section 4).
+//
+// # Keys
+//
+// A code, access or refresh token is never written to Redis, only the
+// base64url SHA-256 of it (RFC 9700 4.14.2 asks for replay detection, not for
+// the token itself):
+//
+//	<prefix>code:<hash>     the record of an authorization code
+//	<prefix>access:<hash>   the record of an access token
+//	<prefix>refresh:<hash>  the record of a refresh token
+//	<prefix>grant:<id>      the set of the live keys of one grant, for RevokeGrant
+//	<prefix>kv:<key>        a value of the oauth2.KVStore capability
+//
+// Each key holds the whole record (client, user, scope, times and the hash
+// of the access token stored with a refresh token), so that every lookup is
+// one GET. A consumed code or a rotated-out refresh token keeps its key,
+// which then holds a replay marker (its grant ID and how long it is
+// remembered) instead of the record. Keys expire in Redis a little after the
+// token they hold, and every read also checks the expiry recorded in the
+// value against the store's clock, so the store's clock decides.
+//
+// Create, ExchangeCode, RotateRefresh, the removals and RevokeGrant each run
+// as one Lua script: one round trip, atomic in Redis, so that of any number
+// of processes consuming one code or refresh token exactly one wins. The
+// scripts are safe to repeat, so the client's retries after a lost reply
+// cannot turn a success into a replay.
+//
+// # Deployment
+//
+// Run Redis with persistence (appendonly yes) if tokens must survive its
+// restart, and with maxmemory-policy noeviction: an evicted replay marker
+// would let a replayed code or refresh token pass as unknown. On Redis
+// Cluster, put a hash tag in the prefix (WithKeyPrefix("{oauth2}:")) so that
+// the keys of a script share one slot.
+package redis

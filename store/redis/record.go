@@ -1,0 +1,260 @@
+package redis
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/models"
+)
+
+// kind is the part of a record that a key names.
+type kind int
+
+const (
+	kindCode kind = iota
+	kindAccess
+	kindRefresh
+)
+
+// keyword is the key segment of each kind; expField the record field that
+// holds the kind's expiry, as the Lua scripts read it too.
+var (
+	keyword  = [...]string{"code:", "access:", "refresh:"}
+	expField = [...]string{"cx", "ax", "rx"}
+)
+
+// hashValue returns the base64url SHA-256 of a code or token: what the
+// store keeps instead of the value.
+func hashValue(value string) string {
+	sum := sha256.Sum256([]byte(value))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// record is what the store keeps under each key of a TokenInfo: every field
+// but the code and token values. Field names are short because each key
+// holds a copy; cx, ax, rx, g and ak are also read by the Lua scripts.
+type record struct {
+	ClientID    string `json:"c,omitempty"`
+	UserID      string `json:"u,omitempty"`
+	RedirectURI string `json:"ru,omitempty"`
+	Scope       string `json:"s,omitempty"`
+	GrantID     string `json:"g,omitempty"`
+	Challenge   string `json:"cc,omitempty"`
+	Method      string `json:"cm,omitempty"`
+
+	CodeAt     string `json:"ca,omitempty"`
+	CodeTTL    int64  `json:"ct,omitempty"`
+	CodeExp    string `json:"cx,omitempty"`
+	AccessAt   string `json:"aa,omitempty"`
+	AccessTTL  int64  `json:"at,omitempty"`
+	AccessExp  string `json:"ax,omitempty"`
+	RefreshAt  string `json:"ra,omitempty"`
+	RefreshTTL int64  `json:"rt,omitempty"`
+	RefreshExp string `json:"rx,omitempty"`
+
+	// AccessKey is the hash of the access token stored with the record, so
+	// that removing or rotating its refresh token removes it too (RFC 7009
+	// 2.1).
+	AccessKey string `json:"ak,omitempty"`
+}
+
+// part is one present part of a TokenInfo being written.
+type part struct {
+	kind  kind
+	value string
+	exp   time.Time // zero when the part never expires
+}
+
+// never is the expiry stamp of a part that does not expire: after every
+// other stamp.
+const never = "99999999999999999999"
+
+// stampLen is the length of every expiry stamp.
+const stampLen = len(never)
+
+var (
+	minStampTime = time.Unix(0, 0)
+	maxStampTime = time.Unix(0, math.MaxInt64)
+)
+
+// stamp returns t as a fixed-width decimal count of Unix nanoseconds, so
+// that the Lua scripts and Go compare instants as strings, exactly. Times
+// outside the range of int64 nanoseconds are clamped.
+func stamp(t time.Time) string {
+	var n int64
+	switch {
+	case t.Before(minStampTime):
+	case t.After(maxStampTime):
+		n = math.MaxInt64
+	default:
+		n = t.UnixNano()
+	}
+	var b [stampLen]byte
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[:])
+}
+
+// expStamp returns the expiry stamp of a part created at at that lives for
+// d, never when d <= 0.
+func expStamp(at time.Time, d time.Duration) string {
+	if d <= 0 {
+		return never
+	}
+	return stamp(at.Add(d))
+}
+
+// formatTime writes t exactly, as Unix seconds and nanoseconds; "" for the
+// zero time.
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return strconv.FormatInt(t.Unix(), 10) + "." + strconv.Itoa(t.Nanosecond())
+}
+
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	sec, nsec, ok := strings.Cut(s, ".")
+	if !ok {
+		return time.Time{}, errBadRecord
+	}
+	a, err1 := strconv.ParseInt(sec, 10, 64)
+	b, err2 := strconv.ParseInt(nsec, 10, 64)
+	if err1 != nil || err2 != nil {
+		return time.Time{}, errBadRecord
+	}
+	return time.Unix(a, b).UTC(), nil
+}
+
+// errBadRecord reports a value the store did not write.
+var errBadRecord = errors.New("redis store: malformed stored record")
+
+// newRecord returns the record of info and its present parts: the code
+// part only when withCode.
+func newRecord(info oauth2.TokenInfo, withCode bool) (*record, []part) {
+	r := &record{
+		ClientID:    info.GetClientID(),
+		UserID:      info.GetUserID(),
+		RedirectURI: info.GetRedirectURI(),
+		Scope:       info.GetScope(),
+		GrantID:     info.GetGrantID(),
+	}
+	var parts []part
+	add := func(k kind, value string, at time.Time, d time.Duration) {
+		p := part{kind: k, value: value}
+		if d > 0 {
+			p.exp = at.Add(d)
+		}
+		parts = append(parts, p)
+	}
+	if code := info.GetCode(); withCode && code != "" {
+		at, d := info.GetCodeCreateAt(), info.GetCodeExpiresIn()
+		r.Challenge = info.GetCodeChallenge()
+		r.Method = string(info.GetCodeChallengeMethod())
+		r.CodeAt, r.CodeTTL, r.CodeExp = formatTime(at), int64(d), expStamp(at, d)
+		add(kindCode, code, at, d)
+	}
+	if access := info.GetAccess(); access != "" {
+		at, d := info.GetAccessCreateAt(), info.GetAccessExpiresIn()
+		r.AccessAt, r.AccessTTL, r.AccessExp = formatTime(at), int64(d), expStamp(at, d)
+		r.AccessKey = hashValue(access)
+		add(kindAccess, access, at, d)
+	}
+	if refresh := info.GetRefresh(); refresh != "" {
+		at, d := info.GetRefreshCreateAt(), info.GetRefreshExpiresIn()
+		r.RefreshAt, r.RefreshTTL, r.RefreshExp = formatTime(at), int64(d), expStamp(at, d)
+		add(kindRefresh, refresh, at, d)
+	}
+	return r, parts
+}
+
+// exp returns the expiry stamp of kind k, "" when the record lacks it.
+func (r *record) exp(k kind) string {
+	switch k {
+	case kindCode:
+		return r.CodeExp
+	case kindAccess:
+		return r.AccessExp
+	default:
+		return r.RefreshExp
+	}
+}
+
+// live reports whether part k of the record is live at the stamp now.
+func (r *record) live(k kind, now string) bool {
+	exp := r.exp(k)
+	return len(exp) == stampLen && exp > now
+}
+
+// token returns the record as a TokenInfo found by value, the kind k key.
+// The other code and token values are not stored, so they are empty.
+func (r *record) token(k kind, value string) (*models.Token, error) {
+	t := &models.Token{
+		ClientID:            r.ClientID,
+		UserID:              r.UserID,
+		RedirectURI:         r.RedirectURI,
+		Scope:               r.Scope,
+		GrantID:             r.GrantID,
+		CodeChallenge:       r.Challenge,
+		CodeChallengeMethod: oauth2.CodeChallengeMethod(r.Method),
+		CodeExpiresIn:       time.Duration(r.CodeTTL),
+		AccessExpiresIn:     time.Duration(r.AccessTTL),
+		RefreshExpiresIn:    time.Duration(r.RefreshTTL),
+	}
+	var err [3]error
+	t.CodeCreateAt, err[0] = parseTime(r.CodeAt)
+	t.AccessCreateAt, err[1] = parseTime(r.AccessAt)
+	t.RefreshCreateAt, err[2] = parseTime(r.RefreshAt)
+	if e := errors.Join(err[:]...); e != nil {
+		return nil, e
+	}
+	switch k {
+	case kindCode:
+		t.Code = value
+	case kindAccess:
+		t.Access = value
+	default:
+		t.Refresh = value
+	}
+	return t, nil
+}
+
+func (r *record) encode() ([]byte, error) { return json.Marshal(r) }
+
+func decodeRecord(b []byte) (*record, error) {
+	r := new(record)
+	if err := json.Unmarshal(b, r); err != nil {
+		return nil, errBadRecord
+	}
+	return r, nil
+}
+
+// A replay marker replaces the record of a consumed code or rotated-out
+// refresh token: markerTag, the expiry stamp until which it is remembered,
+// the nonce of the call that consumed it (so that the client's retry of
+// that call succeeds) and the grant ID.
+const (
+	markerTag   = '!'
+	nonceLen    = 26 // len(rand.Text())
+	markerFixed = 1 + stampLen + nonceLen
+)
+
+// parseMarker returns the expiry stamp and grant of a replay marker.
+func parseMarker(v []byte) (exp, grant string, err error) {
+	if len(v) < markerFixed || v[0] != markerTag {
+		return "", "", errBadRecord
+	}
+	return string(v[1 : 1+stampLen]), string(v[markerFixed:]), nil
+}

@@ -1,0 +1,252 @@
+package redis
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"time"
+
+	"github.com/oauth2d/oauth2"
+)
+
+// batch is an issue block (see scripts.go) being built after the keys and
+// arguments a script takes first.
+type batch struct {
+	keys []string
+	args []any
+	n    int // record keys in the block
+	// last is the latest expiry stamp of the written parts, lastTTL its
+	// Redis TTL; refresh and refreshTTL those of the refresh part ("" when
+	// there is none).
+	last, refresh       string
+	lastTTL, refreshTTL int64
+}
+
+// issueBlock appends to keys and args the issue block that writes the
+// present parts of info (the code part only when withCode).
+func (s *TokenStore) issueBlock(info oauth2.TokenInfo, withCode bool, now time.Time, keys []string, args []any) (*batch, error) {
+	r, parts := newRecord(info, withCode)
+	b := &batch{keys: keys, args: args, n: len(parts)}
+	if len(parts) == 0 {
+		return b, nil
+	}
+	value, err := r.encode()
+	if err != nil {
+		return nil, fmt.Errorf("redis store: encode record: %w", err)
+	}
+	b.args = append(b.args, value, len(parts))
+	var grantTTL int64
+	for i, p := range parts {
+		t := ttl(p.exp, now)
+		exp := r.exp(p.kind)
+		b.keys = append(b.keys, s.key(p.kind, p.value))
+		b.args = append(b.args, t, expField[p.kind])
+		if i == 0 || longer(t, grantTTL) {
+			grantTTL = t
+		}
+		if exp > b.last {
+			b.last, b.lastTTL = exp, t
+		}
+		if p.kind == kindRefresh {
+			b.refresh, b.refreshTTL = exp, t
+		}
+	}
+	if r.GrantID == "" {
+		b.args = append(b.args, "")
+	} else {
+		b.keys = append(b.keys, s.grantKey(r.GrantID))
+		b.args = append(b.args, grantTTL)
+	}
+	return b, nil
+}
+
+// longer reports whether TTL a (ms, -1 for none) outlasts b.
+func longer(a, b int64) bool { return b >= 0 && (a < 0 || a > b) }
+
+// Create stores every non-empty part of info, all or none, in one round
+// trip. It fails, storing nothing, if one of its codes or tokens is already
+// live in the store.
+func (s *TokenStore) Create(ctx context.Context, info oauth2.TokenInfo) error {
+	now := s.now()
+	b, err := s.issueBlock(info, true, now, nil, []any{stamp(now)})
+	if err != nil || b.n == 0 {
+		return err
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	res, err := createScript.Run(ctx, s.client, b.keys, b.args...).Text()
+	if err != nil {
+		return classify("create", err)
+	}
+	if res != "O" {
+		return fmt.Errorf("redis store: create: %w", errTaken)
+	}
+	return nil
+}
+
+// ExchangeCode atomically consumes the live code and stores issued's access
+// and refresh parts (RFC 6749 4.1.2: a code is used once). The code's key
+// then remembers its grant until the last of issued's parts expires, so
+// that a replay gets a *oauth2.ReusedError.
+func (s *TokenStore) ExchangeCode(ctx context.Context, code string, issued oauth2.TokenInfo) error {
+	return s.consume(ctx, "exchange code", kindCode, code, issued)
+}
+
+// RotateRefresh atomically replaces the live record of refresh, and the
+// access token stored with it, with issued (RFC 6749 6). Unless issued
+// keeps the refresh value, the old refresh token's key then remembers its
+// grant until the later of its own and issued's refresh expiry, so that a
+// replay gets a *oauth2.ReusedError (RFC 9700 4.14.2).
+func (s *TokenStore) RotateRefresh(ctx context.Context, refresh string, issued oauth2.TokenInfo) error {
+	return s.consume(ctx, "rotate refresh token", kindRefresh, refresh, issued)
+}
+
+func (s *TokenStore) consume(ctx context.Context, op string, k kind, value string, issued oauth2.TokenInfo) error {
+	if value == "" {
+		return notFound(op)
+	}
+	now := s.now()
+	mode := "code"
+	if k == kindRefresh {
+		mode = "refresh"
+		if issued.GetRefresh() == value {
+			mode = "keep"
+		}
+	}
+	// The nonce marks this call in the replay marker it writes, so that the
+	// client's retry of the call, after a lost reply, reads success.
+	nonce := rand.Text()
+	args := make([]any, 6, 16)
+	args[0], args[1], args[2], args[3] = stamp(now), s.prefix, nonce, mode
+	b, err := s.issueBlock(issued, false, now, []string{s.key(k, value)}, args)
+	if err != nil {
+		return err
+	}
+	// Remember a code until the last issued part expires, a refresh token
+	// until issued's refresh token does (both: at least their own expiry).
+	if k == kindCode {
+		b.args[4], b.args[5] = b.last, b.lastTTL
+	} else {
+		b.args[4], b.args[5] = b.refresh, b.refreshTTL
+	}
+	if b.n == 0 {
+		// No issue block: n = 0 and no grant.
+		b.args = append(b.args, "", 0, "")
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	res, err := consumeScript.Run(ctx, s.client, b.keys, b.args...).Text()
+	if err != nil {
+		return classify(op, err)
+	}
+	switch {
+	case res == "O":
+		return nil
+	case res == "N":
+		return notFound(op)
+	case res == "E":
+		return fmt.Errorf("redis store: %s: %w", op, errTaken)
+	case len(res) > 0 && res[0] == 'R':
+		return &oauth2.ReusedError{GrantID: res[1:]}
+	}
+	return fmt.Errorf("redis store: %s: unexpected script reply", op)
+}
+
+// GetByCode returns the live record of the code, with CodeChallenge for
+// PKCE (RFC 7636 4.6). A code already exchanged gives a *oauth2.ReusedError
+// while it is remembered.
+func (s *TokenStore) GetByCode(ctx context.Context, code string) (oauth2.TokenInfo, error) {
+	return s.get(ctx, "get by code", kindCode, code)
+}
+
+// GetByAccess returns the live record of the access token, in one GET.
+func (s *TokenStore) GetByAccess(ctx context.Context, access string) (oauth2.TokenInfo, error) {
+	return s.get(ctx, "get by access token", kindAccess, access)
+}
+
+// GetByRefresh returns the live record of the refresh token. A rotated-out
+// refresh token gives a *oauth2.ReusedError while it is remembered
+// (RFC 9700 4.14.2).
+func (s *TokenStore) GetByRefresh(ctx context.Context, refresh string) (oauth2.TokenInfo, error) {
+	return s.get(ctx, "get by refresh token", kindRefresh, refresh)
+}
+
+// get reads the kind k key of value. The record returned has value in its
+// kind's field and no other code or token value: the store keeps none.
+func (s *TokenStore) get(ctx context.Context, op string, k kind, value string) (oauth2.TokenInfo, error) {
+	if value == "" {
+		return nil, notFound(op)
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	v, err := s.client.Get(ctx, s.key(k, value)).Bytes()
+	if err != nil {
+		return nil, classify(op, err)
+	}
+	now := stamp(s.now())
+	if len(v) > 0 && v[0] == markerTag {
+		exp, grant, err := parseMarker(v)
+		if err != nil {
+			return nil, fmt.Errorf("redis store: %s: %w", op, err)
+		}
+		if exp > now {
+			return nil, &oauth2.ReusedError{GrantID: grant}
+		}
+		return nil, notFound(op)
+	}
+	r, err := decodeRecord(v)
+	if err != nil {
+		return nil, fmt.Errorf("redis store: %s: %w", op, err)
+	}
+	if !r.live(k, now) {
+		return nil, notFound(op)
+	}
+	t, err := r.token(k, value)
+	if err != nil {
+		return nil, fmt.Errorf("redis store: %s: %w", op, err)
+	}
+	return t, nil
+}
+
+// RemoveByCode removes the code. A consumed code stays remembered.
+func (s *TokenStore) RemoveByCode(ctx context.Context, code string) error {
+	return s.remove(ctx, "remove code", kindCode, code, false)
+}
+
+// RemoveByAccess removes the access token only (RFC 7009 2.1).
+func (s *TokenStore) RemoveByAccess(ctx context.Context, access string) error {
+	return s.remove(ctx, "remove access token", kindAccess, access, false)
+}
+
+// RemoveByRefresh removes the refresh token and the access token stored
+// with it (RFC 7009 2.1). A rotated-out refresh token stays remembered.
+func (s *TokenStore) RemoveByRefresh(ctx context.Context, refresh string) error {
+	return s.remove(ctx, "remove refresh token", kindRefresh, refresh, true)
+}
+
+func (s *TokenStore) remove(ctx context.Context, op string, k kind, value string, withAccess bool) error {
+	if value == "" {
+		return nil
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	also := "0"
+	if withAccess {
+		also = "1"
+	}
+	err := removeScript.Run(ctx, s.client, []string{s.key(k, value)}, s.prefix, also).Err()
+	return classify(op, err)
+}
+
+// RevokeGrant removes every live code and token of the grant (RFC 9700
+// 4.14.2, RFC 7009 2.1) in one script. Consumed codes and rotated-out
+// refresh tokens stay remembered. An empty grantID is a no-op.
+func (s *TokenStore) RevokeGrant(ctx context.Context, grantID string) error {
+	if grantID == "" {
+		return nil
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	err := revokeScript.Run(ctx, s.client, []string{s.grantKey(grantID)}).Err()
+	return classify("revoke grant", err)
+}
