@@ -31,6 +31,11 @@ type AuthorizeRequest struct {
 	Request             *http.Request
 
 	client oauth2.ClientInfo
+	// requestedURI is the redirect_uri as the client sent it, "" when
+	// omitted: the manager binds the code to it, and the token request must
+	// repeat it identically (RFC 6749 4.1.3).
+	requestedURI string
+	validated    bool
 }
 
 var (
@@ -169,6 +174,9 @@ func (s *Server) validateAuthorizeRequest(w http.ResponseWriter, r *http.Request
 		RedirectURI: redirectURI,
 		Request:     r,
 		client:      client,
+
+		requestedURI: rawURI,
+		validated:    true,
 	}
 	if st := form["state"]; len(st) == 1 {
 		req.State = st[0]
@@ -235,11 +243,15 @@ func (s *Server) GetAuthorizeToken(ctx context.Context, req *AuthorizeRequest) (
 		}
 		return nil, err
 	}
+	redirectURI := req.RedirectURI
+	if req.validated {
+		redirectURI = req.requestedURI
+	}
 	tgr := &oauth2.TokenGenerateRequest{
 		ClientID:            req.ClientID,
 		Client:              client,
 		UserID:              req.UserID,
-		RedirectURI:         req.RedirectURI,
+		RedirectURI:         redirectURI,
 		Scope:               req.Scope,
 		CodeChallenge:       req.CodeChallenge,
 		CodeChallengeMethod: req.CodeChallengeMethod,

@@ -197,7 +197,9 @@ func (s *Server) fillRequestForm(r *http.Request, f *form) {
 // unauthorized_client).
 func (s *Server) checkClientGrant(client oauth2.ClientInfo, clientID string, gt oauth2.GrantType) error {
 	if md, ok := client.(oauth2.ClientMetadata); ok {
-		if gts := md.GetGrantTypes(); len(gts) > 0 && !slices.Contains(gts, gt) {
+		gts := md.GetGrantTypes()
+		if len(gts) > 0 && !slices.Contains(gts, gt) &&
+			!(gt == oauth2.Implicit && slices.Contains(gts, oauth2.GrantType("implicit"))) {
 			return errGrantNotAllowed
 		}
 	}
