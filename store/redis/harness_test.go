@@ -18,6 +18,17 @@ import (
 // envURL names the variable that switches the tests against a real Redis on.
 const envURL = "OAUTH2_TEST_REDIS_URL"
 
+// TestMain silences the client's own log of failed dials, which the
+// outage tests provoke on purpose.
+func TestMain(m *testing.M) {
+	goredis.SetLogger(quietLog{})
+	os.Exit(m.Run())
+}
+
+type quietLog struct{}
+
+func (quietLog) Printf(context.Context, string, ...any) {}
+
 // redisURL returns the test Redis URL, or skips t saying how to enable it.
 func redisURL(t testing.TB) string {
 	t.Helper()
