@@ -32,11 +32,6 @@ func (m *Manager) issueCode(ctx context.Context, cli oauth2.ClientInfo, ti oauth
 	ti.SetCodeChallengeMethod(method)
 	ti.SetCodeCreateAt(now)
 	ti.SetCodeExpiresIn(m.codeExp)
-	// As in the seed, a lifetime chosen at the authorization endpoint
-	// travels with the code to the token endpoint.
-	if tgr.AccessTokenExp > 0 {
-		ti.SetAccessExpiresIn(tgr.AccessTokenExp)
-	}
 	code, err := gen.Token(ctx, &oauth2.GenerateBasic{
 		Client:    cli,
 		UserID:    tgr.UserID,
@@ -96,12 +91,8 @@ func (m *Manager) exchangeCode(ctx context.Context, tgr *oauth2.TokenGenerateReq
 	issued.SetRedirectURI(code.GetRedirectURI())
 	issued.SetGrantID(code.GetGrantID())
 	cfg := &m.codeCfg
-	exp := cfg.AccessTokenExp
-	if v := code.GetAccessExpiresIn(); v > 0 {
-		exp = v
-	}
 	issued.SetAccessCreateAt(now)
-	issued.SetAccessExpiresIn(accessExp(tgr, exp))
+	issued.SetAccessExpiresIn(accessExp(tgr, cfg.AccessTokenExp))
 	withRefresh := cfg.IsGenerateRefresh && allowsGrant(cli, oauth2.Refreshing)
 	if withRefresh {
 		issued.SetRefreshCreateAt(now)

@@ -63,9 +63,16 @@ func (m *Manager) RefreshAccessToken(ctx context.Context, tgr *oauth2.TokenGener
 	issued.SetGrantID(old.GetGrantID())
 	issued.SetScope(scope)
 
+	// The access lifetime: the configured one, else the one the grant's
+	// access tokens had, else (the store returned no access part, e.g. it
+	// had expired) the authorization code grant's. Never "no expiry" by
+	// accident.
 	exp := rcfg.AccessTokenExp
 	if exp <= 0 {
 		exp = old.GetAccessExpiresIn()
+	}
+	if exp <= 0 {
+		exp = m.codeCfg.AccessTokenExp
 	}
 	issued.SetAccessCreateAt(now)
 	issued.SetAccessExpiresIn(accessExp(tgr, exp))
