@@ -267,8 +267,13 @@ func appendECDSARaw(dst, der []byte, size int) ([]byte, error) {
 // 2048 bits for RS* and PS*, a key on the method's curve for ES*, an Ed25519
 // key for EdDSA).
 func ParseSigningKey(pemBytes []byte, method jwt.SigningMethod) (any, error) {
-	if method == nil {
+	switch method.(type) {
+	case *jwt.SigningMethodHMAC, *jwt.SigningMethodRSA, *jwt.SigningMethodRSAPSS,
+		*jwt.SigningMethodECDSA, *jwt.SigningMethodEd25519:
+	case nil:
 		return nil, fmt.Errorf("%w: no signing method", ErrUnsupportedAlgorithm)
+	default:
+		return nil, fmt.Errorf("%w: %q", ErrUnsupportedAlgorithm, method.Alg())
 	}
 	if m, ok := method.(*jwt.SigningMethodHMAC); ok {
 		if len(pemBytes) == 0 {
