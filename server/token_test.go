@@ -68,7 +68,9 @@ func TestToken_ErrorResponses(t *testing.T) {
 			nil, tokenReq{body: "grant_type=password&username=u&password=p", basic: basic(confID, confSecret)},
 			400, "unsupported_grant_type", nil},
 		{"password grant allowed but without handler is unsupported",
-			func(e *env) { e.srv.Config.AllowedGrantTypes = append(e.srv.Config.AllowedGrantTypes, oauth2.PasswordCredentials) },
+			func(e *env) {
+				e.srv.Config.AllowedGrantTypes = append(e.srv.Config.AllowedGrantTypes, oauth2.PasswordCredentials)
+			},
 			tokenReq{body: "grant_type=password&username=u&password=p", basic: basic(confID, confSecret)},
 			400, "unsupported_grant_type", nil},
 		{"implicit has no grant_type",
