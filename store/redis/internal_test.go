@@ -1,0 +1,201 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/models"
+)
+
+// replyError is an error reply of a Redis server, as go-redis types them.
+type replyError string
+
+func (e replyError) Error() string { return string(e) }
+func (replyError) RedisError()     {}
+
+var _ goredis.Error = replyError("")
+
+func TestClassify_MapsClientErrorsToTheContract(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	tests := []struct {
+		name        string
+		err         error
+		notFound    bool
+		unavailable bool
+	}{
+		{"nil reply is not found", goredis.Nil, true, false},
+		{"connection refused", refused, false, true},
+		{"connection closed mid-reply", io.ErrUnexpectedEOF, false, true},
+		{"timeout of the store's own deadline", context.DeadlineExceeded, false, true},
+		{"deadline wrapped by the client", fmt.Errorf("redis: %w", context.DeadlineExceeded), false, true},
+		{"pool timeout", goredis.ErrPoolTimeout, false, true},
+		{"closed client", goredis.ErrClosed, false, true},
+		{"Redis loading its data", replyError("LOADING Redis is loading the dataset in memory"), false, true},
+		{"replica during failover", replyError("READONLY You can't write against a read only replica."), false, true},
+		{"write refused inside a script", replyError("ERR Error running script (call to f_1): @user_script:1: -READONLY You can't write against a read only replica."), false, true},
+		{"out of memory", replyError("OOM command not allowed when used memory > 'maxmemory'."), false, true},
+		{"script busy", replyError("BUSY Redis is busy running a script."), false, true},
+		{"too many clients", replyError("ERR max number of clients reached"), false, true},
+		{"wrong type is a bug, not an outage", replyError("WRONGTYPE Operation against a key holding the wrong kind of value"), false, false},
+		{"script error is a bug, not an outage", replyError("ERR user_script:3: attempt to index a nil value"), false, false},
+		{"caller's cancellation", context.Canceled, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := classify("op", tt.err)
+			if got := errors.Is(err, oauth2.ErrNotFound); got != tt.notFound {
+				t.Errorf("errors.Is(%v, ErrNotFound) = %v, want %v", err, got, tt.notFound)
+			}
+			if got := errors.Is(err, oauth2.ErrUnavailable); got != tt.unavailable {
+				t.Errorf("errors.Is(%v, ErrUnavailable) = %v, want %v", err, got, tt.unavailable)
+			}
+			if !tt.notFound && !errors.Is(err, tt.err) {
+				t.Errorf("classify lost the cause: %v", err)
+			}
+		})
+	}
+	if classify("op", nil) != nil {
+		t.Fatal("classify(nil) != nil")
+	}
+}
+
+func TestTTL_CoversTheTokenWithSlack(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	ms := func(d time.Duration) int64 { return int64(d / time.Millisecond) }
+	tests := []struct {
+		name string
+		exp  time.Time
+		want int64
+	}{
+		{"never", time.Time{}, -1},
+		{"an hour", now.Add(time.Hour), ms(time.Hour + ttlSlack)},
+		{"rounded up to the millisecond", now.Add(time.Hour + time.Nanosecond), ms(time.Hour+ttlSlack) + 1},
+		{"already expired keeps the slack only", now.Add(-time.Second), ms(ttlSlack - time.Second)},
+		{"long expired still positive", now.Add(-time.Hour), 1},
+		{"centuries away is never", time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ttl(tt.exp, now); got != tt.want {
+				t.Fatalf("ttl = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzStamp_OrdersLikeTime checks that expiry stamps, which the scripts
+// compare as strings, order exactly as the instants they stand for.
+func FuzzStamp_OrdersLikeTime(f *testing.F) {
+	f.Add(int64(0), int64(1))
+	f.Add(int64(1764000000123456789), int64(1764000000123456790))
+	f.Add(int64(-5), int64(math.MaxInt64))
+	f.Fuzz(func(t *testing.T, a, b int64) {
+		ta, tb := time.Unix(0, a), time.Unix(0, b)
+		sa, sb := stamp(ta), stamp(tb)
+		if len(sa) != stampLen || len(sb) != stampLen {
+			t.Fatalf("stamp widths %d, %d", len(sa), len(sb))
+		}
+		if sa >= never || sb >= never {
+			t.Fatal("a stamp reaches never")
+		}
+		if a >= 0 && b >= 0 && (a < b) != (sa < sb) {
+			t.Fatalf("stamp(%d)=%s, stamp(%d)=%s order differently", a, sa, b, sb)
+		}
+		if a < b && sa > sb {
+			t.Fatalf("stamp(%d)=%s > stamp(%d)=%s", a, sa, b, sb)
+		}
+	})
+}
+
+// FuzzRecord_RoundTrip checks that every field of a record survives the
+// encoding the store writes, and that the encoding holds no code or token
+// value.
+func FuzzRecord_RoundTrip(f *testing.F) {
+	f.Add("client", "josé", "https://c.example/cb", "read write", "grant-1", "chal", int64(1764000000), int64(123456789), int64(time.Hour))
+	f.Add("", "", "", "", "", "", int64(-62135596800), int64(0), int64(-1))
+	f.Add("\xff\xfe", "\x00", "<&>", "\u2028", "g\"", "\\", int64(1<<40), int64(999999999), int64(math.MaxInt64))
+	f.Fuzz(func(t *testing.T, client, user, uri, scope, grant, challenge string, sec, nsec int64, d int64) {
+		at := time.Unix(sec, nsec%1e9)
+		in := &models.Token{
+			ClientID: client, UserID: user, RedirectURI: uri, Scope: scope, GrantID: grant,
+			Code: "CODE-0123456789abcdefghijklmnopqrstuvwxyzABC", CodeCreateAt: at, CodeExpiresIn: time.Duration(d),
+			CodeChallenge: challenge, CodeChallengeMethod: oauth2.CodeChallengeS256,
+			Access: "ACCESS-0123456789abcdefghijklmnopqrstuvwxyzA", AccessCreateAt: at.Add(time.Second), AccessExpiresIn: time.Duration(d),
+			Refresh: "REFRESH-0123456789abcdefghijklmnopqrstuvwxyz", RefreshCreateAt: at.Add(time.Minute), RefreshExpiresIn: time.Duration(d),
+		}
+		r, parts := newRecord(in, true)
+		if len(parts) != 3 {
+			t.Fatalf("%d parts, want 3", len(parts))
+		}
+		b, err := r.encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, secret := range []string{in.Code, in.Access, in.Refresh} {
+			if strings.Contains(string(b), secret) {
+				t.Fatal("the stored record holds a token value")
+			}
+		}
+		back, err := decodeRecord(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := back.token(kindAccess, in.Access)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// JSON keeps text: each invalid UTF-8 byte becomes U+FFFD.
+		valid := func(s string) string { return string([]rune(s)) }
+		for _, c := range []struct{ name, got, want string }{
+			{"ClientID", got.ClientID, valid(client)},
+			{"UserID", got.UserID, valid(user)},
+			{"RedirectURI", got.RedirectURI, valid(uri)},
+			{"Scope", got.Scope, valid(scope)},
+			{"GrantID", got.GrantID, valid(grant)},
+			{"CodeChallenge", got.CodeChallenge, valid(challenge)},
+			{"Access", got.Access, in.Access},
+		} {
+			if c.got != c.want {
+				t.Fatalf("%s = %q, want %q", c.name, c.got, c.want)
+			}
+		}
+		if got.Code != "" || got.Refresh != "" {
+			t.Fatal("a record found by its access token carries other token values")
+		}
+		for _, c := range []struct {
+			name     string
+			got, in  time.Time
+			gd, want time.Duration
+		}{
+			{"Code", got.CodeCreateAt, in.CodeCreateAt, got.CodeExpiresIn, in.CodeExpiresIn},
+			{"Access", got.AccessCreateAt, in.AccessCreateAt, got.AccessExpiresIn, in.AccessExpiresIn},
+			{"Refresh", got.RefreshCreateAt, in.RefreshCreateAt, got.RefreshExpiresIn, in.RefreshExpiresIn},
+		} {
+			if !c.got.Equal(c.in) || c.gd != c.want {
+				t.Fatalf("%s times = %v, %v; want %v, %v", c.name, c.got, c.gd, c.in, c.want)
+			}
+		}
+		// Expiry: live just before CreateAt+ExpiresIn, never after.
+		if d > 0 {
+			exp := in.AccessCreateAt.Add(time.Duration(d))
+			if exp.After(minStampTime) && exp.Before(maxStampTime) {
+				if !back.live(kindAccess, stamp(exp.Add(-time.Nanosecond))) || back.live(kindAccess, stamp(exp)) {
+					t.Fatal("access part not live exactly until its expiry")
+				}
+			}
+		} else if !back.live(kindAccess, stamp(time.Unix(0, math.MaxInt64))) {
+			t.Fatal("a part with ExpiresIn <= 0 expired")
+		}
+	})
+}
