@@ -24,10 +24,10 @@ const jtiBytes = 16
 // are the RFC 8693 4.3 and 4.2 claims RFC 9068 2.2 and 2.2.3 use.
 //
 // Parse a token with jwt.ParseWithClaims(access, &JWTAccessClaims{}, keyFunc).
-// jwt/v5 then checks exp, nbf and iat, and calls Validate, which requires
-// every claim RFC 9068 2.2 makes mandatory except iss (the seed's tokens had
-// none). A resource server must also check the typ header (RFC 9068 4);
-// KeySet.Keyfunc does.
+// jwt/v5 then checks exp and nbf (and iat with jwt.WithIssuedAt), and calls
+// Validate, which requires every claim RFC 9068 2.2 makes mandatory except
+// iss (the seed's tokens had none). A resource server must also check the
+// typ header (RFC 9068 4); KeySet.Keyfunc does.
 type JWTAccessClaims struct {
 	jwt.RegisteredClaims
 	// ClientID is the client the token was issued to (RFC 9068 2.2).

@@ -27,8 +27,8 @@ var _ oauth2.AuthorizeGenerate = (*AuthorizeGenerate)(nil)
 // NewAuthorizeGenerate returns the opaque authorization code generator.
 func NewAuthorizeGenerate() *AuthorizeGenerate { return &AuthorizeGenerate{} }
 
-// Token returns a new authorization code. data is not used: the code carries
-// no information, the store keeps what it stands for.
+// Token returns a new authorization code. The GenerateBasic is not used:
+// the code carries no information, the store keeps what it stands for.
 func (*AuthorizeGenerate) Token(context.Context, *oauth2.GenerateBasic) (string, error) {
 	var raw [opaqueBytes]byte
 	var out [opaqueLen]byte
