@@ -1,0 +1,99 @@
+package sqlstore
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Defaults of Config.
+const (
+	DefaultTimeout       = 3 * time.Second
+	DefaultSweepInterval = time.Minute
+	DefaultSweepBatch    = 256
+	DefaultTablePrefix   = "oauth2_"
+)
+
+// Config is the configuration common to the SQL stores, set with Options.
+type Config struct {
+	// Now is the clock of every expiry decision.
+	Now func() time.Time
+	// Timeout bounds every operation, including its retries and the wait
+	// for a connection, so that a dead engine fails fast.
+	Timeout time.Duration
+	// TablePrefix starts every table and index name.
+	TablePrefix string
+	// Schema qualifies the table names (PostgreSQL); "" for none.
+	Schema string
+	// SweepInterval is how often expired rows are deleted in the
+	// background; zero or less disables the sweeper.
+	SweepInterval time.Duration
+	// SweepBatch is how many rows one DELETE of the sweeper removes at most.
+	SweepBatch int
+}
+
+// Option configures a store.
+type Option func(*Config)
+
+// WithClock makes the store read the time from now for every expiry
+// decision, instead of time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(c *Config) { c.Now = now }
+}
+
+// WithTimeout bounds every operation (default 3s).
+func WithTimeout(d time.Duration) Option {
+	return func(c *Config) { c.Timeout = d }
+}
+
+// WithTablePrefix sets the prefix of every table and index name (default
+// "oauth2_"): letters, digits and underscores.
+func WithTablePrefix(prefix string) Option {
+	return func(c *Config) { c.TablePrefix = prefix }
+}
+
+// WithSchema puts the tables in schema, created if missing (PostgreSQL).
+func WithSchema(schema string) Option {
+	return func(c *Config) { c.Schema = schema }
+}
+
+// WithSweepInterval sets how often expired rows are deleted (default 1m);
+// zero or less disables the background sweeper.
+func WithSweepInterval(d time.Duration) Option {
+	return func(c *Config) { c.SweepInterval = d }
+}
+
+// WithSweepBatch sets how many rows one DELETE of the sweeper removes at
+// most (default 256), which bounds how long it holds locks.
+func WithSweepBatch(n int) Option {
+	return func(c *Config) { c.SweepBatch = n }
+}
+
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,39}$`)
+
+// NewConfig applies opts to the defaults and validates the result.
+func NewConfig(opts ...Option) (Config, error) {
+	c := Config{
+		Now:           time.Now,
+		Timeout:       DefaultTimeout,
+		TablePrefix:   DefaultTablePrefix,
+		SweepInterval: DefaultSweepInterval,
+		SweepBatch:    DefaultSweepBatch,
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	switch {
+	case c.Now == nil:
+		return c, fmt.Errorf("WithClock: nil clock")
+	case c.Timeout <= 0:
+		return c, fmt.Errorf("WithTimeout: %v is not positive", c.Timeout)
+	case c.TablePrefix != "" && !identifier.MatchString(c.TablePrefix):
+		return c, fmt.Errorf("WithTablePrefix: %q is not letters, digits and underscores (at most 40)", c.TablePrefix)
+	case c.Schema != "" && !identifier.MatchString(c.Schema):
+		return c, fmt.Errorf("WithSchema: %q is not letters, digits and underscores (at most 40)", c.Schema)
+	case c.SweepBatch <= 0:
+		return c, fmt.Errorf("WithSweepBatch: %d is not positive", c.SweepBatch)
+	}
+	return c, nil
+}

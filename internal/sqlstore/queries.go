@@ -1,0 +1,165 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// kind is one of the three parts of a record. Its value is also the kind
+// column of {used}.
+type kind int
+
+const (
+	kindCode    kind = 1
+	kindAccess  kind = 2
+	kindRefresh kind = 3
+)
+
+var kinds = [...]kind{kindCode, kindAccess, kindRefresh}
+
+func (k kind) column() string {
+	switch k {
+	case kindCode:
+		return "code"
+	case kindAccess:
+		return "access"
+	}
+	return "refresh"
+}
+
+func (k kind) index() int { return int(k) - 1 }
+
+// recordColumns are written by insert and replace, in the order of
+// row.args.
+const recordColumns = `grant_id, client_id, user_id, redirect_uri, scope, code_challenge, code_challenge_method,
+	code_hash, code_created, code_ttl, code_expires,
+	access_hash, access_created, access_ttl, access_expires,
+	refresh_hash, refresh_created, refresh_ttl, refresh_expires,
+	expires_at`
+
+// readColumns are read by the lookups, in the order of scanRecord. A part
+// is present when its ttl is not NULL.
+const readColumns = `grant_id, client_id, user_id, redirect_uri, scope, code_challenge, code_challenge_method,
+	code_created, code_ttl, access_created, access_ttl, refresh_created, refresh_ttl`
+
+// clientColumns are written by UpsertClient, in the order of its arguments.
+const clientColumns = `id, secret_hash, domain, redirect_uris, grant_types, scopes, public, user_id,
+	token_endpoint_auth_method, jwks`
+
+// query is one statement: prepared once on its pool when the dialect
+// prepares, else sent as text for the driver's own statement cache.
+type query struct {
+	text string
+	db   *sql.DB
+	ps   *sql.Stmt
+}
+
+type queries struct {
+	insert, replace, deleteID, getUsed, upsertUsed, revoke *query
+	get, lock, clear                                       [3]*query
+	sweepTokens, sweepUsed                                 *query
+	getClient, upsertClient, deleteClient                  *query
+}
+
+func (s *Store) prepare(ctx context.Context) error {
+	d := s.d
+	var err error
+	q := func(db *sql.DB, text string) *query {
+		qq := &query{text: d.rebind(s.t, text), db: db}
+		if d.Prepare && err == nil {
+			qq.ps, err = db.PrepareContext(ctx, qq.text)
+			if err == nil {
+				s.stmts = append(s.stmts, qq.ps)
+			}
+		}
+		return qq
+	}
+	set := func(cols string) string {
+		parts := strings.Split(cols, ",")
+		for i, c := range parts {
+			parts[i] = strings.TrimSpace(c) + " = ?"
+		}
+		return strings.Join(parts, ", ")
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?, ", strings.Count(recordColumns, ",")+1), ", ")
+
+	s.q.insert = q(s.w, `INSERT INTO {tokens} (`+recordColumns+`) VALUES (`+marks+`)`)
+	s.q.replace = q(s.w, `UPDATE {tokens} SET `+set(recordColumns)+` WHERE id = ?`)
+	s.q.deleteID = q(s.w, `DELETE FROM {tokens} WHERE id = ?`)
+	s.q.upsertUsed = q(s.w, d.UpsertUsed)
+	s.q.getUsed = q(s.r, `SELECT grant_id FROM {used} WHERE hash = ? AND kind = ? AND expires_at > ?`)
+	s.q.revoke = q(s.w, `DELETE FROM {tokens} WHERE grant_id = ?`)
+	for _, k := range kinds {
+		c := k.column()
+		s.q.get[k.index()] = q(s.r, fmt.Sprintf(
+			`SELECT %s FROM {tokens} WHERE %s_hash = ? AND %s_expires > ?`, readColumns, c, c))
+		// alone: the row holds nothing else once this part is gone (a
+		// refresh token takes its access token with it).
+		var alone string
+		switch k {
+		case kindCode:
+			alone = "access_hash IS NULL AND refresh_hash IS NULL"
+		case kindAccess:
+			alone = "code_hash IS NULL AND refresh_hash IS NULL"
+		case kindRefresh:
+			alone = "code_hash IS NULL"
+		}
+		s.q.lock[k.index()] = q(s.w, fmt.Sprintf(
+			`SELECT id, grant_id, %s_expires, %s FROM {tokens} WHERE %s_hash = ? AND %s_expires > ?%s`,
+			c, alone, c, c, d.ForUpdate))
+		cleared := []string{c}
+		if k == kindRefresh {
+			cleared = append(cleared, kindAccess.column())
+		}
+		// Only the hash goes: the part's key is gone, its non-secret
+		// fields stay with the record.
+		var sets []string
+		for _, c := range cleared {
+			sets = append(sets, c+"_hash = NULL")
+		}
+		s.q.clear[k.index()] = q(s.w, `UPDATE {tokens} SET `+strings.Join(sets, ", ")+` WHERE id = ?`)
+	}
+	s.q.sweepTokens = q(s.w, d.SweepTokens)
+	s.q.sweepUsed = q(s.w, d.SweepUsed)
+	s.q.getClient = q(s.r, `SELECT secret_hash, domain, redirect_uris, grant_types, scopes, public, user_id,
+	token_endpoint_auth_method, jwks FROM {clients} WHERE id = ?`)
+	s.q.upsertClient = q(s.w, d.UpsertClient)
+	s.q.deleteClient = q(s.w, `DELETE FROM {clients} WHERE id = ?`)
+	return err
+}
+
+// row runs q, in tx when tx is not nil, and returns its single row.
+func (q *query) row(ctx context.Context, tx *sql.Tx, args ...any) *sql.Row {
+	switch {
+	case tx != nil && q.ps != nil:
+		return tx.StmtContext(ctx, q.ps).QueryRowContext(ctx, args...)
+	case tx != nil:
+		return tx.QueryRowContext(ctx, q.text, args...)
+	case q.ps != nil:
+		return q.ps.QueryRowContext(ctx, args...)
+	}
+	return q.db.QueryRowContext(ctx, q.text, args...)
+}
+
+// exec runs q, in tx when tx is not nil, and returns how many rows it
+// changed.
+func (q *query) exec(ctx context.Context, tx *sql.Tx, args ...any) (int64, error) {
+	var res sql.Result
+	var err error
+	switch {
+	case tx != nil && q.ps != nil:
+		res, err = tx.StmtContext(ctx, q.ps).ExecContext(ctx, args...)
+	case tx != nil:
+		res, err = tx.ExecContext(ctx, q.text, args...)
+	case q.ps != nil:
+		res, err = q.ps.ExecContext(ctx, args...)
+	default:
+		res, err = q.db.ExecContext(ctx, q.text, args...)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,195 @@
+// Package sqlstore is the SQL logic shared by the SQLite, PostgreSQL and
+// MySQL token and client stores (store/sqlite, store/postgres,
+// store/mysql), written against database/sql. What differs between the
+// engines is in one Dialect value per engine package.
+//
+// Schema (migration 1):
+//
+//   - {tokens}: one row per record (oauth2.TokenInfo): its grant, client,
+//     user, redirect URI, scope, PKCE challenge, and for each of its code,
+//     access and refresh parts a SHA-256 of the value (nullable, unique),
+//     the create time, the lifetime and the expiry, in Unix nanoseconds.
+//     expires_at, the latest expiry of its parts, is what the sweeper
+//     deletes by. Indexed by each hash, by grant and by expires_at.
+//   - {used}: the SHA-256 of each consumed code and rotated-out refresh
+//     token with its grant, until expires_at, for replay detection.
+//   - {clients}: registered clients, the secret only as an argon2id or
+//     bcrypt hash.
+//   - {migrations}: the applied schema versions.
+//
+// Only hashes of codes and tokens are at rest; a record read back carries
+// the value it was looked up by and "" for its other secret values.
+//
+// Consumption (ExchangeCode, RotateRefresh) runs in one transaction: a
+// locking read of the live row by its hash (SELECT ... FOR UPDATE, or
+// SQLite's exclusive BEGIN IMMEDIATE), the used row, and the issued record
+// written in place of the consumed one. The row lock admits exactly one
+// consumer, in any number of processes; the others find no live row and
+// then the used row, and get a *oauth2.ReusedError. The issued record
+// keeps the consumed row's identity rather than being a new row, so that a
+// RevokeGrant that waited on the row lock deletes what replaced it (under
+// READ COMMITTED, a DELETE that waited does not see rows inserted by the
+// transaction it waited for, but does follow an update of the row).
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/oauth2d/oauth2"
+)
+
+// Store is a token and client store on a SQL engine. It implements
+// oauth2.TokenStore and oauth2.ClientStore and is safe for concurrent use.
+type Store struct {
+	d       *Dialect
+	t       Tables
+	w, r    *sql.DB // writes and reads; the same pool except on SQLite
+	own     bool
+	now     func() time.Time
+	timeout time.Duration
+	batch   int
+
+	q       queries
+	stmts   []*sql.Stmt
+	stop    chan struct{}
+	swept   chan struct{}
+	closing sync.Once
+}
+
+var (
+	_ oauth2.TokenStore  = (*Store)(nil)
+	_ oauth2.ClientStore = (*Store)(nil)
+)
+
+// Open migrates the schema and returns a store that writes through w and
+// reads through r (r may be w). When own is set, Close closes both pools.
+// On error the pools are left open for the caller to close.
+func Open(ctx context.Context, d *Dialect, w, r *sql.DB, own bool, cfg Config) (*Store, error) {
+	s := &Store{
+		d: d, t: newTables(cfg.Schema, cfg.TablePrefix), w: w, r: r, own: own,
+		now: cfg.Now, timeout: cfg.Timeout, batch: cfg.SweepBatch,
+		stop: make(chan struct{}), swept: make(chan struct{}),
+	}
+	if err := s.migrate(ctx); err != nil {
+		return nil, s.fail(ctx, "migrate", err)
+	}
+	if err := s.prepare(ctx); err != nil {
+		s.closeStmts()
+		return nil, s.fail(ctx, "prepare", err)
+	}
+	if cfg.SweepInterval > 0 {
+		go s.sweepEvery(cfg.SweepInterval)
+	} else {
+		close(s.swept)
+	}
+	return s, nil
+}
+
+// Tables returns the table names of the store, for tests and tools that
+// read the tables directly.
+func (s *Store) Tables() Tables { return s.t }
+
+// DB returns the pool the store writes through.
+func (s *Store) DB() *sql.DB { return s.w }
+
+// Ping checks that the engine answers, within the store's timeout.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	return s.fail(ctx, "ping", s.w.PingContext(ctx))
+}
+
+// Close stops the sweeper, waiting for a sweep in progress, and closes the
+// store's statements and, when the store opened them, its connections.
+func (s *Store) Close() error {
+	var err error
+	s.closing.Do(func() {
+		close(s.stop)
+		<-s.swept
+		s.closeStmts()
+		if s.own {
+			err = s.w.Close()
+			if s.r != s.w {
+				err = errors.Join(err, s.r.Close())
+			}
+		}
+	})
+	return err
+}
+
+func (s *Store) closeStmts() {
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = nil
+}
+
+// op bounds one operation by the store's timeout.
+func (s *Store) op(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
+}
+
+func (s *Store) nowNanos() int64 { return unixNanos(s.now()) }
+
+// maxConflictRetries bounds how often a transaction aborted by a conflict
+// is run again, within the operation's timeout.
+const maxConflictRetries = 8
+
+// retry runs fn again while it fails with a Conflict, backing off, until
+// it succeeds, fails otherwise or ctx ends.
+func (s *Store) retry(ctx context.Context, fn func() error) error {
+	backoff := time.Millisecond
+	for attempt := 0; ; attempt++ {
+		err := fn()
+		if err == nil || attempt == maxConflictRetries || s.classify(ctx, err) != Conflict {
+			return err
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		backoff *= 2
+	}
+}
+
+// inTx runs fn in a write transaction, and again when the engine aborts it
+// for a conflict. fn's error, if any, is returned after a rollback.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.retry(ctx, func() error {
+		tx, err := s.w.BeginTx(ctx, s.d.TxOptions)
+		if err != nil {
+			return err
+		}
+		if err := fn(tx); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+		return tx.Commit()
+	})
+}
+
+// fail wraps err with the engine and operation, and with
+// oauth2.ErrUnavailable when the engine could not be reached in time. The
+// store's own ErrNotFound and *ReusedError pass through.
+func (s *Store) fail(ctx context.Context, op string, err error) error {
+	if err == nil || errors.Is(err, oauth2.ErrNotFound) || errors.Is(err, oauth2.ErrReused) {
+		return err
+	}
+	switch s.classify(ctx, err) {
+	case Unavailable, Conflict:
+		return fmt.Errorf("%s: %s: %w: %w", s.d.Name, op, oauth2.ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s: %s: %w", s.d.Name, op, err)
+}
+
+func (s *Store) notFound(op string) error {
+	return fmt.Errorf("%s: %s: %w", s.d.Name, op, oauth2.ErrNotFound)
+}

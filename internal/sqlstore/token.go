@@ -1,0 +1,381 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"math"
+	"time"
+
+	"github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/models"
+)
+
+// never is the expiry of a part that does not expire.
+const never = math.MaxInt64
+
+var (
+	minTime = time.Unix(0, math.MinInt64+1)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// unixNanos is t in Unix nanoseconds, clamped to what an int64 holds
+// (years 1678 to 2262).
+func unixNanos(t time.Time) int64 {
+	switch {
+	case t.Before(minTime):
+		return math.MinInt64 + 1
+	case t.After(maxTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// digest is the SHA-256 of a code or token: all the store keeps of it.
+func digest(value string) []byte {
+	h := sha256.Sum256([]byte(value))
+	return h[:]
+}
+
+// part is one part of a record as stored.
+type part struct {
+	hash    []byte // nil: the part is absent
+	created any    // Unix nanoseconds, or nil for the zero time
+	ttl     int64
+	expires int64
+}
+
+func newPart(value string, created time.Time, ttl time.Duration) part {
+	if value == "" {
+		return part{}
+	}
+	p := part{hash: digest(value), ttl: int64(ttl), expires: never}
+	if !created.IsZero() {
+		p.created = unixNanos(created)
+	}
+	if ttl > 0 {
+		p.expires = unixNanos(created.Add(ttl))
+	}
+	return p
+}
+
+func (p part) args() []any {
+	if p.hash == nil {
+		return []any{nil, nil, nil, nil}
+	}
+	return []any{p.hash, p.created, p.ttl, p.expires}
+}
+
+// row is a record as stored. Text fields are bound as bytes: they are
+// kept byte for byte, whatever the engine's character set.
+type row struct {
+	grant, client, user, redirect, scope, challenge, method string
+	parts                                                   [3]part
+}
+
+// newRow takes the fields of info and its code part when withCode is set,
+// its access and refresh parts always.
+func newRow(info oauth2.TokenInfo, withCode bool) *row {
+	r := &row{
+		grant: info.GetGrantID(), client: info.GetClientID(), user: info.GetUserID(),
+		redirect: info.GetRedirectURI(), scope: info.GetScope(),
+	}
+	if withCode {
+		r.challenge, r.method = info.GetCodeChallenge(), string(info.GetCodeChallengeMethod())
+		r.parts[0] = newPart(info.GetCode(), info.GetCodeCreateAt(), info.GetCodeExpiresIn())
+	}
+	r.parts[1] = newPart(info.GetAccess(), info.GetAccessCreateAt(), info.GetAccessExpiresIn())
+	r.parts[2] = newPart(info.GetRefresh(), info.GetRefreshCreateAt(), info.GetRefreshExpiresIn())
+	return r
+}
+
+// empty reports whether the row has no part.
+func (r *row) empty() bool { return r.lastExpiry() == math.MinInt64 }
+
+// lastExpiry is the latest expiry of the row's parts, MinInt64 without
+// parts.
+func (r *row) lastExpiry() int64 {
+	last := int64(math.MinInt64)
+	for _, p := range r.parts {
+		if p.hash != nil {
+			last = max(last, p.expires)
+		}
+	}
+	return last
+}
+
+// args are the values of recordColumns.
+func (r *row) args(extra ...any) []any {
+	a := make([]any, 0, 21)
+	a = append(a, []byte(r.grant), []byte(r.client), []byte(r.user), []byte(r.redirect),
+		[]byte(r.scope), []byte(r.challenge), []byte(r.method))
+	for _, p := range r.parts {
+		a = append(a, p.args()...)
+	}
+	a = append(a, r.lastExpiry())
+	return append(a, extra...)
+}
+
+// Create stores every non-empty part of info in one row: all or none. A
+// key that is already stored fails it.
+func (s *Store) Create(ctx context.Context, info oauth2.TokenInfo) error {
+	r := newRow(info, true)
+	if r.empty() {
+		return nil
+	}
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	err := s.retry(ctx, func() error {
+		_, err := s.q.insert.exec(ctx, nil, r.args()...)
+		return err
+	})
+	return s.fail(ctx, "create", err)
+}
+
+// GetByCode returns the live record of code, a *oauth2.ReusedError for a
+// code already exchanged (while remembered), or oauth2.ErrNotFound.
+func (s *Store) GetByCode(ctx context.Context, code string) (oauth2.TokenInfo, error) {
+	return s.get(ctx, kindCode, code, "get by code")
+}
+
+// GetByAccess returns the live record of access, or oauth2.ErrNotFound.
+func (s *Store) GetByAccess(ctx context.Context, access string) (oauth2.TokenInfo, error) {
+	return s.get(ctx, kindAccess, access, "get by access")
+}
+
+// GetByRefresh returns the live record of refresh, a *oauth2.ReusedError
+// for a rotated-out refresh token (while remembered), or
+// oauth2.ErrNotFound.
+func (s *Store) GetByRefresh(ctx context.Context, refresh string) (oauth2.TokenInfo, error) {
+	return s.get(ctx, kindRefresh, refresh, "get by refresh")
+}
+
+func (s *Store) get(ctx context.Context, k kind, value, op string) (oauth2.TokenInfo, error) {
+	if value == "" {
+		return nil, s.notFound(op)
+	}
+	h := digest(value)
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	now := s.nowNanos()
+	t, err := scanRecord(s.q.get[k.index()].row(ctx, nil, h, now))
+	if errors.Is(err, sql.ErrNoRows) {
+		if k == kindAccess {
+			return nil, s.notFound(op)
+		}
+		return nil, s.replayed(ctx, k, h, now, op)
+	}
+	if err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	switch k {
+	case kindCode:
+		t.Code = value
+	case kindAccess:
+		t.Access = value
+	case kindRefresh:
+		t.Refresh = value
+	}
+	return t, nil
+}
+
+// scanRecord reads readColumns into a token without secret values.
+func scanRecord(sr *sql.Row) (*models.Token, error) {
+	var t models.Token
+	var method string
+	var created, ttl [3]sql.NullInt64
+	err := sr.Scan(&t.GrantID, &t.ClientID, &t.UserID, &t.RedirectURI, &t.Scope, &t.CodeChallenge, &method,
+		&created[0], &ttl[0], &created[1], &ttl[1], &created[2], &ttl[2])
+	if err != nil {
+		return nil, err
+	}
+	t.CodeChallengeMethod = oauth2.CodeChallengeMethod(method)
+	at := func(n sql.NullInt64) time.Time {
+		if !n.Valid {
+			return time.Time{}
+		}
+		return time.Unix(0, n.Int64)
+	}
+	if ttl[0].Valid {
+		t.CodeCreateAt, t.CodeExpiresIn = at(created[0]), time.Duration(ttl[0].Int64)
+	} else {
+		t.CodeChallenge, t.CodeChallengeMethod = "", ""
+	}
+	if ttl[1].Valid {
+		t.AccessCreateAt, t.AccessExpiresIn = at(created[1]), time.Duration(ttl[1].Int64)
+	}
+	if ttl[2].Valid {
+		t.RefreshCreateAt, t.RefreshExpiresIn = at(created[2]), time.Duration(ttl[2].Int64)
+	}
+	return &t, nil
+}
+
+// replayed tells a consumed key, still remembered, from an unknown one.
+func (s *Store) replayed(ctx context.Context, k kind, h []byte, now int64, op string) error {
+	var grant string
+	err := s.q.getUsed.row(ctx, nil, h, int64(k), now).Scan(&grant)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return s.notFound(op)
+	case err != nil:
+		return s.fail(ctx, op, err)
+	}
+	return &oauth2.ReusedError{GrantID: grant}
+}
+
+// RemoveByCode removes the code, live or not. The record's other parts
+// stay.
+func (s *Store) RemoveByCode(ctx context.Context, code string) error {
+	return s.remove(ctx, kindCode, code, "remove by code")
+}
+
+// RemoveByAccess removes the access token only.
+func (s *Store) RemoveByAccess(ctx context.Context, access string) error {
+	return s.remove(ctx, kindAccess, access, "remove by access")
+}
+
+// RemoveByRefresh removes the refresh token and the access token stored
+// with it (RFC 7009 2.1).
+func (s *Store) RemoveByRefresh(ctx context.Context, refresh string) error {
+	return s.remove(ctx, kindRefresh, refresh, "remove by refresh")
+}
+
+// errMiss ends a transaction that found no live row to consume.
+var errMiss = errors.New("no live row")
+
+// locked is the row a transaction holds for a change.
+type locked struct {
+	id      int64
+	grant   string
+	expires int64
+	alone   bool // nothing else is left in the row without the part
+}
+
+func (s *Store) lock(ctx context.Context, tx *sql.Tx, k kind, h []byte, now int64) (locked, error) {
+	var l locked
+	err := s.q.lock[k.index()].row(ctx, tx, h, now).Scan(&l.id, &l.grant, &l.expires, &l.alone)
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, errMiss
+	}
+	return l, err
+}
+
+// drop removes part k of the locked row: the row itself when nothing else
+// is left in it.
+func (s *Store) drop(ctx context.Context, tx *sql.Tx, k kind, l locked) error {
+	var err error
+	if l.alone {
+		_, err = s.q.deleteID.exec(ctx, tx, l.id)
+	} else {
+		_, err = s.q.clear[k.index()].exec(ctx, tx, l.id)
+	}
+	return err
+}
+
+func (s *Store) remove(ctx context.Context, k kind, value, op string) error {
+	if value == "" {
+		return nil
+	}
+	h := digest(value)
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		l, err := s.lock(ctx, tx, k, h, math.MinInt64)
+		if err != nil {
+			return err
+		}
+		return s.drop(ctx, tx, k, l)
+	})
+	if errors.Is(err, errMiss) {
+		return nil
+	}
+	return s.fail(ctx, op, err)
+}
+
+// ExchangeCode atomically consumes the live code and stores issued's
+// access and refresh parts in its place, under the code's grant (RFC 6749
+// 4.1.2). The code is remembered until issued's last part expires. Of any
+// number of concurrent calls, in one process or many, one succeeds and the
+// others get a *oauth2.ReusedError; an unknown or expired code is
+// oauth2.ErrNotFound. On error nothing is stored.
+func (s *Store) ExchangeCode(ctx context.Context, code string, issued oauth2.TokenInfo) error {
+	return s.consume(ctx, kindCode, code, issued, "exchange code")
+}
+
+// RotateRefresh atomically replaces the live record of refresh (its access
+// and refresh tokens) with issued (RFC 6749 6, RFC 9700 4.14.2). Unless
+// issued keeps the refresh value, the old one is remembered until the
+// later of its own and issued's refresh expiry. Concurrency and errors are
+// as for ExchangeCode.
+func (s *Store) RotateRefresh(ctx context.Context, refresh string, issued oauth2.TokenInfo) error {
+	return s.consume(ctx, kindRefresh, refresh, issued, "rotate refresh")
+}
+
+func (s *Store) consume(ctx context.Context, k kind, value string, issued oauth2.TokenInfo, op string) error {
+	if value == "" {
+		return s.notFound(op)
+	}
+	h := digest(value)
+	r := newRow(issued, false)
+	kept := k == kindRefresh && issued.GetRefresh() == value
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	now := s.nowNanos()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		l, err := s.lock(ctx, tx, k, h, now)
+		if err != nil {
+			return err
+		}
+		issuedRow := *r
+		if l.grant != "" {
+			issuedRow.grant = l.grant
+		}
+		if !kept {
+			// Remember the consumed key, with its grant, as long as a
+			// replay must be detected.
+			until := l.expires
+			if k == kindCode {
+				until = max(until, r.lastExpiry())
+			} else if p := r.parts[kindRefresh.index()]; p.hash != nil {
+				until = max(until, p.expires)
+			}
+			if _, err := s.q.upsertUsed.exec(ctx, tx, h, int64(k), []byte(issuedRow.grant), until); err != nil {
+				return err
+			}
+		}
+		switch {
+		case issuedRow.empty():
+			return s.drop(ctx, tx, k, l)
+		case l.alone:
+			// The issued record takes the consumed row's place.
+			_, err = s.q.replace.exec(ctx, tx, issuedRow.args(l.id)...)
+			return err
+		}
+		if err := s.drop(ctx, tx, k, l); err != nil {
+			return err
+		}
+		_, err = s.q.insert.exec(ctx, tx, issuedRow.args()...)
+		return err
+	})
+	if errors.Is(err, errMiss) {
+		return s.replayed(ctx, k, h, now, op)
+	}
+	return s.fail(ctx, op, err)
+}
+
+// RevokeGrant removes every live code and token of the grant (RFC 9700
+// 4.14.2). Remembered consumed keys stay remembered. An empty grantID is a
+// no-op.
+func (s *Store) RevokeGrant(ctx context.Context, grantID string) error {
+	if grantID == "" {
+		return nil
+	}
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	err := s.retry(ctx, func() error {
+		_, err := s.q.revoke.exec(ctx, nil, []byte(grantID))
+		return err
+	})
+	return s.fail(ctx, "revoke grant", err)
+}

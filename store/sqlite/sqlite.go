@@ -1,0 +1,236 @@
+// Package sqlite is the embedded SQLite token and client store, the
+// standalone server's default (DESIGN.md section 4). It uses
+// modernc.org/sqlite, pure Go without cgo.
+//
+// The database is in WAL mode with synchronous=FULL: a token whose Create
+// has returned is on disk, and survives a process crash (kill -9) and a
+// power loss. synchronous=NORMAL in WAL mode would survive a process crash
+// too but could lose the last commits on power loss, which would let a
+// code be exchanged twice after a restart; FULL costs one fsync per
+// commit.
+//
+// Writes go through one connection and BEGIN IMMEDIATE transactions: the
+// writers of one process queue in the pool instead of spinning on
+// SQLITE_BUSY, and the writers of several processes sharing the file wait
+// for each other with busy_timeout (bounded by each operation's timeout),
+// so an exchange or a rotation has exactly one winner across processes.
+// Reads go through a pool of read-only connections that WAL lets run
+// alongside the writer. Expired rows are deleted by a background sweeper
+// in small batches.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/oauth2d/oauth2/internal/sqlstore"
+)
+
+// Store is a token and client store in a SQLite file. It implements
+// oauth2.TokenStore and oauth2.ClientStore and is safe for concurrent use,
+// also by several processes that open the same file.
+type Store struct {
+	*sqlstore.Store
+}
+
+// Option configures a Store.
+type Option = sqlstore.Option
+
+// WithClock makes the store read the time from now for every expiry
+// decision, instead of time.Now.
+func WithClock(now func() time.Time) Option { return sqlstore.WithClock(now) }
+
+// WithTimeout bounds every operation, including waiting for another
+// process's write lock (default 3s).
+func WithTimeout(d time.Duration) Option { return sqlstore.WithTimeout(d) }
+
+// WithTablePrefix sets the prefix of the table and index names (default
+// "oauth2_").
+func WithTablePrefix(prefix string) Option { return sqlstore.WithTablePrefix(prefix) }
+
+// WithSweepInterval sets how often expired rows are deleted (default 1m);
+// zero or less disables the background sweeper.
+func WithSweepInterval(d time.Duration) Option { return sqlstore.WithSweepInterval(d) }
+
+// WithSweepBatch sets how many rows one DELETE of the sweeper removes at
+// most (default 256).
+func WithSweepBatch(n int) Option { return sqlstore.WithSweepBatch(n) }
+
+// ErrBadPath is returned by Open for a path it cannot use.
+var ErrBadPath = errors.New("sqlite: bad database path")
+
+// Open opens or creates the database file at path and migrates its
+// schema. A file that is not a readable SQLite database stops Open with an
+// error naming the file; Open never starts over with an empty store.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	cfg, err := sqlstore.NewConfig(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	switch {
+	case path == "":
+		return nil, fmt.Errorf("%w: empty", ErrBadPath)
+	case strings.Contains(path, "?"), strings.HasPrefix(path, "file:"), strings.HasPrefix(path, ":memory:"):
+		return nil, fmt.Errorf("%w: %q is not a plain file name", ErrBadPath, path)
+	}
+	busy := max(cfg.Timeout.Milliseconds(), 1000)
+	params := func(p ...string) string {
+		v := url.Values{}
+		for i := 0; i < len(p); i += 2 {
+			v.Add(p[i], p[i+1])
+		}
+		return path + "?" + v.Encode()
+	}
+	w, err := sql.Open("sqlite", params(
+		"_txlock", "immediate",
+		"_pragma", fmt.Sprintf("busy_timeout(%d)", busy),
+		"_pragma", "journal_mode(WAL)",
+		"_pragma", "synchronous(FULL)",
+	))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	// One writer connection: the process's writers queue in the pool.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", params(
+		"_pragma", fmt.Sprintf("busy_timeout(%d)", busy),
+		"_pragma", "query_only(1)",
+	))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	readers := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+	r.SetConnMaxIdleTime(0)
+	r.SetConnMaxLifetime(0)
+	s, err := sqlstore.Open(ctx, Dialect, w, r, true, cfg)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return &Store{s}, nil
+}
+
+// New returns a store on db, migrating its schema. db is used for reads
+// and writes; for the guarantees of Open, it should be opened on a file
+// with the DSN parameters _txlock=immediate, a busy_timeout and
+// journal_mode(WAL). Close leaves db open.
+func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
+	cfg, err := sqlstore.NewConfig(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	s, err := sqlstore.Open(ctx, Dialect, db, db, false, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{s}, nil
+}
+
+// Dialect is what SQLite does its own way.
+var Dialect = &sqlstore.Dialect{
+	Name:        "sqlite",
+	Placeholder: sqlstore.QuestionMark,
+	// BEGIN IMMEDIATE (_txlock) takes the database's write lock at the
+	// start of every write transaction: no other writer, in this process
+	// or another, runs until it ends.
+	ForUpdate:        "",
+	Prepare:          true,
+	TransactionalDDL: true,
+	Setup: func(sqlstore.Tables) []string {
+		return []string{`CREATE TABLE IF NOT EXISTS {migrations} (
+	version INTEGER PRIMARY KEY,
+	applied_at INTEGER NOT NULL
+)`}
+	},
+	Migrations: func(sqlstore.Tables) []sqlstore.Migration {
+		return []sqlstore.Migration{{Version: 1, Statements: []string{
+			`CREATE TABLE {tokens} (
+	id INTEGER PRIMARY KEY,
+	grant_id BLOB NOT NULL,
+	client_id BLOB NOT NULL,
+	user_id BLOB NOT NULL,
+	redirect_uri BLOB NOT NULL,
+	scope BLOB NOT NULL,
+	code_challenge BLOB NOT NULL,
+	code_challenge_method BLOB NOT NULL,
+	code_hash BLOB UNIQUE,
+	code_created INTEGER,
+	code_ttl INTEGER,
+	code_expires INTEGER,
+	access_hash BLOB UNIQUE,
+	access_created INTEGER,
+	access_ttl INTEGER,
+	access_expires INTEGER,
+	refresh_hash BLOB UNIQUE,
+	refresh_created INTEGER,
+	refresh_ttl INTEGER,
+	refresh_expires INTEGER,
+	expires_at INTEGER NOT NULL
+)`,
+			`CREATE INDEX {prefix}tokens_grant ON {tokens} (grant_id)`,
+			`CREATE INDEX {prefix}tokens_expires ON {tokens} (expires_at)`,
+			`CREATE TABLE {used} (
+	hash BLOB PRIMARY KEY,
+	kind INTEGER NOT NULL,
+	grant_id BLOB NOT NULL,
+	expires_at INTEGER NOT NULL
+) WITHOUT ROWID`,
+			`CREATE INDEX {prefix}used_expires ON {used} (expires_at)`,
+			`CREATE TABLE {clients} (
+	id BLOB PRIMARY KEY,
+	secret_hash BLOB NOT NULL,
+	domain BLOB NOT NULL,
+	redirect_uris BLOB NOT NULL,
+	grant_types BLOB NOT NULL,
+	scopes BLOB NOT NULL,
+	public INTEGER NOT NULL,
+	user_id BLOB NOT NULL,
+	token_endpoint_auth_method BLOB NOT NULL,
+	jwks BLOB
+) WITHOUT ROWID`,
+		}}}
+	},
+	UpsertUsed:   sqlstore.UpsertUsedOnConflict,
+	UpsertClient: sqlstore.UpsertClientOnConflict,
+	SweepTokens:  sqlstore.SweepTokensInSubquery,
+	SweepUsed:    sqlstore.SweepUsedInSubquery,
+	Classify:     classify,
+}
+
+// classify tells what a SQLite error means: a busy or locked database is a
+// conflict that the store retries, an I/O error or a file it cannot open
+// leaves the store unavailable.
+func classify(err error) sqlstore.Class {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return sqlstore.Permanent
+	}
+	switch e.Code() & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return sqlstore.Conflict
+	case sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_FULL, sqlite3.SQLITE_PROTOCOL,
+		sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_NOLFS:
+		return sqlstore.Unavailable
+	}
+	return sqlstore.Permanent
+}
