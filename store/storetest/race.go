@@ -87,13 +87,13 @@ func checkOneWinner(e *env, errs []error, issued []*models.Token, grant string) 
 func testConcurrentExchange(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	hs := handles(t, h, e)
-	for round := range 3 {
+	for round := range 10 {
 		code := e.codeRecord(newGrant())
 		e.create(code)
 		issued := make([]*models.Token, consumers)
 		for i := range issued {
 			issued[i] = e.tokenRecord(code.GrantID)
-			if round == 1 {
+			if round%2 == 1 {
 				issued[i].Refresh = ""
 			}
 		}
@@ -111,7 +111,7 @@ func testConcurrentExchange(t *testing.T, h Harness) {
 func testConcurrentRotate(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	hs := handles(t, h, e)
-	for range 3 {
+	for range 10 {
 		old := e.tokenRecord(newGrant())
 		e.create(old)
 		issued := make([]*models.Token, consumers)
