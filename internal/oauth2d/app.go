@@ -1,0 +1,352 @@
+// Package oauth2d is the standalone authorization server of DESIGN.md
+// section 5: configuration, wiring of the manager, server, store and
+// pages, the HTTP routes, and operations (health, metrics, logs, graceful
+// shutdown). cmd/oauth2d is a thin main around Main; tests and benchmarks
+// run the server in-process with New and Handler.
+package oauth2d
+
+import (
+	"context"
+	stderrors "errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/errors"
+	"github.com/oauth2d/oauth2/generates"
+	"github.com/oauth2d/oauth2/internal/web"
+	"github.com/oauth2d/oauth2/manage"
+	"github.com/oauth2d/oauth2/models"
+	"github.com/oauth2d/oauth2/server"
+	"github.com/oauth2d/oauth2/store"
+)
+
+// App is one authorization server: what `oauth2d` serves.
+type App struct {
+	cfg    Config
+	log    *slog.Logger
+	issuer string // without a trailing slash
+	base   string // the issuer's path, without a trailing slash
+
+	rawStore  oauth2.TokenStore // as opened or given
+	ownsStore bool
+	memKV     *store.MemoryKV // the fallback KVStore, nil when the store has one
+	store     *instrumentedStore
+	kv        oauth2.KVStore // == store
+
+	clients *store.ClientStore
+	manager *manage.Manager
+	server  *server.Server
+	keys    *generates.KeySet
+	web     *web.Pages
+
+	clientThrottle *web.Throttle
+	metrics        *metrics
+
+	handler   http.Handler
+	stop      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// ThrottleConfig sets the limits of a throttle; zero fields take the
+// defaults (5 failures in 15 minutes lock out for 15 minutes; from the
+// third failure each answer is delayed by 500ms more, up to 2s).
+type ThrottleConfig struct {
+	Limit     int
+	Window    time.Duration
+	SlowAfter int
+	Delay     time.Duration
+	MaxDelay  time.Duration
+}
+
+func (t ThrottleConfig) throttle(kv oauth2.KVStore, name string) web.Throttle {
+	return web.Throttle{KV: kv, Name: name, Limit: t.Limit, Window: t.Window,
+		SlowAfter: t.SlowAfter, Delay: t.Delay, MaxDelay: t.MaxDelay}
+}
+
+// New validates cfg, opens the store (unless cfg.TokenStore is set), loads
+// or makes the signing key and the pages' HMAC key, and wires the server.
+// Call Close when done.
+func New(cfg Config) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: cfg.Logger, metrics: newMetrics(), stop: make(chan struct{})}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	iss, _ := issuerURL(cfg.Issuer) // Validate checked it
+	a.base = strings.TrimSuffix(iss.Path, "/")
+	a.issuer = strings.TrimSuffix(cfg.Issuer, "/")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.openStore(ctx); err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			a.Close()
+		}
+	}()
+
+	var err error
+	if a.keys, err = loadSigningKeys(ctx, a.kv, a.log); err != nil {
+		return nil, err
+	}
+	if err := a.loadClients(); err != nil {
+		return nil, err
+	}
+	users, err := loadUsers(cfg.Users)
+	if err != nil {
+		return nil, err
+	}
+	a.manager = a.newManager()
+	a.web, err = web.New(ctx, web.Config{
+		Issuer:   a.issuer,
+		KV:       a.kv,
+		Users:    users,
+		Client:   a.manager.GetClient,
+		Throttle: cfg.LoginThrottle.throttle(a.kv, "login"),
+		Logger:   a.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("oauth2d: pages: %w", err)
+	}
+	th := cfg.ClientThrottle.throttle(a.kv, "client")
+	a.clientThrottle = &th
+	a.server = a.newServer()
+	a.handler = a.middleware(a.routes())
+	ok = true
+	return a, nil
+}
+
+// openStore opens the token store and finds its KVStore, falling back to a
+// KVStore in memory, with a warning, when the store has none.
+func (a *App) openStore(ctx context.Context) error {
+	if a.cfg.TokenStore != nil {
+		a.rawStore = a.cfg.TokenStore
+	} else {
+		su, err := ParseStoreURL(a.cfg.Store)
+		if err != nil {
+			return &ConfigError{Field: "store", Problem: err.Error()}
+		}
+		ts, err := openStore(ctx, su)
+		if err != nil {
+			return fmt.Errorf("oauth2d: open store %s: %w", RedactStore(a.cfg.Store), err)
+		}
+		a.rawStore, a.ownsStore = ts, true
+	}
+	kv, ok := a.rawStore.(oauth2.KVStore)
+	if !ok {
+		a.log.Warn("the store keeps no shared state (no oauth2.KVStore): signing keys, sessions, consent and throttling live in this process's memory and are lost at restart; run one process only")
+		a.memKV = store.NewMemoryKV(nil)
+		kv = a.memKV
+		go a.sweep()
+	}
+	a.store = newInstrumentedStore(a.rawStore, kv, a.metrics)
+	a.kv = a.store
+	return nil
+}
+
+// sweep reclaims the expired entries of the fallback KVStore.
+func (a *App) sweep() {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.stop:
+			return
+		case <-t.C:
+			a.memKV.Sweep()
+		}
+	}
+}
+
+// loadClients registers the configured clients.
+func (a *App) loadClients() error {
+	a.clients = store.NewClientStore()
+	for _, c := range a.cfg.Clients {
+		cl := &models.Client{
+			ID:                      c.ID,
+			Secret:                  c.Secret,
+			SecretHash:              c.SecretHash,
+			RedirectURIs:            slices.Clone(c.RedirectURIs),
+			Scopes:                  slices.Clone(c.Scopes),
+			Public:                  c.Public,
+			TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
+			JWKS:                    slices.Clone([]byte(c.JWKS)),
+		}
+		if cl.Public && cl.TokenEndpointAuthMethod == "" {
+			cl.TokenEndpointAuthMethod = "none"
+		}
+		for _, g := range c.GrantTypes {
+			cl.GrantTypes = append(cl.GrantTypes, knownGrants[g])
+		}
+		if err := a.clients.Set(c.ID, cl); err != nil {
+			return fmt.Errorf("oauth2d: client %q: %w", c.ID, err)
+		}
+	}
+	return nil
+}
+
+// loadUsers builds the user directory, hashing passwords given in the
+// clear so that every login is checked with argon2id.
+func loadUsers(users []UserConfig) (*web.Users, error) {
+	dir := web.NewUsers()
+	for i, u := range users {
+		var err error
+		if u.PasswordHash != "" {
+			err = dir.AddHash(u.Username, u.PasswordHash)
+		} else {
+			err = dir.AddPassword(u.Username, u.Password)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("oauth2d: users[%d]: %w", i, err)
+		}
+	}
+	return dir, nil
+}
+
+// newManager configures the grants: lifetimes, rotation, PKCE and the
+// access token format.
+func (a *App) newManager() *manage.Manager {
+	cfg := a.cfg
+	m := manage.NewDefaultManager()
+	m.MapClientStorage(a.clients)
+	m.MapTokenStorage(a.store)
+	m.SetAuthorizeCodeExp(cfg.CodeTTL)
+	access, refresh := cfg.AccessToken.TTL, cfg.RefreshToken.TTL
+	m.SetAuthorizeCodeTokenCfg(&manage.Config{AccessTokenExp: access, RefreshTokenExp: refresh, IsGenerateRefresh: true})
+	m.SetPasswordTokenCfg(&manage.Config{AccessTokenExp: access, RefreshTokenExp: refresh, IsGenerateRefresh: true})
+	m.SetImplicitTokenCfg(&manage.Config{AccessTokenExp: access})
+	m.SetClientTokenCfg(&manage.Config{AccessTokenExp: access})
+	m.SetRefreshTokenCfg(&manage.RefreshingConfig{
+		AccessTokenExp:    access,
+		IsGenerateRefresh: cfg.RefreshToken.Rotate,
+	})
+	m.SetPKCE(manage.PKCEConfig{Required: cfg.PKCE.Required})
+	if cfg.AccessToken.Format == FormatJWT {
+		m.MapAccessGenerate(generates.NewJWTAccessGenerateFromKeySet(a.keys, generates.WithIssuer(a.issuer)))
+	}
+	return m
+}
+
+// newServer configures the endpoints and their hooks.
+func (a *App) newServer() *server.Server {
+	sc := server.NewConfig()
+	sc.Issuer = a.issuer
+	if a.cfg.Grants.Password {
+		sc.AllowedGrantTypes = append(sc.AllowedGrantTypes, oauth2.PasswordCredentials)
+	}
+	if a.cfg.Grants.Implicit {
+		sc.AllowedResponseTypes = append(sc.AllowedResponseTypes, oauth2.Token)
+	}
+	s := server.NewServer(sc, a.manager)
+	s.SetUserAuthorizationHandler(a.web.UserAuthorization)
+	if a.cfg.Grants.Password {
+		s.SetPasswordAuthorizationHandler(a.passwordAuthorization)
+	}
+	s.SetPreRedirectErrorHandler(a.authorizeErrorPage)
+	s.SetResponseErrorHandler(func(re *errors.Response) { a.metrics.countError(re.Error) })
+	s.SetInternalErrorHandler(func(err error) *errors.Response {
+		a.log.Error("request failed", "code", errors.Code(err), "err", err)
+		return nil
+	})
+	return s
+}
+
+// passwordAuthorization verifies the resource owner of the password grant
+// (RFC 6749 4.3.2) with the same directory and throttle as the login page.
+func (a *App) passwordAuthorization(ctx context.Context, _, username, password string) (string, error) {
+	userID, err := a.web.Authenticate(ctx, username, password)
+	switch {
+	case err == nil:
+		return userID, nil
+	case stderrors.Is(err, web.ErrBadCredentials):
+		return "", errors.ErrAccessDenied
+	case stderrors.Is(err, web.ErrThrottled):
+		return "", errors.New(errors.ErrInvalidGrant, "Too many failed attempts for this user; try again later")
+	}
+	return "", fmt.Errorf("oauth2d: password grant: %w", err)
+}
+
+// authorizeErrorPage shows an authorization error that must not be
+// redirected, because the client or its redirect URI is not valid (RFC
+// 6749 4.1.2.1), as an HTML page.
+func (a *App) authorizeErrorPage(w http.ResponseWriter, _ *server.AuthorizeRequest, err error) error {
+	a.metrics.countError(err)
+	code, status, desc := errors.Lookup(err)
+	if status < http.StatusInternalServerError {
+		status = http.StatusBadRequest
+	}
+	title := "This request cannot be completed"
+	switch {
+	case code == errors.ErrTemporarilyUnavailable, code == errors.ErrServerError:
+		title = "Temporarily unavailable"
+		desc = "The service is temporarily unavailable. Please try again in a moment."
+		a.log.Error("authorization request failed", "code", code.Error(), "err", err)
+	case stderrors.Is(err, errors.ErrInvalidRedirectURI):
+		title = "Unregistered redirect address"
+		desc = "The application asked to send you to an address it has not registered. You have not been redirected. Contact the application's developer."
+	default:
+		desc += ". Go back to the application and try again."
+	}
+	a.web.Error(w, status, title, desc)
+	return nil
+}
+
+// Handler returns the HTTP handler of the server: every endpoint under the
+// issuer's path.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Issuer returns the issuer identifier, without a trailing slash.
+func (a *App) Issuer() string { return a.issuer }
+
+// Close stops background work and closes the store if New opened it.
+func (a *App) Close() error {
+	a.closeOnce.Do(func() {
+		close(a.stop)
+		if c, ok := a.rawStore.(io.Closer); ok && a.ownsStore {
+			a.closeErr = c.Close()
+		}
+	})
+	return a.closeErr
+}
+
+// routes is the one table of the server's endpoints, relative to the
+// issuer's path. Patterns use net/http's method matching.
+func (a *App) routes() http.Handler {
+	mux := http.NewServeMux()
+	// RFC 6749 3.1: the authorization endpoint takes GET and may take POST.
+	mux.HandleFunc("GET /authorize", a.handleAuthorize)
+	mux.HandleFunc("POST /authorize", a.handleAuthorize)
+	// RFC 6749 3.2: POST only; the server answers other methods with 405
+	// and an invalid_request body, so every method is routed to it.
+	mux.HandleFunc("/token", a.handleToken)
+	mux.HandleFunc("GET /login", a.web.LoginForm)
+	mux.HandleFunc("POST /login", a.web.Login)
+	mux.HandleFunc("GET /consent", a.web.ConsentForm)
+	mux.HandleFunc("POST /consent", a.web.Consent)
+	mux.HandleFunc("GET /healthz", a.handleHealth)
+	mux.Handle("GET /metrics", a.metrics.handler())
+	mux.HandleFunc("GET /static/", a.web.Static)
+	mux.HandleFunc("GET /{$}", a.web.Home)
+	mux.HandleFunc("/", a.web.NotFound)
+	return mux
+}
+
+// issuerURLs returns the absolute URL of an endpoint path.
+func (a *App) endpointURL(path string) string {
+	u, _ := url.Parse(a.issuer + path)
+	return u.String()
+}

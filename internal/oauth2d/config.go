@@ -1,0 +1,746 @@
+package oauth2d
+
+import (
+	"bytes"
+	"encoding/json"
+	stderrors "errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/internal/secret"
+)
+
+// Defaults of DESIGN.md section 5.
+const (
+	DefaultIssuer     = "http://localhost:9096"
+	DefaultListen     = "127.0.0.1:9096"
+	DefaultStore      = "sqlite:./oauth2d.db"
+	DefaultCodeTTL    = 10 * time.Minute
+	DefaultAccessTTL  = 2 * time.Hour
+	DefaultRefreshTTL = 720 * time.Hour
+)
+
+// Environment variables that override the configuration file.
+const (
+	EnvListen = "OAUTH2D_LISTEN"
+	EnvIssuer = "OAUTH2D_ISSUER"
+	EnvStore  = "OAUTH2D_STORE"
+)
+
+// Access token formats.
+const (
+	FormatOpaque = "opaque"
+	// FormatJWT issues JWT access tokens in the profile of RFC 9068, signed
+	// with the current signing key.
+	FormatJWT = "jwt"
+)
+
+// Config is the configuration of the standalone server: the fields of the
+// YAML file of DESIGN.md section 5, and a few that only a Go program can
+// set. Start from Default or LoadConfig.
+type Config struct {
+	// Issuer is the public base URL of the server (RFC 8414 2): an absolute
+	// http or https URL without query or fragment. Every endpoint hangs
+	// under it, and it is the "iss" of authorization responses (RFC 9207).
+	Issuer string
+	// Listen is the TCP address to serve on, host:port.
+	Listen string
+	// Store is where codes, tokens and shared state live: "memory:",
+	// "sqlite:PATH", "postgres://…", "mysql://…" or "redis://…".
+	Store string
+	// CodeTTL is the lifetime of authorization codes (RFC 6749 4.1.2).
+	CodeTTL time.Duration
+	// AccessToken configures access tokens.
+	AccessToken AccessTokenConfig
+	// RefreshToken configures refresh tokens.
+	RefreshToken RefreshTokenConfig
+	// PKCE configures Proof Key for Code Exchange (RFC 7636).
+	PKCE PKCEConfig
+	// Grants turns on the grants that are off by default.
+	Grants GrantsConfig
+	// Clients are the registered clients (RFC 6749 2).
+	Clients []ClientConfig
+	// Users are the resource owners who may sign in.
+	Users []UserConfig
+
+	// Logger receives the server's logs; slog.Default() when nil. Not read
+	// from the file.
+	Logger *slog.Logger `yaml:"-"`
+	// TokenStore, when set, is used instead of opening Store: for tests and
+	// programs that embed the server. It is not closed by App.Close. Not
+	// read from the file.
+	TokenStore oauth2.TokenStore `yaml:"-"`
+	// LoginThrottle and ClientThrottle override the limits on failed logins
+	// per username and failed client authentications per client_id; zero
+	// fields take the defaults. Not read from the file.
+	LoginThrottle  ThrottleConfig `yaml:"-"`
+	ClientThrottle ThrottleConfig `yaml:"-"`
+}
+
+// AccessTokenConfig configures access tokens.
+type AccessTokenConfig struct {
+	// TTL is the access token lifetime.
+	TTL time.Duration
+	// Format is FormatOpaque or FormatJWT.
+	Format string
+}
+
+// RefreshTokenConfig configures refresh tokens (RFC 6749 6).
+type RefreshTokenConfig struct {
+	// TTL is the refresh token lifetime.
+	TTL time.Duration
+	// Rotate issues a new refresh token at every refresh and retires the
+	// presented one, whose replay then revokes the grant (RFC 9700 4.14.2).
+	Rotate bool
+}
+
+// PKCEConfig configures PKCE (RFC 7636).
+type PKCEConfig struct {
+	// Required makes every client use PKCE; public clients always must
+	// (RFC 9700 2.1.1).
+	Required bool
+}
+
+// GrantsConfig turns on the grants that RFC 9700 advises against.
+type GrantsConfig struct {
+	// Implicit enables response_type=token (RFC 6749 4.2).
+	Implicit bool
+	// Password enables the resource owner password credentials grant
+	// (RFC 6749 4.3).
+	Password bool
+}
+
+// ClientConfig is one registered client (RFC 6749 2, RFC 7591 2).
+type ClientConfig struct {
+	ID string
+	// Secret is the client secret in the clear; SecretHash an argon2id or
+	// bcrypt hash of it. A confidential client has one of them, a public
+	// client neither.
+	Secret     string
+	SecretHash string
+	// RedirectURIs are matched exactly (RFC 9700 2.1).
+	RedirectURIs []string
+	// GrantTypes are grant_type names of RFC 6749 (and "implicit",
+	// RFC 8628's device code URN).
+	GrantTypes []string
+	// Scopes the client may request; empty means any.
+	Scopes []string
+	// Public marks a client that cannot keep a secret (RFC 6749 2.1).
+	Public bool
+	// TokenEndpointAuthMethod is the registered client authentication
+	// method (RFC 7591 2).
+	TokenEndpointAuthMethod string
+	// JWKS is the client's public JSON Web Key Set (RFC 7517 5), for
+	// private_key_jwt (RFC 7523 2.2).
+	JWKS json.RawMessage
+}
+
+// UserConfig is one resource owner.
+type UserConfig struct {
+	Username string
+	// Password is the password in the clear; PasswordHash an argon2id or
+	// bcrypt hash of it (see `oauth2d hash-password`). Exactly one is set.
+	Password     string
+	PasswordHash string
+}
+
+// DemoClientID, DemoClientSecret, DemoUsername and DemoPassword are the
+// development credentials of the built-in configuration.
+const (
+	DemoClientID     = "000000"
+	DemoClientSecret = "999999"
+	DemoRedirectURI  = "http://localhost:9094/oauth2"
+	DemoUsername     = "test"
+	DemoPassword     = "test"
+)
+
+// Default returns the built-in configuration of `oauth2d` without -config:
+// the defaults of DESIGN.md section 5 with the demo client and user.
+func Default() Config {
+	cfg := baseConfig()
+	cfg.Clients = []ClientConfig{{
+		ID:                      DemoClientID,
+		Secret:                  DemoClientSecret,
+		RedirectURIs:            []string{DemoRedirectURI},
+		GrantTypes:              []string{"authorization_code", "refresh_token", "client_credentials"},
+		Scopes:                  []string{"read", "write"},
+		TokenEndpointAuthMethod: "client_secret_basic",
+	}}
+	cfg.Users = []UserConfig{{Username: DemoUsername, Password: DemoPassword}}
+	return cfg
+}
+
+// baseConfig is the defaults without any client or user: what a
+// configuration file starts from.
+func baseConfig() Config {
+	return Config{
+		Issuer:       DefaultIssuer,
+		Listen:       DefaultListen,
+		Store:        DefaultStore,
+		CodeTTL:      DefaultCodeTTL,
+		AccessToken:  AccessTokenConfig{TTL: DefaultAccessTTL, Format: FormatOpaque},
+		RefreshToken: RefreshTokenConfig{TTL: DefaultRefreshTTL, Rotate: true},
+	}
+}
+
+// IsDemo reports whether the configuration registers the demo client or
+// the demo user with their well-known credentials.
+func (c *Config) IsDemo() bool {
+	for _, cl := range c.Clients {
+		if cl.ID == DemoClientID && cl.Secret == DemoClientSecret {
+			return true
+		}
+	}
+	for _, u := range c.Users {
+		if u.Username == DemoUsername && u.Password == DemoPassword {
+			return true
+		}
+	}
+	return false
+}
+
+// The YAML file is decoded into these string-typed structs first, so that
+// every conversion error can name its field; yaml's own errors only know
+// the line.
+type fileConfig struct {
+	Issuer       string       `yaml:"issuer"`
+	Listen       string       `yaml:"listen"`
+	Store        string       `yaml:"store"`
+	CodeTTL      string       `yaml:"code_ttl"`
+	AccessToken  fileAccess   `yaml:"access_token"`
+	RefreshToken fileRefresh  `yaml:"refresh_token"`
+	PKCE         filePKCE     `yaml:"pkce"`
+	Grants       fileGrants   `yaml:"grants"`
+	Clients      []fileClient `yaml:"clients"`
+	Users        []fileUser   `yaml:"users"`
+}
+
+type fileAccess struct {
+	TTL    string `yaml:"ttl"`
+	Format string `yaml:"format"`
+}
+
+type fileRefresh struct {
+	TTL    string `yaml:"ttl"`
+	Rotate string `yaml:"rotate"`
+}
+
+type filePKCE struct {
+	Required string `yaml:"required"`
+}
+
+type fileGrants struct {
+	Implicit string `yaml:"implicit"`
+	Password string `yaml:"password"`
+}
+
+type fileClient struct {
+	ID                      string    `yaml:"id"`
+	Secret                  string    `yaml:"secret"`
+	SecretHash              string    `yaml:"secret_hash"`
+	RedirectURIs            []string  `yaml:"redirect_uris"`
+	GrantTypes              []string  `yaml:"grant_types"`
+	Scopes                  []string  `yaml:"scopes"`
+	Public                  string    `yaml:"public"`
+	TokenEndpointAuthMethod string    `yaml:"token_endpoint_auth_method"`
+	JWKS                    yaml.Node `yaml:"jwks"`
+}
+
+type fileUser struct {
+	Username     string `yaml:"username"`
+	Password     string `yaml:"password"`
+	PasswordHash string `yaml:"password_hash"`
+}
+
+// ConfigError is a configuration problem, named by the path of its field
+// in the YAML file ("clients[1].redirect_uris[0]"). Its text never holds
+// a secret.
+type ConfigError struct {
+	Field   string
+	Problem string
+}
+
+func (e *ConfigError) Error() string {
+	if e.Field == "" {
+		return e.Problem
+	}
+	return e.Field + ": " + e.Problem
+}
+
+// problems collects configuration errors.
+type problems []error
+
+func (p *problems) add(field, format string, args ...any) {
+	*p = append(*p, &ConfigError{Field: field, Problem: fmt.Sprintf(format, args...)})
+}
+
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return stderrors.Join(p...)
+}
+
+// LoadConfig reads the YAML configuration file at path, applies the
+// environment overrides and validates the result. The demo client and user
+// are not added: a file lists every client and user.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.ApplyEnv(os.LookupEnv)
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+var (
+	yamlUnknownField = regexp.MustCompile(`^line (\d+): field (\S+) not found in type \S+$`)
+	yamlLine         = regexp.MustCompile(`^line (\d+): (.*)$`)
+	yamlQuoted       = regexp.MustCompile("`[^`]*`")
+)
+
+// ParseConfig decodes a YAML configuration over the defaults (without the
+// demo client and user). Unknown fields are errors. It does not apply the
+// environment and does not validate beyond the types of the fields.
+func ParseConfig(data []byte) (Config, error) {
+	base := baseConfig()
+	fc := fileConfig{
+		Issuer:       base.Issuer,
+		Listen:       base.Listen,
+		Store:        base.Store,
+		CodeTTL:      base.CodeTTL.String(),
+		AccessToken:  fileAccess{TTL: base.AccessToken.TTL.String(), Format: base.AccessToken.Format},
+		RefreshToken: fileRefresh{TTL: base.RefreshToken.TTL.String(), Rotate: "true"},
+		PKCE:         filePKCE{Required: "false"},
+		Grants:       fileGrants{Implicit: "false", Password: "false"},
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&fc); err != nil && !stderrors.Is(err, io.EOF) {
+		return Config{}, yamlError(data, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return Config{}, &ConfigError{Problem: "the file holds more than one YAML document"}
+	}
+	return fc.convert()
+}
+
+// yamlError rewrites the errors of the YAML decoder: field paths instead of
+// line numbers where it can, and no quoted values, which could be secrets.
+func yamlError(data []byte, err error) error {
+	var te *yaml.TypeError
+	if !stderrors.As(err, &te) {
+		return &ConfigError{Problem: "not valid YAML: " + yamlQuoted.ReplaceAllString(strings.TrimPrefix(err.Error(), "yaml: "), "a value")}
+	}
+	var doc yaml.Node
+	_ = yaml.Unmarshal(data, &doc)
+	idx := indexPaths(&doc)
+	var ps problems
+	for _, msg := range te.Errors {
+		msg = yamlQuoted.ReplaceAllString(msg, "a value")
+		if m := yamlUnknownField.FindStringSubmatch(msg); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			field := idx.byKey[lineKey{line, m[2]}]
+			if field == "" {
+				field = m[2]
+			}
+			ps.add(field, "unknown field (line %d)", line)
+			continue
+		}
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			if field := idx.byLine[line]; field != "" {
+				ps.add(field, "%s (line %d)", m[2], line)
+				continue
+			}
+		}
+		ps.add("", "%s", msg)
+	}
+	return ps.err()
+}
+
+type lineKey struct {
+	line int
+	key  string
+}
+
+type pathIndex struct {
+	byKey  map[lineKey]string
+	byLine map[int]string
+}
+
+// indexPaths maps the mapping keys of a YAML document to their field paths.
+func indexPaths(doc *yaml.Node) pathIndex {
+	idx := pathIndex{byKey: map[lineKey]string{}, byLine: map[int]string{}}
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				p := k.Value
+				if path != "" {
+					p = path + "." + k.Value
+				}
+				idx.byKey[lineKey{k.Line, k.Value}] = p
+				if _, ok := idx.byLine[k.Line]; !ok || v.Line == k.Line && v.Kind == yaml.ScalarNode {
+					idx.byLine[k.Line] = p
+				}
+				walk(v, p)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				p := fmt.Sprintf("%s[%d]", path, i)
+				if _, ok := idx.byLine[c.Line]; !ok {
+					idx.byLine[c.Line] = p
+				}
+				walk(c, p)
+			}
+		}
+	}
+	walk(doc, "")
+	return idx
+}
+
+// convert turns the decoded strings into a Config, naming the field of
+// every value that does not convert.
+func (fc *fileConfig) convert() (Config, error) {
+	var ps problems
+	cfg := Config{
+		Issuer: fc.Issuer,
+		Listen: fc.Listen,
+		Store:  fc.Store,
+	}
+	cfg.CodeTTL = parseDuration(&ps, "code_ttl", fc.CodeTTL)
+	cfg.AccessToken.TTL = parseDuration(&ps, "access_token.ttl", fc.AccessToken.TTL)
+	cfg.AccessToken.Format = fc.AccessToken.Format
+	cfg.RefreshToken.TTL = parseDuration(&ps, "refresh_token.ttl", fc.RefreshToken.TTL)
+	cfg.RefreshToken.Rotate = parseBool(&ps, "refresh_token.rotate", fc.RefreshToken.Rotate)
+	cfg.PKCE.Required = parseBool(&ps, "pkce.required", fc.PKCE.Required)
+	cfg.Grants.Implicit = parseBool(&ps, "grants.implicit", fc.Grants.Implicit)
+	cfg.Grants.Password = parseBool(&ps, "grants.password", fc.Grants.Password)
+	for i, c := range fc.Clients {
+		field := fmt.Sprintf("clients[%d]", i)
+		cc := ClientConfig{
+			ID:                      c.ID,
+			Secret:                  c.Secret,
+			SecretHash:              c.SecretHash,
+			RedirectURIs:            c.RedirectURIs,
+			GrantTypes:              c.GrantTypes,
+			Scopes:                  c.Scopes,
+			TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
+		}
+		if c.Public != "" {
+			cc.Public = parseBool(&ps, field+".public", c.Public)
+		}
+		if c.JWKS.Kind != 0 {
+			cc.JWKS = nodeJSON(&ps, field+".jwks", &c.JWKS)
+		}
+		cfg.Clients = append(cfg.Clients, cc)
+	}
+	for _, u := range fc.Users {
+		cfg.Users = append(cfg.Users, UserConfig(u))
+	}
+	return cfg, ps.err()
+}
+
+func parseDuration(ps *problems, field, s string) time.Duration {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		ps.add(field, "%q is not a duration (write for example 10m, 2h or 720h)", s)
+		return 0
+	}
+	return d
+}
+
+func parseBool(ps *problems, field, s string) bool {
+	switch strings.TrimSpace(s) {
+	case "true":
+		return true
+	case "false", "":
+		return false
+	}
+	ps.add(field, "%q is not true or false", s)
+	return false
+}
+
+// nodeJSON turns the jwks field, a YAML mapping or a string of JSON, into
+// JSON.
+func nodeJSON(ps *problems, field string, n *yaml.Node) json.RawMessage {
+	if n.Kind == yaml.ScalarNode {
+		if !json.Valid([]byte(n.Value)) {
+			ps.add(field, "not a JSON Web Key Set (RFC 7517 5): the string is not JSON")
+			return nil
+		}
+		return json.RawMessage(n.Value)
+	}
+	var v any
+	if err := n.Decode(&v); err != nil {
+		ps.add(field, "not a JSON Web Key Set (RFC 7517 5)")
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		ps.add(field, "not a JSON Web Key Set (RFC 7517 5): it does not convert to JSON")
+		return nil
+	}
+	return b
+}
+
+// ApplyEnv applies the environment overrides OAUTH2D_LISTEN,
+// OAUTH2D_ISSUER and OAUTH2D_STORE, read with lookup (os.LookupEnv).
+func (c *Config) ApplyEnv(lookup func(string) (string, bool)) {
+	if v, ok := lookup(EnvListen); ok && v != "" {
+		c.Listen = v
+	}
+	if v, ok := lookup(EnvIssuer); ok && v != "" {
+		c.Issuer = v
+	}
+	if v, ok := lookup(EnvStore); ok && v != "" {
+		c.Store = v
+	}
+}
+
+// knownGrants maps the grant names of the configuration to grant types.
+var knownGrants = map[string]oauth2.GrantType{
+	"authorization_code":      oauth2.AuthorizationCode,
+	"refresh_token":           oauth2.Refreshing,
+	"client_credentials":      oauth2.ClientCredentials,
+	"password":                oauth2.PasswordCredentials,
+	"implicit":                oauth2.Implicit,
+	string(oauth2.DeviceCode): oauth2.DeviceCode,
+}
+
+// Client authentication methods of RFC 7591 2 and RFC 7523 2.2.
+var knownAuthMethods = []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
+
+// Validate checks the configuration and returns every problem, each naming
+// its field. It never puts a secret, a hash or a password in its errors.
+func (c *Config) Validate() error {
+	var ps problems
+	c.validateServer(&ps)
+	ids := map[string]int{}
+	for i := range c.Clients {
+		field := fmt.Sprintf("clients[%d]", i)
+		cl := &c.Clients[i]
+		if prev, dup := ids[cl.ID]; dup && cl.ID != "" {
+			ps.add(field+".id", "duplicate of clients[%d].id", prev)
+		}
+		ids[cl.ID] = i
+		c.validateClient(&ps, field, cl)
+	}
+	names := map[string]int{}
+	for i, u := range c.Users {
+		field := fmt.Sprintf("users[%d]", i)
+		switch {
+		case u.Username == "":
+			ps.add(field+".username", "required")
+		case strings.ContainsFunc(u.Username, isControl):
+			ps.add(field+".username", "contains control characters")
+		}
+		if prev, dup := names[u.Username]; dup && u.Username != "" {
+			ps.add(field+".username", "duplicate of users[%d].username", prev)
+		}
+		names[u.Username] = i
+		switch {
+		case u.Password != "" && u.PasswordHash != "":
+			ps.add(field, "set password or password_hash, not both")
+		case u.Password == "" && u.PasswordHash == "":
+			ps.add(field+".password", "required (or password_hash)")
+		case u.PasswordHash != "" && secret.Check(u.PasswordHash) != nil:
+			ps.add(field+".password_hash", "not an argon2id or bcrypt hash (make one with `oauth2d hash-password`)")
+		}
+	}
+	return ps.err()
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+func (c *Config) validateServer(ps *problems) {
+	if _, err := issuerURL(c.Issuer); err != nil {
+		ps.add("issuer", "%v", err)
+	}
+	if host, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
+		ps.add("listen", "%q is not host:port", c.Listen)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		ps.add("listen", "port %q is not a number from 0 to 65535", port)
+	} else {
+		_ = host
+	}
+	if _, err := ParseStoreURL(c.Store); err != nil {
+		ps.add("store", "%v", err)
+	}
+	for _, d := range []struct {
+		field string
+		v     time.Duration
+	}{{"code_ttl", c.CodeTTL}, {"access_token.ttl", c.AccessToken.TTL}, {"refresh_token.ttl", c.RefreshToken.TTL}} {
+		if d.v <= 0 {
+			ps.add(d.field, "must be positive")
+		}
+	}
+	if c.CodeTTL > 10*time.Minute {
+		ps.add("code_ttl", "must be at most 10m (RFC 6749 4.1.2)")
+	}
+	if f := c.AccessToken.Format; f != FormatOpaque && f != FormatJWT {
+		ps.add("access_token.format", "%q is not opaque or jwt", f)
+	}
+}
+
+// issuerURL parses and checks an issuer identifier (RFC 8414 2): an
+// absolute http or https URL with a host and no query or fragment.
+func issuerURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	switch {
+	case s == "":
+		return nil, stderrors.New("required")
+	case err != nil:
+		return nil, stderrors.New("not a URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, stderrors.New("not an absolute http or https URL")
+	case u.Host == "" || u.Opaque != "":
+		return nil, stderrors.New("has no host")
+	case u.User != nil:
+		return nil, stderrors.New("must not hold user information")
+	case u.RawQuery != "" || u.ForceQuery:
+		return nil, stderrors.New("must not have a query (RFC 8414 2)")
+	case u.Fragment != "" || strings.Contains(s, "#"):
+		return nil, stderrors.New("must not have a fragment (RFC 8414 2)")
+	}
+	return u, nil
+}
+
+func (c *Config) validateClient(ps *problems, field string, cl *ClientConfig) {
+	if cl.ID == "" {
+		ps.add(field+".id", "required")
+	} else if strings.ContainsFunc(cl.ID, isControl) || strings.Contains(cl.ID, ":") {
+		// RFC 6749 2.3.1: the client ID is form-encoded into Basic
+		// credentials, where a colon would be ambiguous for old clients.
+		ps.add(field+".id", "must not contain control characters or ':'")
+	}
+	method := cl.TokenEndpointAuthMethod
+	if method != "" && !slices.Contains(knownAuthMethods, method) {
+		ps.add(field+".token_endpoint_auth_method", "%q is not one of %s", method, strings.Join(knownAuthMethods, ", "))
+	}
+	hasSecret := cl.Secret != "" || cl.SecretHash != ""
+	switch {
+	case cl.Secret != "" && cl.SecretHash != "":
+		ps.add(field, "set secret or secret_hash, not both")
+	case cl.Public && hasSecret:
+		ps.add(field, "a public client has no secret (RFC 6749 2.1)")
+	case cl.Public && method != "" && method != "none":
+		ps.add(field+".token_endpoint_auth_method", "a public client authenticates with none")
+	case !cl.Public && method == "none":
+		ps.add(field+".token_endpoint_auth_method", "none is only for public clients (set public: true)")
+	case !cl.Public && method == "private_key_jwt":
+		if len(cl.JWKS) == 0 {
+			ps.add(field+".jwks", "required for private_key_jwt (RFC 7523 2.2)")
+		}
+	case !cl.Public && !hasSecret:
+		ps.add(field+".secret", "required for a confidential client (or secret_hash, or set public: true)")
+	}
+	if cl.SecretHash != "" && secret.Check(cl.SecretHash) != nil {
+		ps.add(field+".secret_hash", "not an argon2id or bcrypt hash (make one with `oauth2d hash-password`)")
+	}
+	if len(cl.JWKS) > 0 {
+		if err := checkJWKS(cl.JWKS); err != nil {
+			ps.add(field+".jwks", "%v", err)
+		}
+	}
+	needsRedirect := len(cl.GrantTypes) == 0
+	for j, g := range cl.GrantTypes {
+		gf := fmt.Sprintf("%s.grant_types[%d]", field, j)
+		gt, ok := knownGrants[g]
+		if !ok {
+			ps.add(gf, "%q is not a known grant type", g)
+			continue
+		}
+		switch gt {
+		case oauth2.AuthorizationCode, oauth2.Implicit:
+			needsRedirect = true
+		}
+		switch {
+		case gt == oauth2.Implicit && !c.Grants.Implicit:
+			ps.add(gf, "the implicit grant is disabled (set grants.implicit: true)")
+		case gt == oauth2.PasswordCredentials && !c.Grants.Password:
+			ps.add(gf, "the password grant is disabled (set grants.password: true)")
+		case gt == oauth2.ClientCredentials && cl.Public:
+			ps.add(gf, "a public client cannot use client_credentials (RFC 6749 4.4)")
+		}
+	}
+	if needsRedirect && len(cl.RedirectURIs) == 0 {
+		ps.add(field+".redirect_uris", "required for the authorization_code and implicit grants")
+	}
+	for j, ru := range cl.RedirectURIs {
+		if err := checkRedirectURI(ru); err != nil {
+			ps.add(fmt.Sprintf("%s.redirect_uris[%d]", field, j), "%v", err)
+		}
+	}
+	for j, s := range cl.Scopes {
+		if s == "" || strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == '"' || r == '\\' || r > '~' }) {
+			ps.add(fmt.Sprintf("%s.scopes[%d]", field, j), "not a scope token (RFC 6749 3.3)")
+		}
+	}
+}
+
+// checkRedirectURI checks a registered redirect URI: absolute, without a
+// fragment (RFC 6749 3.1.2).
+func checkRedirectURI(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return stderrors.New("not a URI")
+	case !u.IsAbs():
+		return stderrors.New("not an absolute URI")
+	case u.Fragment != "" || strings.Contains(s, "#"):
+		return stderrors.New("must not have a fragment (RFC 6749 3.1.2)")
+	case (u.Scheme == "http" || u.Scheme == "https") && u.Host == "":
+		return stderrors.New("has no host")
+	}
+	return nil
+}
+
+// checkJWKS checks a client's key set: a JSON Web Key Set (RFC 7517 5) of
+// valid public keys.
+func checkJWKS(raw json.RawMessage) error {
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(raw, &set); err != nil {
+		return stderrors.New("not a JSON Web Key Set (RFC 7517 5)")
+	}
+	if len(set.Keys) == 0 {
+		return stderrors.New("has no keys (RFC 7517 5)")
+	}
+	for i, k := range set.Keys {
+		if !k.Valid() {
+			return fmt.Errorf("keys[%d]: not a valid key", i)
+		}
+		if !k.IsPublic() {
+			return fmt.Errorf("keys[%d]: holds private key material; register public keys only", i)
+		}
+	}
+	return nil
+}

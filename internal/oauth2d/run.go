@@ -1,0 +1,293 @@
+package oauth2d
+
+import (
+	"bufio"
+	"context"
+	stderrors "errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/oauth2d/oauth2/internal/secret"
+)
+
+// Version is the version `oauth2d -version` prints; set it at build time
+// with -ldflags "-X github.com/oauth2d/oauth2/internal/oauth2d.Version=v1.2.3".
+// When empty, the module version and VCS revision of the build are used.
+var Version = ""
+
+// HTTP server limits.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 120 * time.Second
+	maxHeaderBytes    = 32 << 10
+	// shutdownTimeout bounds the drain of in-flight requests at SIGTERM.
+	shutdownTimeout = 30 * time.Second
+)
+
+// Env is what Main reads from its process.
+type Env struct {
+	Args   []string // without the program name
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// LookupEnv reads environment variables (os.LookupEnv).
+	LookupEnv func(string) (string, bool)
+	// Signals, when set, stops the server instead of SIGINT and SIGTERM.
+	Signals <-chan os.Signal
+	// Ready, when set, receives the listening address once the server
+	// serves.
+	Ready chan<- string
+}
+
+// OSEnv returns the Env of the running process.
+func OSEnv() Env {
+	return Env{Args: os.Args[1:], Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, LookupEnv: os.LookupEnv}
+}
+
+const usage = `Usage:
+  oauth2d [-config FILE] [-log-format text|json]   serve
+  oauth2d -check-config FILE                       validate a configuration file
+  oauth2d hash-password < password.txt             print an argon2id hash for password_hash or secret_hash
+  oauth2d -version
+
+Without -config, oauth2d serves the built-in development configuration:
+issuer http://localhost:9096 on 127.0.0.1:9096, SQLite file ./oauth2d.db,
+demo client 000000/999999 and demo user test/test.
+Environment: OAUTH2D_LISTEN, OAUTH2D_ISSUER, OAUTH2D_STORE override the configuration.
+
+Flags:
+`
+
+// Main runs the oauth2d command and returns its exit status.
+func Main(env Env) int {
+	if len(env.Args) > 0 && env.Args[0] == "hash-password" {
+		return hashPassword(env)
+	}
+	fs := flag.NewFlagSet("oauth2d", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprint(env.Stderr, usage)
+		fs.PrintDefaults()
+	}
+	configFile := fs.String("config", "", "read the configuration from this YAML `file`")
+	checkFile := fs.String("check-config", "", "validate this YAML configuration `file` and exit 0 (valid) or 1")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(env.Args); err != nil {
+		if stderrors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(env.Stderr, "oauth2d: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return 2
+	}
+	if *showVersion {
+		fmt.Fprintln(env.Stdout, "oauth2d", version())
+		return 0
+	}
+	if *checkFile != "" {
+		return checkConfig(env, *checkFile)
+	}
+	var handler slog.Handler
+	switch *logFormat {
+	case "text":
+		handler = slog.NewTextHandler(env.Stderr, nil)
+	case "json":
+		handler = slog.NewJSONHandler(env.Stderr, nil)
+	default:
+		fmt.Fprintf(env.Stderr, "oauth2d: -log-format must be text or json\n")
+		return 2
+	}
+	log := slog.New(handler)
+
+	cfg, err := loadFromEnv(env, *configFile)
+	if err != nil {
+		log.Error("invalid configuration", "file", *configFile, "err", err)
+		fmt.Fprintf(env.Stderr, "oauth2d: invalid configuration:\n%s\n", indent(err.Error()))
+		return 1
+	}
+	cfg.Logger = log
+	return serve(env, cfg, log, handler)
+}
+
+// loadFromEnv returns the configuration of the file, or the built-in one
+// when file is "", with the environment applied and validated.
+func loadFromEnv(env Env, file string) (Config, error) {
+	var cfg Config
+	if file == "" {
+		cfg = Default()
+	} else {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: %w", err)
+		}
+		if cfg, err = ParseConfig(data); err != nil {
+			return Config{}, err
+		}
+	}
+	lookup := env.LookupEnv
+	if lookup == nil {
+		lookup = func(string) (string, bool) { return "", false }
+	}
+	cfg.ApplyEnv(lookup)
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}
+
+// checkConfig validates a configuration file, with the environment
+// applied, and reports the result.
+func checkConfig(env Env, file string) int {
+	cfg, err := loadFromEnv(env, file)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "%s: invalid configuration:\n%s\n", file, indent(err.Error()))
+		return 1
+	}
+	fmt.Fprintf(env.Stdout, "%s: valid (%d clients, %d users, store %s)\n", file, len(cfg.Clients), len(cfg.Users), RedactStore(cfg.Store))
+	return 0
+}
+
+// maxPasswordBytes bounds what hash-password reads.
+const maxPasswordBytes = 4096
+
+// hashPassword reads a password from the first line of stdin and prints
+// its argon2id hash.
+func hashPassword(env Env) int {
+	if len(env.Args) > 1 {
+		fmt.Fprintln(env.Stderr, "oauth2d hash-password: reads the password from stdin and takes no arguments")
+		return 2
+	}
+	line, err := bufio.NewReaderSize(io.LimitReader(env.Stdin, maxPasswordBytes+1), maxPasswordBytes+1).ReadString('\n')
+	if err != nil && !stderrors.Is(err, io.EOF) {
+		fmt.Fprintln(env.Stderr, "oauth2d hash-password: cannot read stdin")
+		return 1
+	}
+	if len(line) > maxPasswordBytes {
+		fmt.Fprintf(env.Stderr, "oauth2d hash-password: the password is longer than %d bytes\n", maxPasswordBytes)
+		return 1
+	}
+	password := strings.TrimRight(line, "\r\n")
+	if password == "" {
+		fmt.Fprintln(env.Stderr, "oauth2d hash-password: no password on stdin (try: echo -n 'secret' | oauth2d hash-password)")
+		return 1
+	}
+	h, err := secret.Hash(password)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "oauth2d hash-password: cannot hash")
+		return 1
+	}
+	fmt.Fprintln(env.Stdout, h)
+	return 0
+}
+
+// version returns Version, or what the build recorded.
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := info.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " " + s.Value[:12]
+		}
+	}
+	return v + " " + info.GoVersion
+}
+
+// serve runs the server until a signal, then drains in-flight requests.
+func serve(env Env, cfg Config, log *slog.Logger, handler slog.Handler) int {
+	app, err := New(cfg)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	defer app.Close()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		log.Error("cannot listen", "listen", cfg.Listen, "err", err)
+		return 1
+	}
+	srv := &http.Server{
+		Handler:           app.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
+	}
+	log.Info("oauth2d started",
+		"version", version(),
+		"issuer", app.Issuer(),
+		"listen", ln.Addr().String(),
+		"store", RedactStore(cfg.Store),
+		"access_token_format", cfg.AccessToken.Format,
+		"clients", len(cfg.Clients),
+		"users", len(cfg.Users))
+	if cfg.IsDemo() {
+		log.Warn("demo credentials, for development only",
+			"client_id", DemoClientID, "client_secret", DemoClientSecret,
+			"username", DemoUsername, "password", DemoPassword)
+		log.Info("get a token: curl -s -u " + DemoClientID + ":" + DemoClientSecret +
+			" -d grant_type=client_credentials -d scope=read " + app.Issuer() + "/token")
+	}
+
+	signals := env.Signals
+	if signals == nil {
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+		defer signal.Stop(ch)
+		signals = ch
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	if env.Ready != nil {
+		env.Ready <- ln.Addr().String()
+	}
+	select {
+	case err := <-served:
+		log.Error("server stopped", "err", err)
+		return 1
+	case sig := <-signals:
+		log.Info("shutting down: draining in-flight requests", "signal", sig.String())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Error("shutdown: requests still in flight were cut", "err", err)
+		return 1
+	}
+	if err := app.Close(); err != nil {
+		log.Error("closing the store", "err", err)
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}

@@ -1,0 +1,197 @@
+package web
+
+import (
+	"context"
+	stderrors "errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxFormBytes limits the body of the login and consent forms.
+const maxFormBytes = 16 << 10
+
+// Texts of the login page.
+const (
+	msgEmptyFields = "Enter your username and password."
+	msgBadLogin    = "The username or password is incorrect."
+	msgTooMany     = "Too many attempts, try again later."
+	msgUnavailable = "The service is temporarily unavailable. Please try again in a moment."
+	msgBadReturn   = "This sign-in link is not valid. Go back to the application and start again."
+)
+
+// safeReturn reports whether ret is a path on this server that a login may
+// return to: relative to our origin (no scheme, no host, not
+// protocol-relative), under the issuer's path, with no backslash or control
+// character that a browser might read differently.
+func (p *Pages) safeReturn(ret string) bool {
+	if ret == "" || ret[0] != '/' || strings.HasPrefix(ret, "//") || strings.HasPrefix(ret, "/\\") {
+		return false
+	}
+	if strings.ContainsFunc(ret, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+		return false
+	}
+	u, err := url.Parse(ret)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Fragment != "" {
+		return false
+	}
+	return p.base == "" || u.Path == p.base || strings.HasPrefix(u.Path, p.base+"/")
+}
+
+// authorizeReturn parses ret when it is an authorization request of ours,
+// and returns its parameters.
+func (p *Pages) authorizeReturn(ret string) (url.Values, bool) {
+	if !p.safeReturn(ret) {
+		return nil, false
+	}
+	u, _ := url.Parse(ret)
+	if u.Path != p.path("/authorize") {
+		return nil, false
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return nil, false
+	}
+	return q, true
+}
+
+// loginPage fills the parts of the login page that describe the
+// authorization request being signed in for.
+func (p *Pages) loginPage(ctx context.Context, ret string) page {
+	data := page{Title: "Sign in", Return: ret}
+	if q, ok := p.authorizeReturn(ret); ok {
+		if cli, err := p.client(ctx, q.Get("client_id")); err == nil && cli != nil {
+			data.ClientID = cli.GetID()
+		}
+	}
+	return data
+}
+
+// LoginForm serves GET /login: the sign-in form.
+func (p *Pages) LoginForm(w http.ResponseWriter, r *http.Request) {
+	ret := r.URL.Query().Get("return")
+	if ret != "" && !p.safeReturn(ret) {
+		p.Error(w, http.StatusBadRequest, "Invalid sign-in link", msgBadReturn)
+		return
+	}
+	data := p.loginPage(r.Context(), ret)
+	data.CSRF = p.csrfToken(p.csrfNonce(w, r), "", "login")
+	p.render(w, http.StatusOK, "login.html", data)
+}
+
+// Login serves POST /login: it checks the form, the CSRF token and the
+// credentials, and on success starts a session and answers 303 to the
+// return path.
+func (p *Pages) Login(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		p.Error(w, http.StatusBadRequest, "Invalid form", "The form could not be read. Please try again.")
+		return
+	}
+	ret := r.PostForm.Get("return")
+	if ret != "" && !p.safeReturn(ret) {
+		p.Error(w, http.StatusBadRequest, "Invalid sign-in link", msgBadReturn)
+		return
+	}
+	username := r.PostForm.Get("username")
+	again := func(status int, msg string) {
+		data := p.loginPage(ctx, ret)
+		data.Error = msg
+		data.Username = username
+		data.CSRF = p.csrfToken(p.csrfNonce(w, r), "", "login")
+		p.render(w, status, "login.html", data)
+	}
+	if !p.sameOrigin(r) {
+		p.log.Warn("login form refused", "reason", "cross-origin")
+		again(http.StatusForbidden, errCrossOrigin.Error())
+		return
+	}
+	if err := p.checkCSRF(ctx, r, "", "login"); err != nil {
+		if !isFormError(err) {
+			p.log.Error("login: CSRF check", "err", err)
+			again(http.StatusServiceUnavailable, msgUnavailable)
+			return
+		}
+		p.log.Warn("login form refused", "reason", "csrf")
+		again(http.StatusForbidden, err.Error())
+		return
+	}
+	password := r.PostForm.Get("password")
+	if username == "" || password == "" {
+		again(http.StatusBadRequest, msgEmptyFields)
+		return
+	}
+	userID, err := p.Authenticate(ctx, username, password)
+	switch {
+	case err == nil:
+	case stderrors.Is(err, ErrThrottled):
+		var te *ThrottledError
+		if stderrors.As(err, &te) {
+			w.Header().Set("Retry-After", strconv.Itoa(int(te.RetryAfter.Round(time.Second)/time.Second)))
+		}
+		again(http.StatusTooManyRequests, msgTooMany)
+		return
+	case stderrors.Is(err, ErrBadCredentials):
+		again(http.StatusBadRequest, msgBadLogin)
+		return
+	default:
+		p.log.Error("login", "err", err)
+		again(http.StatusServiceUnavailable, msgUnavailable)
+		return
+	}
+	p.startSession(w, userID)
+	if ret == "" {
+		ret = p.path("/")
+	}
+	p.redirect(w, r, ret)
+}
+
+func isFormError(err error) bool {
+	return err == errCSRFInvalid || err == errCSRFExpired || err == errCSRFReplayed
+}
+
+// ErrBadCredentials: the username or the password is wrong.
+var ErrBadCredentials = stderrors.New("web: bad credentials")
+
+// ThrottledError is returned by Authenticate while a username is locked
+// out; it matches ErrThrottled.
+type ThrottledError struct{ RetryAfter time.Duration }
+
+func (e *ThrottledError) Error() string { return ErrThrottled.Error() }
+
+// Is reports whether target is ErrThrottled.
+func (e *ThrottledError) Is(target error) bool { return target == ErrThrottled }
+
+// Authenticate checks a username and password, throttled per username:
+// after repeated failures it answers slowly, then refuses with a
+// *ThrottledError until the window has passed. It returns the user ID,
+// ErrBadCredentials, or a store error. The password grant (RFC 6749 4.3.2)
+// uses it as well as the login form.
+func (p *Pages) Authenticate(ctx context.Context, username, password string) (string, error) {
+	if retry, err := p.throttle.Check(ctx, username); err != nil {
+		if stderrors.Is(err, ErrThrottled) {
+			p.log.Warn("login throttled")
+			return "", &ThrottledError{RetryAfter: retry}
+		}
+		return "", err
+	}
+	if p.users.Verify(username, password) {
+		if err := p.throttle.Succeed(ctx, username); err != nil {
+			return "", err
+		}
+		return username, nil
+	}
+	delay, err := p.throttle.Fail(ctx, username)
+	p.log.Warn("login failed")
+	Wait(ctx, delay)
+	if stderrors.Is(err, ErrThrottled) {
+		return "", &ThrottledError{RetryAfter: p.throttle.window()}
+	}
+	if err != nil {
+		return "", err
+	}
+	return "", ErrBadCredentials
+}

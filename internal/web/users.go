@@ -1,0 +1,52 @@
+package web
+
+import (
+	"fmt"
+
+	"github.com/oauth2d/oauth2/internal/secret"
+)
+
+// Users is the directory of resource owners: each username with an
+// argon2id or bcrypt hash of its password. It is read-only once built and
+// safe for concurrent use.
+type Users struct {
+	hashes map[string]string
+}
+
+// NewUsers returns an empty directory.
+func NewUsers() *Users { return &Users{hashes: map[string]string{}} }
+
+// AddHash adds a user whose password hash is known (secret.Check must
+// accept it).
+func (u *Users) AddHash(username, hash string) error {
+	if err := secret.Check(hash); err != nil {
+		return fmt.Errorf("web: user %d: password hash: %w", len(u.hashes), err)
+	}
+	u.hashes[username] = hash
+	return nil
+}
+
+// AddPassword adds a user with a password in the clear, which it hashes
+// with argon2id so that every login is checked the same way.
+func (u *Users) AddPassword(username, password string) error {
+	h, err := secret.Hash(password)
+	if err != nil {
+		return fmt.Errorf("web: hash password: %w", err)
+	}
+	u.hashes[username] = h
+	return nil
+}
+
+// Len returns the number of users.
+func (u *Users) Len() int { return len(u.hashes) }
+
+// Verify reports whether password is the password of username. It spends
+// the time of one argon2id verification whether or not the user exists,
+// so that the answer's timing does not tell which usernames exist.
+func (u *Users) Verify(username, password string) bool {
+	h, ok := u.hashes[username]
+	if !ok {
+		return secret.VerifyMissing(password)
+	}
+	return secret.Verify(h, password)
+}

@@ -1,0 +1,240 @@
+// Package web serves the pages a person sees during an authorization
+// request (RFC 6749 4.1.1): the login form, the consent page and the error
+// page, with signed session cookies, CSRF tokens, origin checks and login
+// throttling. State that every server process must share (the HMAC key,
+// spent CSRF tokens, remembered consent, throttling counters) lives in the
+// store's oauth2.KVStore.
+//
+// Pages follow RFC 9700 4.16 and DESIGN.md section 3: no framing
+// (frame-ancestors 'none', X-Frame-Options), no referrer, no caching, a
+// 303 after every successful POST, every value HTML-escaped by
+// html/template, and no JavaScript.
+package web
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/oauth2d/oauth2"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// ClientLookup returns a registered client, or an error wrapping
+// oauth2.ErrNotFound or errors.ErrInvalidClient when there is none.
+type ClientLookup func(ctx context.Context, clientID string) (oauth2.ClientInfo, error)
+
+// Config configures the pages.
+type Config struct {
+	// Issuer is the server's issuer URL: its origin is the only one forms
+	// may be posted from, its path is where the pages hang, and cookies are
+	// Secure when it is https.
+	Issuer string
+	// KV keeps the shared state of the pages.
+	KV oauth2.KVStore
+	// Users are the people who may sign in.
+	Users *Users
+	// Client looks up the client of an authorization request.
+	Client ClientLookup
+	// Throttle limits failed logins per username; its KV and Name are
+	// set by New.
+	Throttle Throttle
+	// SessionTTL is how long a login lasts; 8 hours when zero.
+	SessionTTL time.Duration
+	// ConsentTTL is how long a consent is remembered; 30 days when zero.
+	ConsentTTL time.Duration
+	// Logger receives security events (failed logins, refused forms),
+	// never a password or a token; slog.Default() when nil.
+	Logger *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Pages serves the login and consent pages and authenticates the resource
+// owner at the authorization endpoint.
+type Pages struct {
+	kv         oauth2.KVStore
+	users      *Users
+	client     ClientLookup
+	throttle   *Throttle
+	log        *slog.Logger
+	now        func() time.Time
+	sessionTTL time.Duration
+	consentTTL time.Duration
+
+	origin string // scheme://host[:port] of the issuer
+	base   string // the issuer's path, without a trailing slash
+	secure bool
+
+	sessionKey []byte
+	csrfKey    []byte
+
+	tmpl   *template.Template
+	static http.Handler
+}
+
+// New returns the pages. It reads the HMAC key from cfg.KV, creating it on
+// first start.
+func New(ctx context.Context, cfg Config) (*Pages, error) {
+	iss, err := url.Parse(cfg.Issuer)
+	if err != nil || iss.Scheme == "" || iss.Host == "" {
+		return nil, fmt.Errorf("web: issuer is not an absolute URL")
+	}
+	if cfg.KV == nil || cfg.Users == nil || cfg.Client == nil {
+		return nil, fmt.Errorf("web: KV, Users and Client are required")
+	}
+	p := &Pages{
+		kv:         cfg.KV,
+		users:      cfg.Users,
+		client:     cfg.Client,
+		log:        cfg.Logger,
+		now:        cfg.Now,
+		sessionTTL: cfg.SessionTTL,
+		consentTTL: cfg.ConsentTTL,
+		origin:     iss.Scheme + "://" + iss.Host,
+		base:       strings.TrimSuffix(iss.Path, "/"),
+		secure:     iss.Scheme == "https",
+	}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.sessionTTL <= 0 {
+		p.sessionTTL = 8 * time.Hour
+	}
+	if p.consentTTL <= 0 {
+		p.consentTTL = 30 * 24 * time.Hour
+	}
+	th := cfg.Throttle
+	th.KV, th.Name = cfg.KV, "login"
+	if th.Now == nil {
+		th.Now = p.now
+	}
+	p.throttle = &th
+	master, err := loadMasterKey(ctx, cfg.KV)
+	if err != nil {
+		return nil, err
+	}
+	p.sessionKey = deriveKey(master, "session")
+	p.csrfKey = deriveKey(master, "csrf")
+	p.tmpl, err = template.New("").Funcs(template.FuncMap{
+		"path":      p.path,
+		"scopeText": scopeText,
+	}).ParseFS(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: templates: %w", err)
+	}
+	sub, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return nil, fmt.Errorf("web: static files: %w", err)
+	}
+	p.static = http.StripPrefix("/static/", http.FileServer(http.FS(sub)))
+	return p, nil
+}
+
+// path returns the absolute path of a page under the issuer's path.
+func (p *Pages) path(page string) string { return p.base + page }
+
+// securityHeaders are sent with every page (RFC 9700 4.16, DESIGN.md 3):
+// no framing, no scripts or styles but our own files, no referrer, no
+// caching of pages that carry CSRF tokens and personal data.
+func securityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// Static serves the style sheet and images of the pages. Mount it at
+// /static/ of a handler that sees paths relative to the issuer's path.
+func (p *Pages) Static(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "public, max-age=3600")
+	p.static.ServeHTTP(w, r)
+}
+
+// page is what every template gets.
+type page struct {
+	Title string
+	Error string
+	// The login form.
+	Username string
+	Return   string
+	CSRF     string
+	// The consent page and the login page of an authorization request.
+	ClientID     string
+	RedirectHost string
+	Scopes       []string
+	User         string
+	// The error page.
+	Message string
+}
+
+// render writes a page with the security headers.
+func (p *Pages) render(w http.ResponseWriter, status int, name string, data page) {
+	securityHeaders(w.Header())
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	var buf strings.Builder
+	if err := p.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+		p.log.Error("render page", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(buf.String()))
+}
+
+// Error writes the error page: title and message are shown as text.
+func (p *Pages) Error(w http.ResponseWriter, status int, title, message string) {
+	p.render(w, status, "error.html", page{Title: title, Message: message})
+}
+
+// redirect answers with a 303 to a path of ours, with the security headers.
+func (p *Pages) redirect(w http.ResponseWriter, r *http.Request, target string) {
+	securityHeaders(w.Header())
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// NotFound writes the error page for an unknown path.
+func (p *Pages) NotFound(w http.ResponseWriter, _ *http.Request) {
+	p.Error(w, http.StatusNotFound, "Page not found", "There is nothing at this address.")
+}
+
+// Home shows what the server is, and who is signed in.
+func (p *Pages) Home(w http.ResponseWriter, r *http.Request) {
+	s, ok := p.readSession(r)
+	data := page{Title: "oauth2d"}
+	if ok {
+		data.User = s.User
+	}
+	p.render(w, http.StatusOK, "home.html", data)
+}
+
+// scopeDescriptions are shown under well-known scopes on the consent page.
+var scopeDescriptions = map[string]string{
+	"read":           "Read your data",
+	"write":          "Create and change your data",
+	"openid":         "Confirm who you are",
+	"profile":        "See your basic profile",
+	"email":          "See your email address",
+	"offline_access": "Keep access when you are not using the application",
+}
+
+func scopeText(s string) string { return scopeDescriptions[s] }
