@@ -156,6 +156,9 @@ func registeredPrefix(loc string) bool {
 			return true
 		}
 	}
+	// Scheme and host compare case-insensitively (RFC 3986 6.2.2.1).
 	u, err := url.Parse(loc)
-	return err == nil && strings.HasPrefix(loc, seedDomain+"/") && u.Scheme == "http" && u.Host == "localhost:9094" && u.User == nil
+	return err == nil && len(loc) > len(seedDomain) && strings.EqualFold(loc[:len(seedDomain)], seedDomain) &&
+		strings.ContainsRune("/?#", rune(loc[len(seedDomain)])) &&
+		u.Scheme == "http" && strings.EqualFold(u.Host, "localhost:9094") && u.User == nil
 }
