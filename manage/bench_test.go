@@ -19,7 +19,7 @@ func benchManager(b *testing.B) (*manage.Manager, map[string]oauth2.ClientInfo) 
 		clients[c.ID] = c
 	}
 	m.MapClientStorage(cs)
-	m.MapTokenStorage(newTokenStore(nil, nil))
+	m.MapTokenStorage(newTokenStore(b, nil))
 	return m, clients
 }
 

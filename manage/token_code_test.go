@@ -162,6 +162,13 @@ func TestGenerateAccessToken_CodeRedirectMustMatch(t *testing.T) {
 				return
 			}
 			wantErr(t, ti, err, errors.ErrInvalidGrant)
+			// The mismatch did not consume the code.
+			ti, err = e.m.GenerateAccessToken(e.ctx, oauth2.AuthorizationCode, &oauth2.TokenGenerateRequest{
+				ClientID: tt.client, ClientSecret: secret, Code: code.GetCode(), RedirectURI: tt.authRedirect, CodeVerifier: rfcVerifier,
+			})
+			if err != nil || ti.GetAccess() == "" {
+				t.Fatalf("code consumed by a refused exchange: %v", err)
+			}
 		})
 	}
 }

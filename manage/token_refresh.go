@@ -103,7 +103,7 @@ func (m *Manager) RefreshAccessToken(ctx context.Context, tgr *oauth2.TokenGener
 	issued.SetRefreshCreateAt(createAt)
 	issued.SetRefreshExpiresIn(refreshExp)
 	if !rcfg.IsGenerateRefresh {
-		issued.SetRefresh(old.GetRefresh())
+		issued.SetRefresh(tgr.Refresh)
 	}
 	if err := m.generateAccess(ctx, cli, issued, now, rcfg.IsGenerateRefresh, tgr); err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package manage_test
 
 import (
+	"context"
 	stderrors "errors"
 	"fmt"
 	"sync"
@@ -305,6 +306,36 @@ func TestRefresh_AfterAccessExpiredStillExpires(t *testing.T) {
 	e := newEnv(t)
 	first := e.issueGrant("")
 	e.clock.Advance(3 * time.Hour)
+	next, err := e.refresh("conf", confSecret, first.GetRefresh(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.GetAccessExpiresIn() != 2*time.Hour {
+		t.Fatalf("access lifetime %v, want 2h", next.GetAccessExpiresIn())
+	}
+}
+
+// noAccessPart is a store whose GetByRefresh returns the record without its
+// access part, as a store may once the access token has expired.
+type noAccessPart struct{ oauth2.TokenStore }
+
+func (s noAccessPart) GetByRefresh(ctx context.Context, refresh string) (oauth2.TokenInfo, error) {
+	ti, err := s.TokenStore.GetByRefresh(ctx, refresh)
+	if err == nil {
+		ti.SetAccess("")
+		ti.SetAccessCreateAt(time.Time{})
+		ti.SetAccessExpiresIn(0)
+	}
+	return ti, err
+}
+
+// TestRefresh_NeverIssuesNonExpiringAccessByAccident: without an access
+// lifetime in the refresh config or the stored record, the new access token
+// gets the authorization code grant's lifetime, not "never expires".
+func TestRefresh_NeverIssuesNonExpiringAccessByAccident(t *testing.T) {
+	e := newEnv(t)
+	first := e.issueGrant("")
+	e.m.MapTokenStorage(noAccessPart{e.tokens})
 	next, err := e.refresh("conf", confSecret, first.GetRefresh(), "")
 	if err != nil {
 		t.Fatal(err)
