@@ -1,0 +1,83 @@
+// Command loadserver serves one mode of the load benchmark on a loopback
+// address until it gets SIGINT or SIGTERM. See bench/README.md for the
+// modes.
+//
+// Usage:
+//
+//	loadserver -mode bare|library|bare-es256|library-es256|… [-addr 127.0.0.1:9190] [-preload N]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/oauth2d/oauth2/bench/internal/loadserver"
+)
+
+func main() {
+	mode := flag.String("mode", loadserver.Bare, "one of: "+strings.Join(loadserver.Modes, ", "))
+	addr := flag.String("addr", "127.0.0.1:9190", "listen `address` (loopback)")
+	preload := flag.Int("preload", 0, "issue `N` live client_credentials tokens into the store before serving")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		log.Fatalf("loadserver: unexpected argument %q", flag.Arg(0))
+	}
+	if *preload < 0 {
+		log.Fatal("loadserver: -preload must not be negative")
+	}
+	if err := run(*mode, *addr, *preload); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(mode, addr string, preload int) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("loadserver: -addr: %w", err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("loadserver: -addr must be a loopback address, got %q", host)
+	}
+
+	start := time.Now()
+	s, err := loadserver.New(ctx, mode, preload)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("loadserver: %w", err)
+	}
+	srv := &http.Server{Handler: s.Handler, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Printf("loadserver: mode=%s preload=%d ready in %s, listening on %s\n",
+		mode, preload, time.Since(start).Round(time.Millisecond), ln.Addr())
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("loadserver: %w", err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("loadserver: shutdown: %w", err)
+	}
+	return nil
+}

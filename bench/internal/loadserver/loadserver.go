@@ -1,0 +1,195 @@
+// Package loadserver builds the HTTP handler of each mode of the load
+// benchmark: the bare baselines of package baretoken, the library (manage,
+// server, the memory store, generates) and the standalone app
+// (internal/oauth2d). Every mode serves POST /token for the client
+// credentials grant (RFC 6749 4.4) of client 000000 with secret 999999,
+// authenticated with client_secret_basic (RFC 6749 2.3.1); the introspection
+// modes also serve POST /introspect (RFC 7662 2).
+package loadserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/oauth2d/oauth2/bench/internal/baretoken"
+)
+
+// The benchmark's client.
+const (
+	ClientID     = "000000"
+	ClientSecret = "999999"
+)
+
+// Modes, in the order load.sh runs them.
+const (
+	Bare           = "bare"
+	Library        = "library"
+	BareES256      = "bare-es256"
+	LibraryES256   = "library-es256"
+	BareEdDSA      = "bare-eddsa"
+	LibraryEdDSA   = "library-eddsa"
+	BareRS256      = "bare-rs256"
+	LibraryRS256   = "library-rs256"
+	OAuth2d        = "oauth2d"
+	OAuth2dSQLite  = "oauth2d-sqlite"
+	IntrospectBare = "introspect-bare"
+	Introspect     = "introspect"
+)
+
+// Modes lists every mode.
+var Modes = []string{
+	Bare, Library,
+	BareES256, LibraryES256, BareEdDSA, LibraryEdDSA, BareRS256, LibraryRS256,
+	OAuth2d, OAuth2dSQLite,
+	IntrospectBare, Introspect,
+}
+
+// Errors of New.
+var (
+	// ErrUnknownMode: the mode is not one of Modes.
+	ErrUnknownMode = errors.New("loadserver: unknown mode")
+	// ErrNotAvailable: the mode needs a part of the project that does not
+	// exist yet.
+	ErrNotAvailable = errors.New("loadserver: mode not available yet")
+	// ErrNoStore: -preload was asked of a mode that keeps no tokens.
+	ErrNoStore = errors.New("loadserver: this mode keeps no tokens to preload")
+	// ErrPreload: a preloading token request failed.
+	ErrPreload = errors.New("loadserver: preload failed")
+)
+
+// Server is the handler of one mode and what it holds.
+type Server struct {
+	Handler http.Handler
+	closers []io.Closer
+}
+
+// Close releases what the mode holds (temporary files, databases).
+func (s *Server) Close() error {
+	var errs []error
+	for _, c := range slices.Backward(s.closers) {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// New builds the server of mode. When preload is positive, it then issues
+// that many client credentials tokens through the handler, so that the
+// store holds them before the load starts.
+func New(ctx context.Context, mode string, preload int) (*Server, error) {
+	var (
+		s   *Server
+		err error
+	)
+	switch mode {
+	case Bare:
+		s = bare(nil, false)
+	case BareES256, BareEdDSA, BareRS256:
+		var sg baretoken.Signer
+		if sg, err = baretoken.NewSigner(algOf(mode)); err == nil {
+			s = bare(sg, false)
+		}
+	case IntrospectBare:
+		s = bare(nil, true)
+	case Library:
+		s, err = library("")
+	case LibraryES256, LibraryEdDSA, LibraryRS256:
+		s, err = library(algOf(mode))
+	case Introspect:
+		s, err = libraryIntrospect()
+	case OAuth2d:
+		s, err = standalone(false)
+	case OAuth2dSQLite:
+		s, err = standalone(true)
+	default:
+		return nil, fmt.Errorf("%w: %q (known: %s)", ErrUnknownMode, mode, strings.Join(Modes, ", "))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if preload > 0 {
+		if mode == Bare || strings.HasPrefix(mode, "bare-") {
+			s.Close()
+			return nil, fmt.Errorf("%w: %s", ErrNoStore, mode)
+		}
+		if err := Preload(ctx, s.Handler, preload); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// algOf returns the JWS algorithm of a signing mode.
+func algOf(mode string) string {
+	switch {
+	case strings.HasSuffix(mode, "-es256"):
+		return baretoken.ES256
+	case strings.HasSuffix(mode, "-eddsa"):
+		return baretoken.EdDSA
+	case strings.HasSuffix(mode, "-rs256"):
+		return baretoken.RS256
+	}
+	return ""
+}
+
+func bare(sg baretoken.Signer, keep bool) *Server {
+	var opts []baretoken.Option
+	if sg != nil {
+		opts = append(opts, baretoken.WithSigner(sg))
+	}
+	if keep {
+		opts = append(opts, baretoken.WithStore())
+	}
+	h := baretoken.New(ClientID, ClientSecret, opts...)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/token", h.ServeToken)
+	if keep {
+		mux.HandleFunc("/introspect", h.ServeIntrospect)
+	}
+	return &Server{Handler: mux}
+}
+
+// Preload issues n client credentials tokens through h, in process, using
+// GOMAXPROCS goroutines.
+func Preload(ctx context.Context, h http.Handler, n int) error {
+	var (
+		next  atomic.Int64
+		first atomic.Pointer[error]
+		wg    sync.WaitGroup
+	)
+	body := "grant_type=client_credentials&scope=read"
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for next.Add(1) <= int64(n) && first.Load() == nil {
+				if err := ctx.Err(); err != nil {
+					first.CompareAndSwap(nil, &err)
+					return
+				}
+				req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/token", strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.SetBasicAuth(ClientID, ClientSecret)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					err := fmt.Errorf("%w: status %d: %s", ErrPreload, rec.Code, strings.TrimSpace(rec.Body.String()))
+					first.CompareAndSwap(nil, &err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if p := first.Load(); p != nil {
+		return *p
+	}
+	return nil
+}

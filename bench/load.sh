@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Load benchmark of the token endpoint: builds bench/cmd/loadserver and
+# bench/cmd/loadgen, then for each mode runs the server on core 0 and the
+# load generator on core 1 (both GOMAXPROCS=1), prints one line per mode and
+# the ratios the project's targets are stated in.
+#
+#   bench/load.sh                    # every mode, 10s each
+#   bench/load.sh bare library       # only these modes
+#   LOAD_DURATION=5s bench/load.sh   # shorter runs
+#   PRELOAD=1000000 bench/load.sh library oauth2d   # with 1M live tokens in the store
+#
+# Environment: LOAD_DURATION (10s), LOAD_CONNS (32), PRELOAD (0),
+# LOAD_PORT (9190), READY_TIMEOUT seconds to wait for a server (300).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ALL_MODES=(bare library bare-es256 library-es256 bare-eddsa library-eddsa bare-rs256 library-rs256
+  oauth2d oauth2d-sqlite introspect-bare introspect)
+DURATION=${LOAD_DURATION:-10s}
+CONNS=${LOAD_CONNS:-32}
+PRELOAD=${PRELOAD:-0}
+ADDR=127.0.0.1:${LOAD_PORT:-9190}
+READY_TIMEOUT=${READY_TIMEOUT:-300}
+modes=("$@")
+[ ${#modes[@]} -gt 0 ] || modes=("${ALL_MODES[@]}")
+
+command -v taskset >/dev/null || { echo "load.sh: taskset (util-linux) is required" >&2; exit 1; }
+[ "$(nproc)" -ge 2 ] || { echo "load.sh: needs 2 cores (server on core 0, load on core 1)" >&2; exit 1; }
+
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "building loadserver and loadgen"
+go build -o "$work/loadserver" ./bench/cmd/loadserver
+go build -o "$work/loadgen" ./bench/cmd/loadgen
+
+# wait_ready waits until the server says it listens, or has exited.
+wait_ready() {
+  local log=$1 deadline=$((SECONDS + READY_TIMEOUT))
+  while [ $SECONDS -lt $deadline ]; do
+    grep -q "listening on" "$log" 2>/dev/null && return 0
+    kill -0 "$server_pid" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+declare -A RPS
+printf '\n%s, %s per mode, %s connections, preload %s, server on core 0, load on core 1\n' \
+  "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$DURATION" "$CONNS" "$PRELOAD"
+printf '%-16s %10s %10s %10s %8s\n' mode req/s p50_ms p99_ms errors
+for mode in "${modes[@]}"; do
+  log="$work/$mode.log"
+  GOMAXPROCS=1 taskset -c 0 "$work/loadserver" -mode "$mode" -addr "$ADDR" -preload "$PRELOAD" >"$log" 2>&1 &
+  server_pid=$!
+  if ! wait_ready "$log"; then
+    printf '%-16s unavailable: %s\n' "$mode" "$(tail -n 1 "$log")"
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+    continue
+  fi
+  lgmode=token
+  [[ $mode == introspect* ]] && lgmode=introspect
+  out=$(GOMAXPROCS=1 taskset -c 1 "$work/loadgen" -addr "$ADDR" -mode "$lgmode" -c "$CONNS" -d "$DURATION" 2>"$work/$mode.err") || true
+  kill -TERM "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+  if [ -z "$out" ]; then
+    printf '%-16s failed: %s\n' "$mode" "$(tail -n 1 "$work/$mode.err")"
+    continue
+  fi
+  field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$out"; }
+  RPS[$mode]=$(field rps)
+  printf '%-16s %10s %10s %10s %8s\n' "$mode" "$(field rps)" "$(field p50_ms)" "$(field p99_ms)" "$(field errors)"
+  if [ "$(field errors)" != 0 ]; then
+    echo "  $(cat "$work/$mode.err")"
+  fi
+done
+
+# ratio NUM DEN TARGET prints NUM/DEN against the target, when both ran.
+ratio() {
+  local num=$1 den=$2 target=$3
+  [ -n "${RPS[$num]:-}" ] && [ -n "${RPS[$den]:-}" ] || return 0
+  awk -v n="${RPS[$num]}" -v d="${RPS[$den]}" -v t="$target" -v name="$num/$den" 'BEGIN {
+    if (d == 0) { printf "%-28s   n/a (no successful requests in %s)\n", name, name; exit }
+    r = n / d
+    if (t == "") { printf "%-28s %5.2f\n", name, r; exit }
+    printf "%-28s %5.2f  target >= %s  %s\n", name, r, t, (r >= t ? "ok" : "BELOW TARGET")
+  }'
+}
+echo
+echo "ratios"
+ratio library bare 0.80
+ratio library-es256 bare-es256 0.80
+ratio library-eddsa bare-eddsa 0.80
+ratio library-rs256 bare-rs256 0.80
+ratio oauth2d library 0.90
+ratio oauth2d-sqlite library ""
+ratio introspect introspect-bare 0.85
