@@ -31,6 +31,7 @@
 //
 // # Deployment
 //
+// The store needs Redis 6.2 or later (GETDEL).
 // Run Redis with persistence (appendonly yes) if tokens must survive its
 // restart, and with maxmemory-policy noeviction: an evicted replay marker
 // would let a replayed code or refresh token pass as unknown. On Redis

@@ -106,8 +106,9 @@ return 'O'
 //
 //	KEYS[1]: the code or refresh key; issue block from 2
 //	ARGV[1] now, ARGV[2] key prefix, ARGV[3] nonce of this call,
-//	ARGV[4] mode, ARGV[5] expiry stamp to remember the old key until, at
-//	least ("" for its own expiry), ARGV[6] the TTL for it;
+//	ARGV[4] mode, ARGV[5] the expiry stamp to remember the old key until
+//	(a code: until then; a refresh token: until then or its own expiry,
+//	whichever is later; "" for its own expiry), ARGV[6] the TTL for it;
 //	issue block from 7
 //	returns 'O' (consumed), 'N' (not found), 'E' (an issued key is taken)
 //	or 'R' .. grant ID (already consumed)
@@ -153,11 +154,15 @@ if mode ~= 'keep' then
   local exp, ttl = own, redis.call('PTTL', KEYS[1])
   if ARGV[5] ~= '' then
     local t = tonumber(ARGV[6])
-    if ARGV[5] > exp then
-      exp = ARGV[5]
-    end
-    if ttl >= 0 and (t < 0 or t > ttl) then
-      ttl = t
+    if mode == 'code' then
+      exp, ttl = ARGV[5], t
+    else
+      if ARGV[5] > exp then
+        exp = ARGV[5]
+      end
+      if ttl >= 0 and (t < 0 or t > ttl) then
+        ttl = t
+      end
     end
   end
   local g = r.g

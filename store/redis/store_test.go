@@ -210,6 +210,20 @@ func TestStore_KeysExpireInRedisWithTheirTokens(t *testing.T) {
 	issued := tokenRecord(grant, now)
 	issued.RefreshExpiresIn = 48 * time.Hour
 	must(t, f.store.ExchangeCode(ctx, code.Code, issued))
+	// A code that never expires is remembered only as long as its tokens.
+	lasting := codeRecord("grant-lasting", now)
+	lasting.CodeExpiresIn = 0
+	must(t, f.store.Create(ctx, lasting))
+	short := tokenRecord("grant-lasting", now)
+	short.RefreshExpiresIn = 2 * time.Hour
+	must(t, f.store.ExchangeCode(ctx, lasting.Code, short))
+	// A rotated-out refresh token is remembered until the later of its own
+	// and the new refresh token's expiry.
+	rotated := tokenRecord("grant-rotated", now)
+	rotated.RefreshExpiresIn = 72 * time.Hour
+	must(t, f.store.Create(ctx, rotated))
+	must(t, f.store.RotateRefresh(ctx, rotated.Refresh, tokenRecord("grant-rotated", now)))
+
 	forever := tokenRecord("grant-forever", now)
 	forever.AccessExpiresIn, forever.RefreshExpiresIn = 0, 0
 	must(t, f.store.Create(ctx, forever))
@@ -223,6 +237,8 @@ func TestStore_KeysExpireInRedisWithTheirTokens(t *testing.T) {
 		{"refresh token", keyOf(f.prefix, "refresh", issued.Refresh), 48 * time.Hour},
 		{"consumed code remembered as long as the last issued part", keyOf(f.prefix, "code", code.Code), 48 * time.Hour},
 		{"grant set lives as long as its longest token", f.prefix + "grant:" + grant, 48 * time.Hour},
+		{"consumed code that never expired remembered as long as its tokens", keyOf(f.prefix, "code", lasting.Code), 2 * time.Hour},
+		{"rotated-out refresh token remembered until its own later expiry", keyOf(f.prefix, "refresh", rotated.Refresh), 72 * time.Hour},
 		{"access token that never expires", keyOf(f.prefix, "access", forever.Access), -1},
 		{"grant set of a token that never expires", f.prefix + "grant:grant-forever", -1},
 	}

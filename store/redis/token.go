@@ -122,8 +122,9 @@ func (s *TokenStore) consume(ctx context.Context, op string, k kind, value strin
 	if err != nil {
 		return err
 	}
-	// Remember a code until the last issued part expires, a refresh token
-	// until issued's refresh token does (both: at least their own expiry).
+	// Remember a code until the last issued part expires (its own expiry if
+	// nothing is issued), a refresh token until the later of its own and
+	// issued's refresh expiry.
 	if k == kindCode {
 		b.args[4], b.args[5] = b.last, b.lastTTL
 	} else {
