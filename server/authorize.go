@@ -207,6 +207,12 @@ func (s *Server) validateAuthorizeRequest(w http.ResponseWriter, r *http.Request
 		// refuses unless enabled.
 		req.CodeChallengeMethod = oauth2.CodeChallengePlain
 	}
+	if req.CodeChallenge != "" && !s.CheckCodeChallengeMethod(req.CodeChallengeMethod) {
+		return req, errors.ErrUnsupportedCodeChallengeMethod
+	}
+	if req.CodeChallenge == "" && rt == oauth2.Code && s.Config.ForcePKCE {
+		return req, errors.ErrMissingCodeChallenge
+	}
 	return req, nil
 }
 

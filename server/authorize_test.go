@@ -140,6 +140,12 @@ func TestAuthorize_LaterErrorsRedirectWithStateAndIss(t *testing.T) {
 			authQuery("response_type", "code", "client_id", confID, "redirect_uri", confRedirect, "state", trickyState, "code_challenge", rfcVerifier), "invalid_request"},
 		{"unknown PKCE method", nil,
 			authQuery("response_type", "code", "client_id", confID, "redirect_uri", confRedirect, "state", trickyState, "code_challenge", rfcChallenge, "code_challenge_method", "S512"), "invalid_request"},
+		{"ForcePKCE requires a code_challenge", func(s *server.Server) { s.Config.ForcePKCE = true },
+			authQuery("response_type", "code", "client_id", confID, "redirect_uri", confRedirect, "state", trickyState), "invalid_request"},
+		{"PKCE method outside AllowedCodeChallengeMethods", func(s *server.Server) {
+			s.Config.AllowedCodeChallengeMethods = []oauth2.CodeChallengeMethod{"S512"}
+		}, authQuery("response_type", "code", "client_id", confID, "redirect_uri", confRedirect, "state", trickyState,
+			"code_challenge", rfcChallenge, "code_challenge_method", "S256"), "invalid_request"},
 		{"resource owner denies", denied,
 			authQuery("response_type", "code", "client_id", confID, "redirect_uri", confRedirect, "state", trickyState), "access_denied"},
 		{"no UserAuthorizationHandler is access_denied", func(s *server.Server) { s.UserAuthorizationHandler = nil },

@@ -40,6 +40,16 @@ type Config struct {
 	// query parameter (RFC 6750 2.3), which RFC 9700 2.4 forbids for new
 	// deployments. Off by default.
 	AllowBearerFromQuery bool
+	// ForcePKCE requires a code_challenge on every authorization code
+	// request and a code_verifier on every code exchange (RFC 7636, OAuth
+	// 2.1), as go-oauth2 v4's option did. The manager's
+	// PKCEConfig.Required does the same; public clients always need PKCE.
+	ForcePKCE bool
+	// AllowedCodeChallengeMethods, when not empty, restricts the PKCE
+	// methods the authorization endpoint accepts (RFC 7636 4.3). Empty
+	// leaves the choice to the manager, which accepts S256 and refuses
+	// plain unless enabled.
+	AllowedCodeChallengeMethods []oauth2.CodeChallengeMethod
 	// MaxBodyBytes limits the request body of the token and authorization
 	// endpoints; a larger body is an invalid_request. Zero or less means
 	// DefaultMaxBodyBytes.

@@ -34,19 +34,40 @@ type Server struct {
 	// as private_key_jwt (RFC 7523 2.2).
 	ClientAuthenticators []ClientAuthenticator
 
-	ClientAuthorizedHandler      ClientAuthorizedHandler
-	ClientScopeHandler           ClientScopeHandler
-	UserAuthorizationHandler     UserAuthorizationHandler
+	// ClientAuthorizedHandler is asked whether the client may use a grant,
+	// at both endpoints, after the client's registered grant types.
+	ClientAuthorizedHandler ClientAuthorizedHandler
+	// ClientScopeHandler is asked about the scope of authorization,
+	// password and client credentials requests.
+	ClientScopeHandler ClientScopeHandler
+	// UserAuthorizationHandler authenticates the resource owner at the
+	// authorization endpoint; nil answers access_denied.
+	UserAuthorizationHandler UserAuthorizationHandler
+	// PasswordAuthorizationHandler verifies the password grant's resource
+	// owner; nil makes the password grant unsupported.
 	PasswordAuthorizationHandler PasswordAuthorizationHandler
-	RefreshingScopeHandler       RefreshingScopeHandler
-	RefreshingValidationHandler  RefreshingValidationHandler
-	ResponseErrorHandler         ResponseErrorHandler
-	InternalErrorHandler         InternalErrorHandler
-	PreRedirectErrorHandler      PreRedirectErrorHandler
-	AuthorizeScopeHandler        AuthorizeScopeHandler
-	AccessTokenExpHandler        AccessTokenExpHandler
-	ExtensionFieldsHandler       ExtensionFieldsHandler
-	ResponseTokenHandler         ResponseTokenHandler
+	// RefreshingScopeHandler is asked about the scope of a refresh request.
+	RefreshingScopeHandler RefreshingScopeHandler
+	// RefreshingValidationHandler is asked whether a refresh token may be
+	// used.
+	RefreshingValidationHandler RefreshingValidationHandler
+	// ResponseErrorHandler sees every error response.
+	ResponseErrorHandler ResponseErrorHandler
+	// InternalErrorHandler sees every server_error and
+	// temporarily_unavailable.
+	InternalErrorHandler InternalErrorHandler
+	// PreRedirectErrorHandler writes the authorization errors that must
+	// not be redirected.
+	PreRedirectErrorHandler PreRedirectErrorHandler
+	// AuthorizeScopeHandler chooses the scope granted at the authorization
+	// endpoint.
+	AuthorizeScopeHandler AuthorizeScopeHandler
+	// AccessTokenExpHandler chooses the access token lifetime.
+	AccessTokenExpHandler AccessTokenExpHandler
+	// ExtensionFieldsHandler adds parameters to successful token responses.
+	ExtensionFieldsHandler ExtensionFieldsHandler
+	// ResponseTokenHandler writes token endpoint responses.
+	ResponseTokenHandler ResponseTokenHandler
 }
 
 // NewDefaultServer returns a server with the secure default configuration
@@ -92,4 +113,12 @@ func (s *Server) CheckResponseType(rt oauth2.ResponseType) bool {
 		return slices.Contains(s.Config.AllowedResponseTypes, rt)
 	}
 	return false
+}
+
+// CheckCodeChallengeMethod reports whether the authorization endpoint
+// accepts the PKCE method ccm (RFC 7636 4.3): any method the manager
+// accepts when Config.AllowedCodeChallengeMethods is empty.
+func (s *Server) CheckCodeChallengeMethod(ccm oauth2.CodeChallengeMethod) bool {
+	return len(s.Config.AllowedCodeChallengeMethods) == 0 ||
+		slices.Contains(s.Config.AllowedCodeChallengeMethods, ccm)
 }

@@ -109,6 +109,9 @@ func (s *Server) validateTokenRequest(w http.ResponseWriter, r *http.Request, f 
 		}
 		tgr.RedirectURI = f.Get("redirect_uri")
 		tgr.CodeVerifier = f.Get("code_verifier")
+		if tgr.CodeVerifier == "" && s.Config.ForcePKCE {
+			return "", nil, errors.ErrMissingCodeVerifier
+		}
 	case oauth2.Refreshing:
 		// RFC 6749 6.
 		if tgr.Refresh = f.Get("refresh_token"); tgr.Refresh == "" {

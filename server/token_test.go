@@ -582,3 +582,25 @@ func TestToken_PublicClientAuthenticatesWithNone(t *testing.T) {
 		t.Fatalf("public client exchange: %d %v", tw.Code, data)
 	}
 }
+
+// TestToken_ForcePKCERequiresVerifier exchanges a code issued without PKCE
+// (before ForcePKCE was set), which the manager alone would accept.
+func TestToken_ForcePKCERequiresVerifier(t *testing.T) {
+	e := newEnv(t)
+	w, err := e.authorize(authQuery("response_type", "code", "client_id", confID, "redirect_uri", confRedirect))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, v := redirectParams(t, w, false)
+	e.srv.Config.ForcePKCE = true
+	body := url.Values{"grant_type": {"authorization_code"}, "code": {v.Get("code")}, "redirect_uri": {confRedirect}}.Encode()
+	before := e.issued()
+	tw, data := e.token(tokenReq{body: body, basic: basic(confID, confSecret)}.build())
+	if tw.Code != 400 || data["error"] != "invalid_grant" || e.issued() != before {
+		t.Fatalf("status %d %v", tw.Code, data)
+	}
+	e.srv.Config.ForcePKCE = false
+	if tw, data := e.token(tokenReq{body: body, basic: basic(confID, confSecret)}.build()); tw.Code != 200 {
+		t.Fatalf("without ForcePKCE: %d %v", tw.Code, data)
+	}
+}
