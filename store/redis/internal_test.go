@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -198,4 +199,24 @@ func FuzzRecord_RoundTrip(f *testing.F) {
 			t.Fatal("a part with ExpiresIn <= 0 expired")
 		}
 	})
+}
+
+// TestMarker_ParsesWhatTheScriptWrites checks the layout of a replay marker
+// that the consume script writes ('!', stamp, nonce, grant) against the
+// Go side that reads it.
+func TestMarker_ParsesWhatTheScriptWrites(t *testing.T) {
+	nonce := rand.Text()
+	if len(nonce) != nonceLen {
+		t.Fatalf("rand.Text() has %d characters, the scripts expect %d", len(nonce), nonceLen)
+	}
+	exp := stamp(time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC))
+	for _, grant := range []string{"", "grant-1", "grant with spaces and ! marks"} {
+		gotExp, gotGrant, err := parseMarker([]byte("!" + exp + nonce + grant))
+		if err != nil || gotExp != exp || gotGrant != grant {
+			t.Fatalf("parseMarker = %q, %q, %v; want %q, %q", gotExp, gotGrant, err, exp, grant)
+		}
+	}
+	if _, _, err := parseMarker([]byte("!123")); err == nil {
+		t.Fatal("parseMarker accepted a truncated marker")
+	}
 }
