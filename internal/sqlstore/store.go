@@ -68,7 +68,9 @@ var (
 
 // Open migrates the schema and returns a store that writes through w and
 // reads through r (r may be w). When own is set, Close closes both pools.
-// On error the pools are left open for the caller to close.
+// On error the pools are left open for the caller to close; the error
+// wraps oauth2.ErrUnavailable when the engine could not be reached, and
+// the caller adds the engine's name.
 func Open(ctx context.Context, d *Dialect, w, r *sql.DB, own bool, cfg Config) (*Store, error) {
 	s := &Store{
 		d: d, t: newTables(cfg.Schema, cfg.TablePrefix), w: w, r: r, own: own,
@@ -76,11 +78,11 @@ func Open(ctx context.Context, d *Dialect, w, r *sql.DB, own bool, cfg Config) (
 		stop: make(chan struct{}), swept: make(chan struct{}),
 	}
 	if err := s.migrate(ctx); err != nil {
-		return nil, s.fail(ctx, "migrate", err)
+		return nil, s.wrap(ctx, "migrate", err)
 	}
 	if err := s.prepare(ctx); err != nil {
 		s.closeStmts()
-		return nil, s.fail(ctx, "prepare", err)
+		return nil, s.wrap(ctx, "prepare", err)
 	}
 	if cfg.SweepInterval > 0 {
 		go s.sweepEvery(cfg.SweepInterval)
@@ -183,11 +185,16 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 	if err == nil || errors.Is(err, oauth2.ErrNotFound) || errors.Is(err, oauth2.ErrReused) {
 		return err
 	}
+	return fmt.Errorf("%s: %w", s.d.Name, s.wrap(ctx, op, err))
+}
+
+// wrap is fail without the engine's name.
+func (s *Store) wrap(ctx context.Context, op string, err error) error {
 	switch s.classify(ctx, err) {
 	case Unavailable, Conflict:
-		return fmt.Errorf("%s: %s: %w: %w", s.d.Name, op, oauth2.ErrUnavailable, err)
+		return fmt.Errorf("%s: %w: %w", op, oauth2.ErrUnavailable, err)
 	}
-	return fmt.Errorf("%s: %s: %w", s.d.Name, op, err)
+	return fmt.Errorf("%s: %w", op, err)
 }
 
 func (s *Store) notFound(op string) error {

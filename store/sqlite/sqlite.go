@@ -141,7 +141,7 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	}
 	s, err := sqlstore.Open(ctx, Dialect, db, db, false, cfg)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	return &Store{s}, nil
 }

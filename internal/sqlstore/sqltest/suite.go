@@ -1,0 +1,337 @@
+package sqltest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/internal/sqlstore"
+	"github.com/oauth2d/oauth2/models"
+)
+
+// Engine tells Run how to open stores of one engine.
+type Engine struct {
+	// Open returns a fresh store with tables of its own, closed when the
+	// test ends.
+	Open func(t testing.TB, opts ...sqlstore.Option) *sqlstore.Store
+	// Reopen opens another handle on the tables of s, closed when the test
+	// ends, or returns Open's error.
+	Reopen func(t testing.TB, s *sqlstore.Store, opts ...sqlstore.Option) (*sqlstore.Store, error)
+}
+
+// Run runs the checks of internal/sqlstore that are the same on every
+// engine, as subtests of t.
+func Run(t *testing.T, e Engine) {
+	t.Run("HashesOnlyAtRest", func(t *testing.T) { testHashesOnlyAtRest(t, e) })
+	t.Run("SweeperRemovesExpiredRows", func(t *testing.T) { testSweeper(t, e) })
+	t.Run("SweepKeepsLiveRows", func(t *testing.T) { testSweepKeepsLive(t, e) })
+	t.Run("MigrationsAreVersioned", func(t *testing.T) { testMigrations(t, e) })
+	t.Run("ConcurrentOpenMigratesOnce", func(t *testing.T) { testConcurrentOpen(t, e) })
+	t.Run("ClientSecretsAreHashed", func(t *testing.T) { testClientSecrets(t, e) })
+}
+
+// Key returns a value shaped like the library's codes and tokens.
+func Key() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Clock is a settable clock.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a clock reading start.
+func NewClock(start time.Time) *Clock { return &Clock{now: start} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// Tokens returns a record of grant with an access and a refresh token.
+func Tokens(now time.Time, grant string, ttl time.Duration) *models.Token {
+	return &models.Token{
+		ClientID: "client", UserID: "user", Scope: "read", GrantID: grant,
+		Access: Key(), AccessCreateAt: now, AccessExpiresIn: ttl,
+		Refresh: Key(), RefreshCreateAt: now, RefreshExpiresIn: 2 * ttl,
+	}
+}
+
+// Code returns an authorization code record of grant.
+func Code(now time.Time, grant string, ttl time.Duration) *models.Token {
+	return &models.Token{
+		ClientID: "client", UserID: "user", Scope: "read", GrantID: grant,
+		RedirectURI: "https://client.example/cb", CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+		CodeChallengeMethod: oauth2.CodeChallengeS256,
+		Code:                Key(), CodeCreateAt: now, CodeExpiresIn: ttl,
+	}
+}
+
+func tables(s *sqlstore.Store) []string {
+	t := s.Tables()
+	return []string{t.Tokens, t.Used, t.Clients, t.Migrations}
+}
+
+// testHashesOnlyAtRest issues codes and tokens through every write path,
+// then reads the tables directly: none holds a code or token (DESIGN.md
+// section 3).
+func testHashesOnlyAtRest(t *testing.T, e Engine) {
+	ctx := t.Context()
+	s := e.Open(t)
+	now := time.Now()
+	var secrets []string
+	keep := func(r *models.Token) *models.Token {
+		for _, v := range []string{r.Code, r.Access, r.Refresh} {
+			if v != "" {
+				secrets = append(secrets, v)
+			}
+		}
+		return r
+	}
+	for range 3 {
+		code := keep(Code(now, "grant-"+Key()[:8], time.Minute))
+		if err := s.Create(ctx, code); err != nil {
+			t.Fatal(err)
+		}
+		first := keep(Tokens(now, code.GrantID, time.Hour))
+		if err := s.ExchangeCode(ctx, code.Code, first); err != nil {
+			t.Fatal(err)
+		}
+		second := keep(Tokens(now, code.GrantID, time.Hour))
+		if err := s.RotateRefresh(ctx, first.Refresh, second); err != nil {
+			t.Fatal(err)
+		}
+		cc := keep(Tokens(now, "", time.Hour))
+		if err := s.Create(ctx, cc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const clientSecret = "client-secret-in-the-clear"
+	if err := s.SaveClient(ctx, &models.Client{ID: "c1", Secret: clientSecret}); err != nil {
+		t.Fatal(err)
+	}
+	secrets = append(secrets, clientSecret)
+	if n := NoSecretsAtRest(t, s.DB(), tables(s), secrets); n < 10 {
+		t.Fatalf("read %d rows, want the records, the used keys and the client", n)
+	}
+}
+
+func count(t testing.TB, db *sql.DB, table string) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
+		t.Fatalf("count %s: %v", table, err)
+	}
+	return n
+}
+
+// testSweeper checks that the background sweeper deletes expired records
+// and used keys, in batches, by the store's clock.
+func testSweeper(t *testing.T, e Engine) {
+	ctx := t.Context()
+	clock := NewClock(time.Now())
+	s := e.Open(t, sqlstore.WithClock(clock.Now), sqlstore.WithSweepInterval(10*time.Millisecond), sqlstore.WithSweepBatch(3))
+	tb := s.Tables()
+	for range 10 {
+		r := Tokens(clock.Now(), "g", time.Minute)
+		if err := s.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code := Code(clock.Now(), "g2", time.Minute)
+	if err := s.Create(ctx, code); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ExchangeCode(ctx, code.Code, Tokens(clock.Now(), "g2", time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	forever := Tokens(clock.Now(), "g3", 0)
+	if err := s.Create(ctx, forever); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := count(t, s.DB(), tb.Tokens); n != 12 {
+		t.Fatalf("%d records before expiry, want 12", n)
+	}
+	clock.Advance(3 * time.Minute)
+	deadline := time.Now().Add(10 * time.Second)
+	for count(t, s.DB(), tb.Tokens) != 1 || count(t, s.DB(), tb.Used) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("sweeper left %d records and %d used keys, want 1 and 0",
+				count(t, s.DB(), tb.Tokens), count(t, s.DB(), tb.Used))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := s.GetByAccess(ctx, forever.Access); err != nil {
+		t.Fatalf("record that never expires: %v", err)
+	}
+}
+
+// testSweepKeepsLiveRows checks that Sweep deletes exactly the expired
+// rows, by the store's clock, and reports how many.
+func testSweepKeepsLive(t *testing.T, e Engine) {
+	ctx := t.Context()
+	clock := NewClock(time.Now())
+	s := e.Open(t, sqlstore.WithClock(clock.Now), sqlstore.WithSweepInterval(0), sqlstore.WithSweepBatch(2))
+	var live []*models.Token
+	for i := range 7 {
+		r := Tokens(clock.Now(), "g", time.Duration(i+1)*time.Minute)
+		if err := s.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		live = append(live, r)
+	}
+	// Records expire with their refresh token, at 2, 4, ... 14 minutes.
+	clock.Advance(5 * time.Minute)
+	n, err := s.Sweep(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("Sweep = %d, %v, want 2 records", n, err)
+	}
+	for _, r := range live[2:] {
+		if _, err := s.GetByRefresh(ctx, r.Refresh); err != nil {
+			t.Fatalf("live record swept: %v", err)
+		}
+	}
+}
+
+// testMigrations checks that opening records schema version 1 once, that
+// reopening applies nothing again, and that a schema from a later release
+// stops Open.
+func testMigrations(t *testing.T, e Engine) {
+	ctx := t.Context()
+	s := e.Open(t)
+	tb := s.Tables()
+	versions := func() []int {
+		rows, err := s.DB().QueryContext(ctx, "SELECT version FROM "+tb.Migrations+" ORDER BY version")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var vs []int
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			vs = append(vs, v)
+		}
+		return vs
+	}
+	if vs := versions(); len(vs) != 1 || vs[0] != 1 {
+		t.Fatalf("versions after Open = %v, want [1]", vs)
+	}
+	r := Tokens(time.Now(), "g", time.Hour)
+	if err := s.Create(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.Reopen(t, s)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	if vs := versions(); len(vs) != 1 {
+		t.Fatalf("versions after reopening = %v, want [1]", vs)
+	}
+	if _, err := again.GetByAccess(ctx, r.Access); err != nil {
+		t.Fatalf("record after reopening: %v", err)
+	}
+	if _, err := s.DB().ExecContext(ctx, "INSERT INTO "+tb.Migrations+" (version, applied_at) VALUES (2, 0)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Reopen(t, s); !errors.Is(err, sqlstore.ErrSchemaTooNew) {
+		t.Fatalf("Open of a schema from a later release = %v, want ErrSchemaTooNew", err)
+	}
+}
+
+// testConcurrentOpen checks that handles opened at the same time on new
+// tables, as processes starting together would, all succeed and migrate
+// once.
+func testConcurrentOpen(t *testing.T, e Engine) {
+	s := e.Open(t)
+	prefix := "c" + strings.ToLower(hex.EncodeToString([]byte(Key()[:4]))) + "_"
+	var wg sync.WaitGroup
+	opened := make([]*sqlstore.Store, 4)
+	errs := make([]error, len(opened))
+	for i := range errs {
+		wg.Go(func() { opened[i], errs[i] = e.Reopen(t, s, sqlstore.WithTablePrefix(prefix)) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent Open: %v", err)
+		}
+	}
+	if n := count(t, s.DB(), opened[0].Tables().Migrations); n != 1 {
+		t.Fatalf("%d versions recorded, want 1", n)
+	}
+	r := Tokens(time.Now(), "g", time.Hour)
+	if err := opened[1].Create(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := opened[2].GetByAccess(t.Context(), r.Access); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testClientSecrets checks that SaveClient keeps a hash of a clear secret,
+// keeps a given hash, refuses a malformed one, and that GetByID returns
+// the hash and no clear secret.
+func testClientSecrets(t *testing.T, e Engine) {
+	ctx := t.Context()
+	s := e.Open(t)
+	in := &models.Client{ID: "c", Secret: "s3cret", RedirectURIs: []string{"https://a.example/cb"}}
+	if err := s.SaveClient(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if in.SecretHash != "" || in.Secret != "s3cret" {
+		t.Fatal("SaveClient changed its argument")
+	}
+	got, err := s.GetByID(ctx, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := got.(*models.Client)
+	if c.Secret != "" || c.SecretHash == "" || !c.VerifyPassword("s3cret") || c.VerifyPassword("s3cre") {
+		t.Fatalf("stored client: Secret %q, hash set %v, want only a hash that verifies", c.Secret, c.SecretHash != "")
+	}
+	if err := s.SaveClient(ctx, &models.Client{ID: "c", SecretHash: c.SecretHash, Public: true}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.GetByID(ctx, "c")
+	if c2 := got.(*models.Client); c2.SecretHash != c.SecretHash || !c2.Public || len(c2.RedirectURIs) != 0 {
+		t.Fatalf("replaced client = %+v, want the new registration with the given hash", c2)
+	}
+	for _, bad := range []*models.Client{{ID: "d", SecretHash: "plain"}, {ID: ""}, nil} {
+		if err := s.SaveClient(ctx, bad); err == nil {
+			t.Fatalf("SaveClient(%+v) succeeded, want an error", bad)
+		}
+	}
+	if err := s.DeleteClient(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetByID(ctx, "c"); !errors.Is(err, oauth2.ErrNotFound) {
+		t.Fatalf("deleted client: %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteClient(ctx, "c"); err != nil {
+		t.Fatalf("deleting a missing client: %v", err)
+	}
+}

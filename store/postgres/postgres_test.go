@@ -1,0 +1,247 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/internal/sqlstore"
+	"github.com/oauth2d/oauth2/internal/sqlstore/sqltest"
+	"github.com/oauth2d/oauth2/models"
+	"github.com/oauth2d/oauth2/store/postgres"
+	"github.com/oauth2d/oauth2/store/storetest"
+)
+
+const envURL = "OAUTH2_TEST_POSTGRES_URL"
+
+// dsn returns the test server's URL, or skips the test saying how to set
+// it.
+func dsn(t testing.TB) string {
+	t.Helper()
+	v := os.Getenv(envURL)
+	if v == "" {
+		t.Skipf("PostgreSQL tests need %s, e.g. %s=postgres://postgres@127.0.0.1:5432/test?sslmode=disable "+
+			"(or: source .ci/services.sh)", envURL, envURL)
+	}
+	return v
+}
+
+// newSchema creates nothing but a unique schema name, dropped with all
+// it holds when the test ends.
+func newSchema(t testing.TB) string {
+	t.Helper()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "oauth2test_" + hex.EncodeToString(b)
+	u := dsn(t)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, u)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return schema
+}
+
+func openErr(t testing.TB, url string, opts ...postgres.Option) (*postgres.Store, error) {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), url, opts...)
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, nil
+}
+
+func open(t testing.TB, url string, opts ...postgres.Option) *postgres.Store {
+	t.Helper()
+	s, err := openErr(t, url, opts...)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return s
+}
+
+// proxied returns a proxy to the test server and the URL that goes
+// through it.
+func proxied(t testing.TB) (*sqltest.Proxy, string) {
+	t.Helper()
+	u, err := url.Parse(dsn(t))
+	if err != nil || u.Host == "" {
+		t.Fatalf("%s must be a postgres:// URL with a host for the outage tests", envURL)
+	}
+	p := sqltest.NewProxy(t, u.Host)
+	u.Host = p.Addr()
+	return p, u.String()
+}
+
+func TestStore_Conformance(t *testing.T) {
+	u := dsn(t)
+	storetest.TestTokenStore(t, storetest.Harness{
+		New: func(t *testing.T, now func() time.Time) oauth2.TokenStore {
+			return open(t, u, postgres.WithSchema(newSchema(t)), postgres.WithClock(now))
+		},
+		Reopen: func(t *testing.T, s oauth2.TokenStore, now func() time.Time) oauth2.TokenStore {
+			return open(t, u, postgres.WithSchema(s.(*postgres.Store).Tables().Schema), postgres.WithClock(now))
+		},
+		Down: func(t *testing.T) oauth2.TokenStore {
+			p, pu := proxied(t)
+			s := open(t, pu, postgres.WithSchema(newSchema(t)))
+			p.Down()
+			return s
+		},
+	})
+}
+
+func TestClientStore_Conformance(t *testing.T) {
+	u := dsn(t)
+	storetest.TestClientStore(t, storetest.ClientHarness{
+		New: func(t *testing.T) (oauth2.ClientStore, func(context.Context, *models.Client) error) {
+			s := open(t, u, postgres.WithSchema(newSchema(t)))
+			return s, s.SaveClient
+		},
+	})
+}
+
+func TestStore_SQL(t *testing.T) {
+	u := dsn(t)
+	sqltest.Run(t, sqltest.Engine{
+		Open: func(t testing.TB, opts ...sqlstore.Option) *sqlstore.Store {
+			return open(t, u, append([]postgres.Option{postgres.WithSchema(newSchema(t))}, opts...)...).Store
+		},
+		Reopen: func(t testing.TB, s *sqlstore.Store, opts ...sqlstore.Option) (*sqlstore.Store, error) {
+			o, err := openErr(t, u, append([]postgres.Option{postgres.WithSchema(s.Tables().Schema)}, opts...)...)
+			if err != nil {
+				return nil, err
+			}
+			return o.Store, nil
+		},
+	})
+}
+
+// TestStore_RecoversAfterOutage cuts the store's connections to the
+// server: operations fail quickly with ErrUnavailable while it is away,
+// and succeed again, without a restart, once it is back.
+func TestStore_RecoversAfterOutage(t *testing.T) {
+	p, u := proxied(t)
+	s := open(t, u, postgres.WithSchema(newSchema(t)), postgres.WithTimeout(time.Second))
+	ctx := t.Context()
+	rec := sqltest.Tokens(time.Now(), "g", time.Hour)
+	if err := s.Create(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		p.Down()
+		for _, op := range []func() error{
+			func() error { _, err := s.GetByAccess(ctx, rec.Access); return err },
+			func() error { return s.Create(ctx, sqltest.Tokens(time.Now(), "g", time.Hour)) },
+			func() error { return s.RotateRefresh(ctx, rec.Refresh, sqltest.Tokens(time.Now(), "g", time.Hour)) },
+		} {
+			began := time.Now()
+			err := op()
+			if !errors.Is(err, oauth2.ErrUnavailable) {
+				t.Fatalf("round %d: operation with the server away = %v, want ErrUnavailable", round, err)
+			}
+			if d := time.Since(began); d > 3*time.Second {
+				t.Fatalf("round %d: failing took %v", round, d)
+			}
+		}
+		p.Up()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			_, err := s.GetByAccess(ctx, rec.Access)
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: store did not recover: %v", round, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		next := sqltest.Tokens(time.Now(), "g", time.Hour)
+		if err := s.RotateRefresh(ctx, rec.Refresh, next); err != nil {
+			t.Fatalf("round %d: RotateRefresh after recovery: %v", round, err)
+		}
+		rec = next
+	}
+}
+
+// TestOpen_UnreachableServerFailsFast checks Open against a closed port.
+func TestOpen_UnreachableServerFailsFast(t *testing.T) {
+	p, u := proxied(t)
+	p.Down()
+	began := time.Now()
+	_, err := openErr(t, u, postgres.WithTimeout(time.Second))
+	if !errors.Is(err, oauth2.ErrUnavailable) {
+		t.Fatalf("Open with the server away = %v, want ErrUnavailable", err)
+	}
+	if d := time.Since(began); d > 3*time.Second {
+		t.Fatalf("Open took %v", d)
+	}
+}
+
+// TestOpen_BadDSNNamesTheProblemNotThePassword checks the errors of DSNs
+// that do not parse or do not connect.
+func TestOpen_BadDSNNamesTheProblemNotThePassword(t *testing.T) {
+	const password = "s3cr3t-Pa55"
+	tests := []struct {
+		name, dsn, want string
+	}{
+		{"bad port", "postgres://app:" + password + "@127.0.0.1:notaport/test", "port"},
+		{"unknown parameter value", "postgres://app:" + password + "@127.0.0.1/test?sslmode=sometimes", "sslmode"},
+		{"key=value with a bad port", "host=127.0.0.1 port=x user=app password=" + password, "port"},
+		{"escaped password", "postgres://app:" + url.QueryEscape(password+"/%") + "@127.0.0.1:bad/test", "port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := postgres.Open(t.Context(), tt.dsn)
+			if err == nil {
+				t.Fatal("Open succeeded")
+			}
+			t.Log(err)
+			if !errors.Is(err, sqlstore.ErrInvalidDSN) {
+				t.Errorf("error %q does not wrap ErrInvalidDSN", err)
+			}
+			if strings.Contains(err.Error(), "s3cr3t") {
+				t.Fatalf("error shows the password: %q", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %q does not name %q", err, tt.want)
+			}
+		})
+	}
+	t.Run("wrong password", func(t *testing.T) {
+		u, err := url.Parse(dsn(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.User = url.UserPassword("no_such_user_oauth2", password)
+		_, err = postgres.Open(t.Context(), u.String(), postgres.WithTimeout(2*time.Second))
+		if err == nil {
+			t.Fatal("Open as an unknown user succeeded")
+		}
+		if strings.Contains(err.Error(), "s3cr3t") {
+			t.Fatalf("error shows the password: %q", err)
+		}
+		t.Log(err)
+		if !strings.Contains(err.Error(), "no_such_user_oauth2") {
+			t.Fatalf("error %q does not name the user", err)
+		}
+	})
+}
