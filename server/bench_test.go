@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 const benchBody = "grant_type=client_credentials&scope=read"
@@ -100,4 +102,58 @@ func BenchmarkTokenEndpoint_ClientCredentials(b *testing.B) {
 	benchHandler(b, func(w http.ResponseWriter, r *http.Request) {
 		_ = e.srv.HandleTokenRequest(w, r)
 	})
+}
+
+// BenchmarkTokenEndpoint_VsBare alternates batches of the bare handler and
+// the token endpoint, so that both see the same machine load, and reports
+// the token endpoint's rate relative to the bare handler's (the project
+// target is at least 0.8).
+func BenchmarkTokenEndpoint_VsBare(b *testing.B) {
+	e := newEnv(b)
+	e.mgr.MapTokenStorage(e.tokens.TokenStore)
+	ours := func(w http.ResponseWriter, r *http.Request) { _ = e.srv.HandleTokenRequest(w, r) }
+	b.Run("plain", func(b *testing.B) {
+		next := benchRequest()
+		var bare, srv time.Duration
+		for b.Loop() {
+			bare += run(b, next, bareHandler)
+			srv += run(b, next, ours)
+		}
+		reportRatio(b, b.N, bare, srv)
+	})
+	b.Run("parallel", func(b *testing.B) {
+		var bare, srv atomic.Int64
+		var n atomic.Int64
+		b.RunParallel(func(pb *testing.PB) {
+			next := benchRequest()
+			for pb.Next() {
+				bare.Add(int64(run(b, next, bareHandler)))
+				srv.Add(int64(run(b, next, ours)))
+				n.Add(1)
+			}
+		})
+		reportRatio(b, int(n.Load()), time.Duration(bare.Load()), time.Duration(srv.Load()))
+	})
+}
+
+const ratioBatch = 32
+
+// run serves ratioBatch requests with h and returns the time taken.
+func run(b *testing.B, next func() *http.Request, h http.HandlerFunc) time.Duration {
+	start := time.Now()
+	for range ratioBatch {
+		w := httptest.NewRecorder()
+		h(w, next())
+		if w.Code != http.StatusOK {
+			b.Errorf("status %d: %s", w.Code, w.Body)
+		}
+	}
+	return time.Since(start)
+}
+
+func reportRatio(b *testing.B, iterations int, bare, srv time.Duration) {
+	n := float64(iterations * ratioBatch)
+	b.ReportMetric(float64(bare.Nanoseconds())/n, "bare-ns/req")
+	b.ReportMetric(float64(srv.Nanoseconds())/n, "server-ns/req")
+	b.ReportMetric(float64(bare)/float64(srv), "rate-ratio")
 }
