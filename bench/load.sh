@@ -8,9 +8,11 @@
 #   bench/load.sh bare library       # only these modes
 #   LOAD_DURATION=5s bench/load.sh   # shorter runs
 #   PRELOAD=1000000 bench/load.sh library oauth2d   # with 1M live tokens in the store
+#   LOAD_ROUNDS=3 bench/load.sh bare library        # median of 3 interleaved rounds
 #
 # Environment: LOAD_DURATION (10s), LOAD_CONNS (32), PRELOAD (0),
-# LOAD_PORT (9190), READY_TIMEOUT seconds to wait for a server (300).
+# LOAD_ROUNDS (1), LOAD_PORT (9190), READY_TIMEOUT seconds to wait for a
+# server (300).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +21,7 @@ ALL_MODES=(bare library bare-es256 library-es256 bare-eddsa library-eddsa bare-r
 DURATION=${LOAD_DURATION:-10s}
 CONNS=${LOAD_CONNS:-32}
 PRELOAD=${PRELOAD:-0}
+ROUNDS=${LOAD_ROUNDS:-1}
 ADDR=127.0.0.1:${LOAD_PORT:-9190}
 READY_TIMEOUT=${READY_TIMEOUT:-300}
 modes=("$@")
@@ -54,12 +57,13 @@ wait_ready() {
   return 1
 }
 
-declare -A RPS
-printf '\n%s, %s per mode, %s connections, preload %s, server on core 0, load on core 1\n' \
-  "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$DURATION" "$CONNS" "$PRELOAD"
-printf '%-16s %10s %10s %10s %8s\n' mode req/s p50_ms p99_ms errors
-for mode in "${modes[@]}"; do
-  log="$work/$mode.log"
+field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+
+# run_mode runs one mode and prints its line; it appends the req/s to
+# ALL_RPS[mode].
+declare -A ALL_RPS
+run_mode() {
+  local mode=$1 log="$work/$1.log" out lgmode=token
   GOMAXPROCS=1 taskset -c 0 "$work/loadserver" -mode "$mode" -addr "$ADDR" -preload "$PRELOAD" >"$log" 2>&1 &
   server_pid=$!
   if ! wait_ready "$log"; then
@@ -67,9 +71,8 @@ for mode in "${modes[@]}"; do
     kill -TERM "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
     server_pid=""
-    continue
+    return
   fi
-  lgmode=token
   [[ $mode == introspect* ]] && lgmode=introspect
   out=$(GOMAXPROCS=1 taskset -c 1 "$work/loadgen" -addr "$ADDR" -mode "$lgmode" -c "$CONNS" -d "$DURATION" 2>"$work/$mode.err") || true
   kill -TERM "$server_pid" 2>/dev/null || true
@@ -77,15 +80,37 @@ for mode in "${modes[@]}"; do
   server_pid=""
   if [ -z "$out" ]; then
     printf '%-16s failed: %s\n' "$mode" "$(tail -n 1 "$work/$mode.err")"
-    continue
+    return
   fi
-  field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$out"; }
-  RPS[$mode]=$(field rps)
-  printf '%-16s %10s %10s %10s %8s\n' "$mode" "$(field rps)" "$(field p50_ms)" "$(field p99_ms)" "$(field errors)"
-  if [ "$(field errors)" != 0 ]; then
+  ALL_RPS[$mode]+="$(field rps "$out") "
+  printf '%-16s %10s %10s %10s %8s\n' "$mode" "$(field rps "$out")" "$(field p50_ms "$out")" "$(field p99_ms "$out")" "$(field errors "$out")"
+  if [ "$(field errors "$out")" != 0 ]; then
     echo "  $(cat "$work/$mode.err")"
   fi
+}
+
+printf '\n%s, %s per mode, %s connections, preload %s, %s round(s), server on core 0, load on core 1\n' \
+  "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$DURATION" "$CONNS" "$PRELOAD" "$ROUNDS"
+printf '%-16s %10s %10s %10s %8s\n' mode req/s p50_ms p99_ms errors
+for ((round = 1; round <= ROUNDS; round++)); do
+  [ "$ROUNDS" -gt 1 ] && echo "-- round $round"
+  for mode in "${modes[@]}"; do
+    run_mode "$mode"
+  done
 done
+
+# RPS[mode] is the median req/s of the rounds.
+declare -A RPS
+for mode in "${!ALL_RPS[@]}"; do
+  RPS[$mode]=$(tr ' ' '\n' <<<"${ALL_RPS[$mode]}" | sed '/^$/d' | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
+done
+if [ "$ROUNDS" -gt 1 ]; then
+  echo
+  echo "median req/s"
+  for mode in "${modes[@]}"; do
+    [ -n "${RPS[$mode]:-}" ] && printf '%-16s %10s   (%s)\n' "$mode" "${RPS[$mode]}" "${ALL_RPS[$mode]% }"
+  done
+fi
 
 # ratio NUM DEN TARGET prints NUM/DEN against the target, when both ran.
 ratio() {
