@@ -31,17 +31,17 @@ func (k kind) column() string {
 
 func (k kind) index() int { return int(k) - 1 }
 
-// recordColumns are written by insert and replace, in the order of
-// row.args.
-const recordColumns = `grant_id, client_id, user_id, redirect_uri, scope, code_challenge, code_challenge_method,
+// RecordColumns are the columns of {tokens} that insert and replace
+// write, in the order of RecordArgs.
+const RecordColumns = `grant_id, client_id, user_id, redirect_uri, scope, code_challenge, code_challenge_method,
 	code_hash, code_created, code_ttl, code_expires,
 	access_hash, access_created, access_ttl, access_expires,
 	refresh_hash, refresh_created, refresh_ttl, refresh_expires,
 	expires_at`
 
-// readColumns are read by the lookups, in the order of scanRecord. A part
-// is present when its ttl is not NULL.
-const readColumns = `grant_id, client_id, user_id, redirect_uri, scope, code_challenge, code_challenge_method,
+// ReadColumns are the columns of {tokens} that the lookups read, in the
+// order of scanRecord. A part is present when its ttl is not NULL.
+const ReadColumns = `grant_id, client_id, user_id, redirect_uri, scope, code_challenge, code_challenge_method,
 	code_created, code_ttl, access_created, access_ttl, refresh_created, refresh_ttl`
 
 // clientColumns are written by UpsertClient, in the order of its arguments.
@@ -83,10 +83,10 @@ func (s *Store) prepare(ctx context.Context) error {
 		}
 		return strings.Join(parts, ", ")
 	}
-	marks := strings.TrimSuffix(strings.Repeat("?, ", strings.Count(recordColumns, ",")+1), ", ")
+	marks := strings.TrimSuffix(strings.Repeat("?, ", strings.Count(RecordColumns, ",")+1), ", ")
 
-	s.q.insert = q(s.w, `INSERT INTO {tokens} (`+recordColumns+`) VALUES (`+marks+`)`)
-	s.q.replace = q(s.w, `UPDATE {tokens} SET `+set(recordColumns)+` WHERE id = ?`)
+	s.q.insert = q(s.w, `INSERT INTO {tokens} (`+RecordColumns+`) VALUES (`+marks+`)`)
+	s.q.replace = q(s.w, `UPDATE {tokens} SET `+set(RecordColumns)+` WHERE id = ?`)
 	s.q.deleteID = q(s.w, `DELETE FROM {tokens} WHERE id = ?`)
 	s.q.upsertUsed = q(s.w, d.UpsertUsed)
 	s.q.getUsed = q(s.r, `SELECT grant_id FROM {used} WHERE hash = ? AND kind = ? AND expires_at > ?`)
@@ -94,7 +94,7 @@ func (s *Store) prepare(ctx context.Context) error {
 	for _, k := range kinds {
 		c := k.column()
 		s.q.get[k.index()] = q(s.r, fmt.Sprintf(
-			`SELECT %s FROM {tokens} WHERE %s_hash = ? AND %s_expires > ?`, readColumns, c, c))
+			`SELECT %s FROM {tokens} WHERE %s_hash = ? AND %s_expires > ?`, ReadColumns, c, c))
 		// alone: the row holds nothing else once this part is gone (a
 		// refresh token takes its access token with it).
 		var alone string

@@ -92,12 +92,16 @@ func Open(ctx context.Context, d *Dialect, w, r *sql.DB, own bool, cfg Config) (
 	return s, nil
 }
 
-// Tables returns the table names of the store, for tests and tools that
-// read the tables directly.
-func (s *Store) Tables() Tables { return s.t }
+// TablesOf returns the table names of s, for tests and tools that read
+// the tables directly.
+func TablesOf(s *Store) Tables { return s.t }
 
-// DB returns the pool the store writes through.
-func (s *Store) DB() *sql.DB { return s.w }
+// DBOf returns the pool s writes through.
+func DBOf(s *Store) *sql.DB { return s.w }
+
+// Rebind expands the table names of q for s and writes its "?" bind
+// parameters as s's dialect does.
+func Rebind(s *Store, q string) string { return s.d.rebind(s.t, q) }
 
 // Ping checks that the engine answers, within the store's timeout.
 func (s *Store) Ping(ctx context.Context) error {

@@ -105,7 +105,7 @@ func (r *row) lastExpiry() int64 {
 	return last
 }
 
-// args are the values of recordColumns.
+// args are the values of RecordColumns.
 func (r *row) args(extra ...any) []any {
 	a := make([]any, 0, 21)
 	a = append(a, []byte(r.grant), []byte(r.client), []byte(r.user), []byte(r.redirect),
@@ -116,6 +116,10 @@ func (r *row) args(extra ...any) []any {
 	a = append(a, r.lastExpiry())
 	return append(a, extra...)
 }
+
+// RecordArgs returns the values of RecordColumns for info as the store
+// writes them, for tests and benchmarks that write the table directly.
+func RecordArgs(info oauth2.TokenInfo) []any { return newRow(info, true).args() }
 
 // Create stores every non-empty part of info in one row: all or none. A
 // key that is already stored fails it.
@@ -180,7 +184,7 @@ func (s *Store) get(ctx context.Context, k kind, value, op string) (oauth2.Token
 	return t, nil
 }
 
-// scanRecord reads readColumns into a token without secret values.
+// scanRecord reads ReadColumns into a token without secret values.
 func scanRecord(sr *sql.Row) (*models.Token, error) {
 	var t models.Token
 	var method string

@@ -98,7 +98,7 @@ func TestStore_Conformance(t *testing.T) {
 			return open(t, u, postgres.WithSchema(newSchema(t)), postgres.WithClock(now))
 		},
 		Reopen: func(t *testing.T, s oauth2.TokenStore, now func() time.Time) oauth2.TokenStore {
-			return open(t, u, postgres.WithSchema(s.(*postgres.Store).Tables().Schema), postgres.WithClock(now))
+			return open(t, u, postgres.WithSchema(sqlstore.TablesOf(s.(*postgres.Store).Store).Schema), postgres.WithClock(now))
 		},
 		Down: func(t *testing.T) oauth2.TokenStore {
 			p, pu := proxied(t)
@@ -126,7 +126,7 @@ func TestStore_SQL(t *testing.T) {
 			return open(t, u, append([]postgres.Option{postgres.WithSchema(newSchema(t))}, opts...)...).Store
 		},
 		Reopen: func(t testing.TB, s *sqlstore.Store, opts ...sqlstore.Option) (*sqlstore.Store, error) {
-			o, err := openErr(t, u, append([]postgres.Option{postgres.WithSchema(s.Tables().Schema)}, opts...)...)
+			o, err := openErr(t, u, append([]postgres.Option{postgres.WithSchema(sqlstore.TablesOf(s).Schema)}, opts...)...)
 			if err != nil {
 				return nil, err
 			}

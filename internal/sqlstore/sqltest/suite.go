@@ -88,7 +88,7 @@ func Code(now time.Time, grant string, ttl time.Duration) *models.Token {
 }
 
 func tables(s *sqlstore.Store) []string {
-	t := s.Tables()
+	t := sqlstore.TablesOf(s)
 	return []string{t.Tokens, t.Used, t.Clients, t.Migrations}
 }
 
@@ -131,7 +131,7 @@ func testHashesOnlyAtRest(t *testing.T, e Engine) {
 		t.Fatal(err)
 	}
 	secrets = append(secrets, clientSecret)
-	if n := NoSecretsAtRest(t, s.DB(), tables(s), secrets); n < 10 {
+	if n := NoSecretsAtRest(t, sqlstore.DBOf(s), tables(s), secrets); n < 10 {
 		t.Fatalf("read %d rows, want the records, the used keys and the client", n)
 	}
 }
@@ -151,7 +151,7 @@ func testSweeper(t *testing.T, e Engine) {
 	ctx := t.Context()
 	clock := NewClock(time.Now())
 	s := e.Open(t, sqlstore.WithClock(clock.Now), sqlstore.WithSweepInterval(10*time.Millisecond), sqlstore.WithSweepBatch(3))
-	tb := s.Tables()
+	tb := sqlstore.TablesOf(s)
 	for range 10 {
 		r := Tokens(clock.Now(), "g", time.Minute)
 		if err := s.Create(ctx, r); err != nil {
@@ -170,15 +170,15 @@ func testSweeper(t *testing.T, e Engine) {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond)
-	if n := count(t, s.DB(), tb.Tokens); n != 12 {
+	if n := count(t, sqlstore.DBOf(s), tb.Tokens); n != 12 {
 		t.Fatalf("%d records before expiry, want 12", n)
 	}
 	clock.Advance(3 * time.Minute)
 	deadline := time.Now().Add(10 * time.Second)
-	for count(t, s.DB(), tb.Tokens) != 1 || count(t, s.DB(), tb.Used) != 0 {
+	for count(t, sqlstore.DBOf(s), tb.Tokens) != 1 || count(t, sqlstore.DBOf(s), tb.Used) != 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("sweeper left %d records and %d used keys, want 1 and 0",
-				count(t, s.DB(), tb.Tokens), count(t, s.DB(), tb.Used))
+				count(t, sqlstore.DBOf(s), tb.Tokens), count(t, sqlstore.DBOf(s), tb.Used))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -220,9 +220,9 @@ func testSweepKeepsLive(t *testing.T, e Engine) {
 func testMigrations(t *testing.T, e Engine) {
 	ctx := t.Context()
 	s := e.Open(t)
-	tb := s.Tables()
+	tb := sqlstore.TablesOf(s)
 	versions := func() []int {
-		rows, err := s.DB().QueryContext(ctx, "SELECT version FROM "+tb.Migrations+" ORDER BY version")
+		rows, err := sqlstore.DBOf(s).QueryContext(ctx, "SELECT version FROM "+tb.Migrations+" ORDER BY version")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -254,7 +254,7 @@ func testMigrations(t *testing.T, e Engine) {
 	if _, err := again.GetByAccess(ctx, r.Access); err != nil {
 		t.Fatalf("record after reopening: %v", err)
 	}
-	if _, err := s.DB().ExecContext(ctx, "INSERT INTO "+tb.Migrations+" (version, applied_at) VALUES (2, 0)"); err != nil {
+	if _, err := sqlstore.DBOf(s).ExecContext(ctx, "INSERT INTO "+tb.Migrations+" (version, applied_at) VALUES (2, 0)"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.Reopen(t, s); !errors.Is(err, sqlstore.ErrSchemaTooNew) {
@@ -280,7 +280,7 @@ func testConcurrentOpen(t *testing.T, e Engine) {
 			t.Fatalf("concurrent Open: %v", err)
 		}
 	}
-	if n := count(t, s.DB(), opened[0].Tables().Migrations); n != 1 {
+	if n := count(t, sqlstore.DBOf(s), sqlstore.TablesOf(opened[0]).Migrations); n != 1 {
 		t.Fatalf("%d versions recorded, want 1", n)
 	}
 	r := Tokens(time.Now(), "g", time.Hour)
