@@ -351,7 +351,11 @@ func ParseConfig(data []byte) (Config, error) {
 func yamlError(data []byte, err error) error {
 	var te *yaml.TypeError
 	if !stderrors.As(err, &te) {
-		return &ConfigError{Problem: "not valid YAML: " + yamlQuoted.ReplaceAllString(strings.TrimPrefix(err.Error(), "yaml: "), "a value")}
+		msg := "not valid YAML: " + yamlQuoted.ReplaceAllString(strings.TrimPrefix(err.Error(), "yaml: "), "a value")
+		if strings.Contains(msg, "mapping values are not allowed") {
+			msg += ` (quote values that end with a colon, for example store: "memory:", or write store: memory)`
+		}
+		return &ConfigError{Problem: msg}
 	}
 	var doc yaml.Node
 	_ = yaml.Unmarshal(data, &doc)
@@ -408,7 +412,7 @@ func indexPaths(doc *yaml.Node) pathIndex {
 					p = path + "." + k.Value
 				}
 				idx.byKey[lineKey{k.Line, k.Value}] = p
-				if _, ok := idx.byLine[k.Line]; !ok || v.Line == k.Line && v.Kind == yaml.ScalarNode {
+				if _, ok := idx.byLine[k.Line]; !ok {
 					idx.byLine[k.Line] = p
 				}
 				walk(v, p)

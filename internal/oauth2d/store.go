@@ -29,11 +29,14 @@ type StoreURL struct {
 	DSN string
 }
 
-// ParseStoreURL parses the store setting: "memory:", "sqlite:PATH",
+// ParseStoreURL parses the store setting: "memory:" (or "memory"), "sqlite:PATH",
 // "postgres://…" (or "postgresql://…"), "mysql://user:pass@host:port/db"
 // and "redis://…" (or "rediss://…"). Its errors never repeat the setting,
 // which may hold a password.
 func ParseStoreURL(s string) (StoreURL, error) {
+	if s == StoreMemory {
+		return StoreURL{Kind: StoreMemory}, nil
+	}
 	scheme, rest, ok := strings.Cut(s, ":")
 	if !ok || scheme == "" {
 		return StoreURL{}, stderrors.New("not a store URL (memory:, sqlite:PATH, postgres://…, mysql://…, redis://…)")
