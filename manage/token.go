@@ -17,7 +17,9 @@ import (
 // constant time, and an unknown client or a wrong or missing secret is
 // errors.ErrInvalidClient (RFC 6749 5.2). A client whose registration does
 // not list the grant is errors.ErrUnauthorizedClient; so is a public client
-// asking for client credentials (RFC 6749 4.4). tgr.AccessTokenExp, when
+// asking for client credentials (RFC 6749 4.4). For the device grant
+// (RFC 8628 3.4) the caller has verified the device code and sets the
+// approving user and scope. tgr.AccessTokenExp, when
 // positive, overrides the configured access token lifetime. On any error no
 // token is returned.
 func (m *Manager) GenerateAccessToken(ctx context.Context, gt oauth2.GrantType, tgr *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
@@ -36,6 +38,8 @@ func (m *Manager) GenerateAccessToken(ctx context.Context, gt oauth2.GrantType, 
 		return m.RefreshAccessToken(ctx, tgr)
 	case oauth2.PasswordCredentials:
 		return m.passwordToken(ctx, tgr)
+	case oauth2.DeviceCode:
+		return m.deviceToken(ctx, tgr)
 	}
 	return nil, errors.ErrUnsupportedGrantType
 }

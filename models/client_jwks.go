@@ -1,0 +1,6 @@
+package models
+
+// GetJWKS returns the client's public JSON Web Key Set (RFC 7517 5), which
+// verifies its private_key_jwt assertions (RFC 7523 2.2); nil when it has
+// none.
+func (c *Client) GetJWKS() []byte { return c.JWKS }
