@@ -6,6 +6,10 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/oauth2d/oauth2/generates"
 )
 
 const testRedirect = "https://client.example/cb"
@@ -212,5 +216,24 @@ func TestLogin_BadInputShowsMessageAndSignsNobodyIn(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestToken_JWTFormatSignsWithTheStoredKey(t *testing.T) {
+	cfg := testConfig(testRedirect)
+	cfg.AccessToken.Format = FormatJWT
+	srv := startApp(t, cfg)
+	resp, data := tokenRequest(t, srv, testClientID, testClientSecret, url.Values{"grant_type": {"client_credentials"}, "scope": {"read"}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("token: %d %v", resp.StatusCode, data["error"])
+	}
+	claims := &generates.JWTAccessClaims{}
+	tok, err := jwt.ParseWithClaims(data["access_token"].(string), claims, srv.App.Keys().Keyfunc,
+		jwt.WithIssuer(srv.URL), jwt.WithValidMethods([]string{"RS256"}))
+	if err != nil || !tok.Valid {
+		t.Fatalf("the access token does not verify with the server's key: %v", err)
+	}
+	if tok.Header["typ"] != "at+jwt" || claims.ClientID != testClientID || claims.Scope != "read" {
+		t.Fatalf("not an RFC 9068 token: header %v", tok.Header)
 	}
 }

@@ -103,17 +103,17 @@ func Main(env Env) int {
 	if *checkFile != "" {
 		return checkConfig(env, *checkFile)
 	}
-	var handler slog.Handler
+	var newHandler func(io.Writer) slog.Handler
 	switch *logFormat {
 	case "text":
-		handler = slog.NewTextHandler(env.Stderr, nil)
+		newHandler = func(w io.Writer) slog.Handler { return slog.NewTextHandler(w, nil) }
 	case "json":
-		handler = slog.NewJSONHandler(env.Stderr, nil)
+		newHandler = func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, nil) }
 	default:
 		fmt.Fprintf(env.Stderr, "oauth2d: -log-format must be text or json\n")
 		return 2
 	}
-	log := slog.New(handler)
+	log := slog.New(newHandler(env.Stderr))
 
 	cfg, err := loadFromEnv(env, *configFile)
 	if err != nil {
@@ -121,6 +121,12 @@ func Main(env Env) int {
 		fmt.Fprintf(env.Stderr, "oauth2d: invalid configuration:\n%s\n", indent(err.Error()))
 		return 1
 	}
+	// While serving, the log is buffered and written out every 100ms, so
+	// that the line per request does not cost a system call each.
+	out := newFlushWriter(env.Stderr, 100*time.Millisecond)
+	defer out.Close()
+	handler := newHandler(out)
+	log = slog.New(handler)
 	cfg.Logger = log
 	return serve(env, cfg, log, handler)
 }
