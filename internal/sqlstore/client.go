@@ -59,7 +59,7 @@ func (s *Store) GetByID(ctx context.Context, id string) (oauth2.ClientInfo, erro
 	if id == "" {
 		return nil, s.notFound(op)
 	}
-	ctx, cancel := s.op(ctx)
+	ctx, cancel := s.readOp(ctx)
 	defer cancel()
 	c := &models.Client{ID: id}
 	var redirects, grants, scopes []byte

@@ -27,6 +27,12 @@ type Dialect struct {
 	// per connection themselves (pgx), where database/sql's own statements
 	// would be prepared and closed again on every pooled connection.
 	Prepare bool
+	// InProcess marks an engine that runs inside the process (SQLite),
+	// whose reads cannot hang on a network and wait for another process's
+	// lock only up to the busy_timeout the engine's package sets to the
+	// store's timeout. Reads then run without a context deadline of their
+	// own, which would cost database/sql a goroutine per query.
+	InProcess bool
 	// TxOptions are used for every write transaction.
 	TxOptions *sql.TxOptions
 

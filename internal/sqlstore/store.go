@@ -140,6 +140,15 @@ func (s *Store) op(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, s.timeout)
 }
 
+// readOp bounds one read by the store's timeout, through the context
+// except where the engine bounds it by itself (Dialect.InProcess).
+func (s *Store) readOp(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.d.InProcess {
+		return ctx, func() {}
+	}
+	return s.op(ctx)
+}
+
 func (s *Store) nowNanos() int64 { return unixNanos(s.now()) }
 
 // maxConflictRetries bounds how often a transaction aborted by a conflict

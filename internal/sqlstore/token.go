@@ -160,7 +160,7 @@ func (s *Store) get(ctx context.Context, k kind, value, op string) (oauth2.Token
 		return nil, s.notFound(op)
 	}
 	h := digest(value)
-	ctx, cancel := s.op(ctx)
+	ctx, cancel := s.readOp(ctx)
 	defer cancel()
 	now := s.nowNanos()
 	t, err := scanRecord(s.q.get[k.index()].row(ctx, nil, h, now))

@@ -24,8 +24,15 @@ const Records = 1000
 // open returns a fresh store. prepare makes the raw statements prepared
 // through database/sql, as the store's are (false for pgx, which caches
 // statements per connection by itself).
+//
+// Both sides run under a cancellable context, as a request handler's is.
+// With context.Background the raw statements skip the drivers' context
+// watching (a goroutine hand-off per query in database/sql, pgx and
+// go-sql-driver/mysql) that the store's per-operation deadline always
+// pays; a server never calls them that way.
 func Bench(b *testing.B, open func(testing.TB) *sqlstore.Store, prepare bool) {
-	ctx := context.Background()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	b.Run("Create", func(b *testing.B) {
 		s := open(b)
 		now := time.Now()
