@@ -1,16 +1,17 @@
 package store
 
-// Counts reports what the store holds: map entries (live, expired not yet
-// reclaimed, and remembered used values), keys waiting in the expiry
-// wheels, grants in the grant index, and interned metas.
-func Counts(s *MemoryTokenStore) (entries, wheelKeys, grants, metas int) {
+// Counts reports what the store holds: index entries (live, expired not
+// yet reclaimed, and remembered used values), records in the arenas'
+// expiry buckets (including removed ones not yet reclaimed), grants in
+// the grant index, and interned metas.
+func Counts(s *MemoryTokenStore) (entries, bucketed, grants, metas int) {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		entries += len(sh.m)
-		for _, b := range sh.wheel.buckets {
-			for _, seg := range b.segs {
-				wheelKeys += len(seg)
+		entries += sh.idx.n
+		for _, b := range sh.recs.buckets {
+			for _, id := range b.chunks {
+				bucketed += len(sh.recs.chunks[id])
 			}
 		}
 		metas += len(sh.metas.idx)
@@ -22,5 +23,5 @@ func Counts(s *MemoryTokenStore) (entries, wheelKeys, grants, metas int) {
 		grants += len(g.m)
 		g.mu.Unlock()
 	}
-	return entries, wheelKeys, grants, metas
+	return entries, bucketed, grants, metas
 }

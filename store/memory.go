@@ -37,6 +37,7 @@ type MemoryTokenStore struct {
 	grants  []grantStripe
 	gmask   uint64
 	seed    maphash.Seed
+	hs      *hasher
 	kv      *MemoryKV
 	stopper *stopper
 }
@@ -114,10 +115,11 @@ func newMemoryTokenStore(opts []MemoryOption) (*MemoryTokenStore, error) {
 		grants: make([]grantStripe, n),
 		gmask:  uint64(n - 1),
 		seed:   maphash.MakeSeed(),
+		hs:     newHasher(),
 		kv:     NewMemoryKV(c.now),
 	}
 	for i := range s.shards {
-		s.shards[i].init()
+		s.shards[i].init(s.hs)
 		s.grants[i].m = make(map[string][]tkey)
 	}
 	if c.sweep > 0 {
@@ -183,23 +185,10 @@ func (s *MemoryTokenStore) Sweep() {
 	s.kv.Sweep()
 }
 
-// sweepSome reclaims a few expired entries of sh, if any are due: the
-// amortised part of the reclaim, run after each write.
-func (s *MemoryTokenStore) sweepSome(sh *shard, now int64) {
-	if sh.due.Load() > now {
-		return
-	}
-	var buf [sweepBatch]dead
-	sh.mu.Lock()
-	out := sh.sweep(now, sweepBatch, buf[:0])
-	sh.mu.Unlock()
-	s.unindexDead(out)
-}
-
 func (s *MemoryTokenStore) nowNS() int64 { return unixNano(s.now()) }
 
 func (s *MemoryTokenStore) shardIndex(k *tkey) uint32 {
-	return uint32((uint64(k[0]) | uint64(k[1])<<8 | uint64(k[2])<<16 | uint64(k[3])<<24) & s.mask)
+	return uint32((s.hs.sum(k) >> 40) & s.mask)
 }
 
 func (s *MemoryTokenStore) stripeIndex(grant string) uint32 {
@@ -312,7 +301,7 @@ func (s *MemoryTokenStore) unlockGrants(l *lockset) {
 func (s *MemoryTokenStore) collides(ps *parts, now int64, except ...*tkey) bool {
 	for i := range ps.n {
 		p := &ps.p[i]
-		if e, ok := s.shards[p.shard].m[p.key]; ok && e.live(now) {
+		if e, ok := s.shards[p.shard].get(&p.key); ok && e.live(now) {
 			spared := false
 			for _, k := range except {
 				spared = spared || (k != nil && *k == p.key)
@@ -325,9 +314,9 @@ func (s *MemoryTokenStore) collides(ps *parts, now int64, except ...*tkey) bool 
 	return false
 }
 
-// insert stores the parts with meta m, each part listing the others as
-// siblings. The shards of the parts must be locked.
-func (s *MemoryTokenStore) insert(ps *parts, m *meta) {
+// insert stores the parts with meta m and grant info g, each part listing
+// the others as siblings. The shards of the parts must be locked.
+func (s *MemoryTokenStore) insert(ps *parts, m *meta, g *grantInfo) {
 	for i := range ps.n {
 		p := &ps.p[i]
 		sh := &s.shards[p.shard]
@@ -335,8 +324,8 @@ func (s *MemoryTokenStore) insert(ps *parts, m *meta) {
 		if p.hashed {
 			info |= hashedBit
 		}
-		if ps.n > 1 {
-			var x ext
+		if ps.n > 1 || !g.empty() {
+			x := ext{grantInfo: *g}
 			for j := range ps.n {
 				if j != i {
 					q := &ps.p[j]
@@ -399,8 +388,8 @@ func (s *MemoryTokenStore) unindexDead(ds []dead) {
 		l := s.lockGrants(d.grant)
 		sh := &s.shards[s.shardIndex(&d.key)]
 		sh.mu.Lock()
-		e, ok := sh.m[d.key]
-		back := ok && e.kind() <= kindRefresh && sh.metas.list[e.meta].grantID == d.grant
+		e, ok := sh.get(&d.key)
+		back := ok && e.kind() <= kindRefresh && sh.grantOf(e) == d.grant
 		sh.mu.Unlock()
 		if !back {
 			s.unindex(d.grant, &d.key)
@@ -417,8 +406,8 @@ func (s *MemoryTokenStore) Create(_ context.Context, info oauth2.TokenInfo) erro
 		return nil
 	}
 	now := s.nowNS()
-	m := metaOf(info)
-	gl := s.lockGrants(m.grantID)
+	m, g := metaOf(info), grantInfoOf(info)
+	gl := s.lockGrants(g.grant)
 	var sl lockset
 	for i := range ps.n {
 		sl.add(ps.p[i].shard)
@@ -429,11 +418,14 @@ func (s *MemoryTokenStore) Create(_ context.Context, info oauth2.TokenInfo) erro
 		s.unlockGrants(&gl)
 		return errDuplicate
 	}
-	s.insert(&ps, &m)
+	s.insert(&ps, &m, &g)
+	// Reclaim a few expired entries while the shard is locked anyway.
+	var buf [sweepBatch]dead
+	swept := s.shards[ps.p[0].shard].sweepDue(now, buf[:0])
 	s.unlockShards(&sl)
-	s.index(m.grantID, &ps)
+	s.index(g.grant, &ps)
 	s.unlockGrants(&gl)
-	s.sweepSome(&s.shards[ps.p[0].shard], now)
+	s.unindexDead(swept)
 	return nil
 }
 
@@ -447,18 +439,8 @@ func (s *MemoryTokenStore) lookup(v string, kind uint32) (oauth2.TokenInfo, erro
 	sh := &s.shards[s.shardIndex(&k)]
 	now := s.nowNS()
 	sh.mu.Lock()
-	e, ok := sh.m[k]
+	e, ok := sh.get(&k)
 	if !ok || e.hashed() != hashed || !e.live(now) {
-		sh.mu.Unlock()
-		return nil, errNotFound
-	}
-	m := sh.metas.list[e.meta]
-	switch e.kind() {
-	case kind:
-	case used(kind):
-		sh.mu.Unlock()
-		return nil, reused(m.grantID)
-	default:
 		sh.mu.Unlock()
 		return nil, errNotFound
 	}
@@ -466,6 +448,16 @@ func (s *MemoryTokenStore) lookup(v string, kind uint32) (oauth2.TokenInfo, erro
 	if xi, ok := e.ext(); ok {
 		x = sh.exts.list[xi]
 	}
+	switch e.kind() {
+	case kind:
+	case used(kind):
+		sh.mu.Unlock()
+		return nil, reused(x.grant)
+	default:
+		sh.mu.Unlock()
+		return nil, errNotFound
+	}
+	m := sh.metas.list[e.meta]
 	sh.mu.Unlock()
 
 	t := &models.Token{
@@ -473,9 +465,9 @@ func (s *MemoryTokenStore) lookup(v string, kind uint32) (oauth2.TokenInfo, erro
 		UserID:              m.userID,
 		RedirectURI:         m.redirectURI,
 		Scope:               m.scope,
-		GrantID:             m.grantID,
-		CodeChallenge:       m.challenge,
-		CodeChallengeMethod: m.method,
+		GrantID:             x.grant,
+		CodeChallenge:       x.challenge,
+		CodeChallengeMethod: x.method,
 	}
 	setPart(t, kind, v, e.created, e.ttl)
 	for i := range x.n {
@@ -537,7 +529,7 @@ func (s *MemoryTokenStore) remove(v string, kind uint32, withSibling bool) error
 		var ak *tkey
 		if withSibling {
 			sh.mu.Lock()
-			e, ok := sh.m[k]
+			e, ok := sh.get(&k)
 			if ok && e.kind() == kind {
 				ak = sibAccess(sh, e)
 			}
@@ -549,7 +541,7 @@ func (s *MemoryTokenStore) remove(v string, kind uint32, withSibling bool) error
 			sl.add(s.shardIndex(ak))
 		}
 		s.lockShards(&sl)
-		e, ok := sh.m[k]
+		e, ok := sh.get(&k)
 		if !ok || e.hashed() != hashed || e.kind() != kind {
 			s.unlockShards(&sl)
 			return nil
@@ -562,14 +554,14 @@ func (s *MemoryTokenStore) remove(v string, kind uint32, withSibling bool) error
 		}
 		var ds [2]dead
 		n := 0
-		grant := sh.metas.list[e.meta].grantID
+		grant := sh.grantOf(e)
 		sh.del(&k, e)
 		ds[n] = dead{grant: grant, key: k}
 		n++
 		if ak != nil {
 			ash := &s.shards[s.shardIndex(ak)]
-			if ae, ok := ash.m[*ak]; ok && ae.kind() == kindAccess {
-				ds[n] = dead{grant: ash.metas.list[ae.meta].grantID, key: *ak}
+			if ae, ok := ash.get(ak); ok && ae.kind() == kindAccess {
+				ds[n] = dead{grant: ash.grantOf(ae), key: *ak}
 				n++
 				ash.del(ak, ae)
 			}
@@ -626,11 +618,11 @@ func (s *MemoryTokenStore) peek(k *tkey, hashed bool, kind uint32, now int64) (g
 	sh := &s.shards[s.shardIndex(k)]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	e, ok := sh.m[*k]
+	e, ok := sh.get(k)
 	if !ok || e.hashed() != hashed || !e.live(now) {
 		return "", nil, errNotFound
 	}
-	grant = sh.metas.list[e.meta].grantID
+	grant = sh.grantOf(e)
 	switch e.kind() {
 	case kind:
 		return grant, sibAccess(sh, e), nil
@@ -651,14 +643,14 @@ func (s *MemoryTokenStore) consume(v string, kind uint32, issued oauth2.TokenInf
 	si := s.shardIndex(&k)
 	sh := &s.shards[si]
 	ps := s.partsOf(issued)
-	im := metaOf(issued)
+	im, ig := metaOf(issued), grantInfoOf(issued)
 	for {
 		now := s.nowNS()
 		grant, ak, err := s.peek(&k, hashed, kind, now)
 		if err != nil {
 			return err
 		}
-		gl := s.lockGrants(grant, im.grantID)
+		gl := s.lockGrants(grant, ig.grant)
 		var sl lockset
 		sl.add(si)
 		if ak != nil {
@@ -672,20 +664,20 @@ func (s *MemoryTokenStore) consume(v string, kind uint32, issued oauth2.TokenInf
 			s.unlockShards(&sl)
 			s.unlockGrants(&gl)
 		}
-		e, ok := sh.m[k]
+		e, ok := sh.get(&k)
 		switch {
 		case !ok || e.hashed() != hashed || !e.live(now):
 			unlock()
 			return errNotFound
 		case e.kind() == used(kind):
-			g := sh.metas.list[e.meta].grantID
+			g := sh.grantOf(e)
 			unlock()
 			return reused(g)
 		case e.kind() != kind:
 			unlock()
 			return errNotFound
 		}
-		if now2 := sibAccess(sh, e); sh.metas.list[e.meta].grantID != grant ||
+		if now2 := sibAccess(sh, e); sh.grantOf(e) != grant ||
 			(now2 == nil) != (ak == nil) || (now2 != nil && *now2 != *ak) {
 			unlock() // changed since peek: look again
 			continue
@@ -709,16 +701,18 @@ func (s *MemoryTokenStore) consume(v string, kind uint32, issued oauth2.TokenInf
 		s.markUsed(sh, &k, e, used(kind), grant, now, last, keep)
 		if ak != nil {
 			ash := &s.shards[s.shardIndex(ak)]
-			if ae, ok := ash.m[*ak]; ok && ae.kind() == kindAccess && !ps.has(ak) {
+			if ae, ok := ash.get(ak); ok && ae.kind() == kindAccess && !ps.has(ak) {
 				ash.del(ak, ae)
 			}
 		}
-		s.insert(&ps, &im)
+		s.insert(&ps, &im, &ig)
+		var buf [sweepBatch]dead
+		swept := sh.sweepDue(now, buf[:0])
 		s.unlockShards(&sl)
 		s.unindex(grant, &k, ak) // issued's keys go back in just below
-		s.index(im.grantID, &ps)
+		s.index(ig.grant, &ps)
 		s.unlockGrants(&gl)
-		s.sweepSome(sh, now)
+		s.unindexDead(swept)
 		return nil
 	}
 }
@@ -734,10 +728,13 @@ func (s *MemoryTokenStore) markUsed(sh *shard, k *tkey, e entry, kind uint32, gr
 	if at != neverAt {
 		ttl = max(at-now, 1)
 	}
-	m := meta{grantID: grant}
+	var m meta
 	info := kind
 	if e.hashed() {
 		info |= hashedBit
+	}
+	if grant != "" {
+		info |= (sh.exts.add(&ext{grantInfo: grantInfo{grant: grant}}) + 1) << extShift
 	}
 	sh.put(k, entry{created: now, ttl: ttl, meta: sh.metas.intern(&m), info: info})
 }
@@ -771,7 +768,7 @@ func (s *MemoryTokenStore) RevokeGrant(_ context.Context, grantID string) error 
 	for _, k := range gs.m[grantID] {
 		sh := &s.shards[s.shardIndex(&k)]
 		sh.mu.Lock()
-		if e, ok := sh.m[k]; ok && e.kind() <= kindRefresh && sh.metas.list[e.meta].grantID == grantID {
+		if e, ok := sh.get(&k); ok && e.kind() <= kindRefresh && sh.grantOf(e) == grantID {
 			sh.del(&k, e)
 		}
 		sh.mu.Unlock()

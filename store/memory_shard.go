@@ -36,6 +36,8 @@ func used(kind uint32) uint32 {
 // entry is one code, token or used value. It holds no pointer, so that the
 // garbage collector never scans the maps, and it is small: a client
 // credentials token costs its 32-byte key and these 24 bytes in the map.
+// Entries of a grant, with a PKCE challenge or of a record with several
+// parts also have an ext.
 type entry struct {
 	created int64  // unix nanoseconds; zeroTime for the zero time.Time
 	ttl     int64  // nanoseconds; <= 0: never expires
@@ -50,8 +52,6 @@ const (
 	maxExts    = math.MaxUint32 >> extShift
 	zeroTime   = math.MinInt64
 	neverAt    = math.MaxInt64
-	wheelRes   = int64(time.Second)
-	segMax     = 256
 	sweepBatch = 16
 )
 
@@ -98,11 +98,10 @@ func fromUnixNano(n int64) time.Time {
 	return time.Unix(0, n)
 }
 
-// meta holds the non-secret fields of a record. Records share them: every
-// client credentials token of one client and scope has the same meta.
+// meta holds the non-secret fields that records share: every client
+// credentials token of one client and scope has the same meta.
 type meta struct {
-	clientID, userID, redirectURI, scope, grantID, challenge string
-	method                                                   oauth2.CodeChallengeMethod
+	clientID, userID, redirectURI, scope string
 }
 
 func metaOf(info oauth2.TokenInfo) meta {
@@ -111,25 +110,34 @@ func metaOf(info oauth2.TokenInfo) meta {
 		userID:      info.GetUserID(),
 		redirectURI: info.GetRedirectURI(),
 		scope:       info.GetScope(),
-		grantID:     info.GetGrantID(),
-		challenge:   info.GetCodeChallenge(),
-		method:      info.GetCodeChallengeMethod(),
 	}
 }
 
-// clone copies the strings, so that an interned meta never pins a caller's
-// larger buffer.
+// clone copies the strings into one allocation, so that an interned meta
+// never pins a caller's larger buffer.
 func (m meta) clone() meta {
-	return meta{
-		clientID:    strings.Clone(m.clientID),
-		userID:      strings.Clone(m.userID),
-		redirectURI: strings.Clone(m.redirectURI),
-		scope:       strings.Clone(m.scope),
-		grantID:     strings.Clone(m.grantID),
-		challenge:   strings.Clone(m.challenge),
-		method:      oauth2.CodeChallengeMethod(strings.Clone(string(m.method))),
-	}
+	all := strings.Clone(m.clientID + m.userID + m.redirectURI + m.scope)
+	a, b, c := len(m.clientID), len(m.clientID)+len(m.userID), len(m.clientID)+len(m.userID)+len(m.redirectURI)
+	return meta{clientID: all[:a], userID: all[a:b], redirectURI: all[b:c], scope: all[c:]}
 }
+
+// grantInfo holds the fields of a record that no other record shares: its
+// grant and its PKCE challenge (RFC 7636 4.2).
+type grantInfo struct {
+	grant, challenge string
+	method           oauth2.CodeChallengeMethod
+}
+
+func grantInfoOf(info oauth2.TokenInfo) grantInfo {
+	g, c, m := info.GetGrantID(), info.GetCodeChallenge(), info.GetCodeChallengeMethod()
+	if g == "" && c == "" && m == "" {
+		return grantInfo{}
+	}
+	all := strings.Clone(g + c + string(m))
+	return grantInfo{grant: all[:len(g)], challenge: all[len(g) : len(g)+len(c)], method: oauth2.CodeChallengeMethod(all[len(g)+len(c):])}
+}
+
+func (g *grantInfo) empty() bool { return g.grant == "" && g.challenge == "" && g.method == "" }
 
 // metaTable interns metas with a reference count, per shard.
 type metaTable struct {
@@ -182,8 +190,10 @@ type sibling struct {
 	hashed  bool
 }
 
-// ext lists the siblings of an entry of a record with several parts.
+// ext holds what an entry needs beyond its meta, when it needs it: its
+// grant and challenge, and the other parts of its record.
 type ext struct {
+	grantInfo
 	sib [2]sibling
 	n   int
 }
@@ -210,120 +220,62 @@ func (t *extTable) release(i uint32) {
 	t.free = append(t.free, i)
 }
 
-// wheel indexes a shard's keys by the second they expire in, so that
-// expired entries are reclaimed a bucket at a time without scanning the
-// map. A key whose entry changed since is checked and skipped.
-type wheel struct {
-	buckets map[int64]*bucket
-	heap    []int64 // bucket ids, a min-heap
-}
-
-// bucket holds keys in segments of at most segMax, so that growing a
-// bucket never copies a large array.
-type bucket struct {
-	segs [][]tkey
-}
-
-func (w *wheel) add(k *tkey, at int64) {
-	id := at / wheelRes
-	b := w.buckets[id]
-	if b == nil {
-		b = &bucket{}
-		w.buckets[id] = b
-		w.push(id)
-	}
-	n := len(b.segs)
-	if n == 0 || (len(b.segs[n-1]) == cap(b.segs[n-1]) && cap(b.segs[n-1]) >= segMax) {
-		c := 4
-		if n > 0 {
-			c = segMax
-		}
-		b.segs = append(b.segs, make([]tkey, 0, c))
-		n++
-	}
-	b.segs[n-1] = append(b.segs[n-1], *k)
-}
-
-// due returns when the first bucket is over, neverAt when there is none.
-func (w *wheel) due() int64 {
-	if len(w.heap) == 0 {
-		return neverAt
-	}
-	return (w.heap[0] + 1) * wheelRes
-}
-
-func (w *wheel) push(id int64) {
-	h := append(w.heap, id)
-	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if h[p] <= h[i] {
-			break
-		}
-		h[p], h[i] = h[i], h[p]
-		i = p
-	}
-	w.heap = h
-}
-
-func (w *wheel) pop() {
-	h := w.heap
-	n := len(h) - 1
-	h[0] = h[n]
-	h = h[:n]
-	for i := 0; ; {
-		l, m := 2*i+1, i
-		if l < n && h[l] < h[m] {
-			m = l
-		}
-		if l+1 < n && h[l+1] < h[m] {
-			m = l + 1
-		}
-		if m == i {
-			break
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
-	}
-	w.heap = h
-}
-
-// shard is one lock and the entries whose keys hash to it.
+// shard is one lock and the entries whose keys hash to it: an index from
+// key to record, and the records in an arena ordered by expiry.
 type shard struct {
 	mu    sync.Mutex
-	m     map[tkey]entry
+	idx   index
+	recs  arena
+	hs    *hasher
 	metas metaTable
 	exts  extTable
-	wheel wheel
-	due   atomic.Int64 // wheel.due(), readable without the lock
+	due   atomic.Int64 // recs.due(), readable without the lock
 	_     [64]byte     // keeps neighbouring shards' locks off one cache line
 }
 
-func (sh *shard) init() {
-	sh.m = make(map[tkey]entry)
+func (sh *shard) init(hs *hasher) {
+	sh.hs = hs
+	sh.idx.init()
+	sh.recs.init()
 	sh.metas.idx = make(map[meta]uint32)
-	sh.wheel.buckets = make(map[int64]*bucket)
 	sh.due.Store(neverAt)
 }
 
-// put stores e under k, replacing (and releasing) any entry there, and
-// schedules its reclaim.
-func (sh *shard) put(k *tkey, e entry) {
-	if old, ok := sh.m[*k]; ok {
-		sh.release(old)
+// get returns the entry under k.
+func (sh *shard) get(k *tkey) (entry, bool) {
+	_, ref, ok := sh.idx.find(k, sh.hs.sum(k), &sh.recs)
+	if !ok {
+		return entry{}, false
 	}
-	sh.m[*k] = e
-	if at := e.expiresAt(); at != neverAt {
-		sh.wheel.add(k, at)
-		if d := sh.wheel.due(); d < sh.due.Load() {
-			sh.due.Store(d)
-		}
+	return sh.recs.at(ref).e, true
+}
+
+// put stores e under k, replacing (and releasing) any entry there.
+func (sh *shard) put(k *tkey, e entry) {
+	h := sh.hs.sum(k)
+	i, ref, ok := sh.idx.find(k, h, &sh.recs)
+	if ok {
+		old := sh.recs.at(ref)
+		sh.release(old.e)
+		sh.recs.free(ref, old)
+		sh.idx.setRef(i, sh.recs.add(k, e))
+	} else {
+		sh.idx.insert(i, h, sh.recs.add(k, e))
+	}
+	if d := sh.recs.due(); d < sh.due.Load() {
+		sh.due.Store(d)
 	}
 }
 
-// del removes the entry under k.
+// del removes the entry under k, which must be e.
 func (sh *shard) del(k *tkey, e entry) {
-	delete(sh.m, *k)
+	i, ref, ok := sh.idx.find(k, sh.hs.sum(k), &sh.recs)
+	if !ok {
+		return
+	}
 	sh.release(e)
+	sh.recs.free(ref, sh.recs.at(ref))
+	sh.idx.remove(i)
 }
 
 func (sh *shard) release(e entry) {
@@ -333,6 +285,14 @@ func (sh *shard) release(e entry) {
 	}
 }
 
+// grantOf returns the grant of entry e.
+func (sh *shard) grantOf(e entry) string {
+	if xi, ok := e.ext(); ok {
+		return sh.exts.list[xi].grant
+	}
+	return ""
+}
+
 // dead is a removed entry of a grant, to drop from the grant index once the
 // shard lock is released.
 type dead struct {
@@ -340,37 +300,38 @@ type dead struct {
 	key   tkey
 }
 
-// sweep removes up to limit expired entries from the wheel's due buckets,
-// appending those of a grant to out.
-func (sh *shard) sweep(now int64, limit int, out []dead) []dead {
-	w := &sh.wheel
-	for limit > 0 && len(w.heap) > 0 && w.due() <= now {
-		id := w.heap[0]
-		b := w.buckets[id]
-		for limit > 0 && len(b.segs) > 0 {
-			s := b.segs[len(b.segs)-1]
-			k := s[len(s)-1]
-			if s = s[:len(s)-1]; len(s) == 0 {
-				b.segs[len(b.segs)-1] = nil
-				b.segs = b.segs[:len(b.segs)-1]
-			} else {
-				b.segs[len(b.segs)-1] = s
-			}
-			limit--
-			e, ok := sh.m[k]
-			if !ok || e.live(now) {
-				continue
-			}
-			if g := sh.metas.list[e.meta].grantID; g != "" && e.kind() <= kindRefresh {
-				out = append(out, dead{grant: g, key: k})
-			}
-			sh.del(&k, e)
-		}
-		if len(b.segs) == 0 {
-			delete(w.buckets, id)
-			w.pop()
-		}
+// sweepDue reclaims a few expired entries of a locked shard, if any are
+// due: the amortised part of the reclaim, run by each write.
+func (sh *shard) sweepDue(now int64, out []dead) []dead {
+	if sh.recs.due() > now {
+		return out
 	}
-	sh.due.Store(w.due())
+	return sh.sweep(now, sweepBatch, out)
+}
+
+// sweep removes up to limit expired records from the due buckets, oldest
+// first, appending those of a grant to out.
+func (sh *shard) sweep(now int64, limit int, out []dead) []dead {
+	for limit > 0 {
+		ref, r := sh.recs.next(now)
+		if r == nil {
+			break
+		}
+		limit--
+		if r.e.info == 0 {
+			continue // removed or replaced since
+		}
+		i, cur, ok := sh.idx.find(&r.key, sh.hs.sum(&r.key), &sh.recs)
+		if !ok || cur != ref {
+			continue
+		}
+		if g := sh.grantOf(r.e); g != "" && r.e.kind() <= kindRefresh {
+			out = append(out, dead{grant: g, key: r.key})
+		}
+		sh.release(r.e)
+		r.e = entry{}
+		sh.idx.remove(i)
+	}
+	sh.due.Store(sh.recs.due())
 	return out
 }
