@@ -388,3 +388,40 @@ func spin(n int) {
 		spinSink.Add(int64(i))
 	}
 }
+
+func TestMemoryTokenStore_RepeatedValueInOneRecordIsRefused(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	r := f.tokens("g", time.Hour)
+	r.Refresh = r.Access
+	if err := f.s.Create(ctx, r); err == nil {
+		t.Fatal("Create with access == refresh succeeded, want an error")
+	}
+	if _, err := f.s.GetByAccess(ctx, r.Access); !errors.Is(err, oauth2.ErrNotFound) {
+		t.Fatalf("GetByAccess = %v, want ErrNotFound", err)
+	}
+	code := &models.Token{GrantID: "g2", Code: f.value(), CodeCreateAt: f.clock.Now(), CodeExpiresIn: time.Minute}
+	f.create(code)
+	issued := f.tokens("g2", time.Hour)
+	issued.Refresh = issued.Access
+	if err := f.s.ExchangeCode(ctx, code.Code, issued); err == nil {
+		t.Fatal("ExchangeCode issuing access == refresh succeeded, want an error")
+	}
+	if _, err := f.s.GetByCode(ctx, code.Code); err != nil {
+		t.Fatalf("the code was consumed by a failed exchange: %v", err)
+	}
+}
+
+func TestMemoryTokenStore_ExchangeKeepsTokensStoredWithTheCode(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	r := f.tokens("g", time.Hour)
+	r.Code, r.CodeCreateAt, r.CodeExpiresIn = f.value(), f.clock.Now(), time.Minute
+	f.create(r)
+	if err := f.s.ExchangeCode(ctx, r.Code, f.tokens("g", time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.GetByAccess(ctx, r.Access); err != nil {
+		t.Fatalf("the access token stored with the code is gone: %v", err)
+	}
+}
