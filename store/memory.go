@@ -464,7 +464,7 @@ func (s *MemoryTokenStore) lookup(v string, kind uint32) (oauth2.TokenInfo, erro
 	}
 	var x ext
 	if xi, ok := e.ext(); ok {
-		x = sh.exts.list[xi]
+		x = *sh.exts.at(xi)
 	}
 	switch e.kind() {
 	case kind:
@@ -603,7 +603,7 @@ func sibAccess(sh *shard, e entry) *tkey {
 	if !ok {
 		return nil
 	}
-	x := &sh.exts.list[xi]
+	x := sh.exts.at(xi)
 	for i := range x.n {
 		if x.sib[i].kind == kindAccess {
 			k := x.sib[i].key

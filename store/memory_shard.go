@@ -198,25 +198,36 @@ type ext struct {
 	n   int
 }
 
-// extTable holds the exts of a shard's entries.
+// extTable holds the exts of a shard's entries in chunks that never move,
+// so that growing it copies nothing.
 type extTable struct {
-	list []ext
-	free []uint32
+	chunks [][]ext
+	free   []uint32
+	n      uint32 // exts ever placed, the next new index
 }
+
+const extChunk = 256
+
+func (t *extTable) at(i uint32) *ext { return &t.chunks[i/extChunk][i%extChunk] }
 
 func (t *extTable) add(x *ext) uint32 {
 	if n := len(t.free); n > 0 {
 		i := t.free[n-1]
 		t.free = t.free[:n-1]
-		t.list[i] = *x
+		*t.at(i) = *x
 		return i
 	}
-	t.list = append(t.list, *x)
-	return uint32(len(t.list) - 1)
+	i := t.n
+	if i%extChunk == 0 {
+		t.chunks = append(t.chunks, make([]ext, extChunk))
+	}
+	t.n++
+	*t.at(i) = *x
+	return i
 }
 
 func (t *extTable) release(i uint32) {
-	t.list[i] = ext{}
+	*t.at(i) = ext{}
 	t.free = append(t.free, i)
 }
 
@@ -288,7 +299,7 @@ func (sh *shard) release(e entry) {
 // grantOf returns the grant of entry e.
 func (sh *shard) grantOf(e entry) string {
 	if xi, ok := e.ext(); ok {
-		return sh.exts.list[xi].grant
+		return sh.exts.at(xi).grant
 	}
 	return ""
 }
