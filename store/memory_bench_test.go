@@ -95,7 +95,11 @@ func TestMemoryTokenStore_HeapPerTokenIsBounded(t *testing.T) {
 		t.Skip("fills a store with 1,000,000 tokens; run without -short")
 	}
 	const n, budget = 1_000_000, 250
-	filled, churned := heapPerToken(t, n, n)
+	churn := n
+	if raceEnabled {
+		churn = n / 10 // the index keeps no tombstones: any churn shows growth
+	}
+	filled, churned := heapPerToken(t, n, churn)
 	t.Logf("%d live client credentials tokens: %.1f bytes of heap per token filled, %.1f after churn", n, filled, churned)
 	if filled > budget || churned > budget {
 		t.Fatalf("%.1f and %.1f bytes of heap per token, want at most %d", filled, churned, budget)
