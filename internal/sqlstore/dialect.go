@@ -59,9 +59,21 @@ type Dialect struct {
 	// UpsertClient inserts or replaces a row of {clients} from the
 	// arguments in the order of clientColumns.
 	UpsertClient string
-	// SweepTokens and SweepUsed delete at most a batch of expired rows of
-	// {tokens} and {used}, from the arguments (now, limit).
-	SweepTokens, SweepUsed string
+	// SweepTokens, SweepUsed and SweepKV delete at most a batch of expired
+	// rows of {tokens}, {used} and {kv}, from the arguments (now, limit).
+	SweepTokens, SweepUsed, SweepKV string
+
+	// KVPut inserts or replaces a value of {kv}, from the arguments (k,
+	// val, expires_at).
+	KVPut string
+	// KVPutIfAbsent inserts a value of {kv}, or replaces an expired one,
+	// and changes nothing when a live one is there, from the arguments (k,
+	// val, expires_at, now); the rows affected tell which.
+	KVPutIfAbsent string
+	// KVIncr adds one to the counter of {kv}, or starts it at one with a
+	// new expiry when it is missing, expired or holds a value, from the
+	// arguments (k, expires_at, now).
+	KVIncr string
 
 	// Classify tells what an error of the driver means. The store applies
 	// the checks every driver shares (context deadlines, broken
@@ -94,8 +106,8 @@ type Migration struct {
 // Tables holds the names of the store's tables, qualified by the schema
 // where there is one, and the prefix that index names start with.
 type Tables struct {
-	Schema, Prefix                    string
-	Tokens, Used, Clients, Migrations string
+	Schema, Prefix                        string
+	Tokens, Used, Clients, KV, Migrations string
 }
 
 // newTables names the tables. schema and prefix are validated
@@ -109,16 +121,16 @@ func newTables(schema, prefix string) Tables {
 	}
 	return Tables{
 		Schema: schema, Prefix: prefix,
-		Tokens: name("tokens"), Used: name("used_keys"), Clients: name("clients"),
+		Tokens: name("tokens"), Used: name("used_keys"), Clients: name("clients"), KV: name("kv"),
 		Migrations: name("schema_migrations"),
 	}
 }
 
-// Expand replaces {tokens}, {used}, {clients}, {migrations} and {prefix}
-// in a statement template with the names of t.
+// Expand replaces {tokens}, {used}, {clients}, {kv}, {migrations} and
+// {prefix} in a statement template with the names of t.
 func (t Tables) Expand(s string) string {
 	return strings.NewReplacer(
-		"{tokens}", t.Tokens, "{used}", t.Used, "{clients}", t.Clients,
+		"{tokens}", t.Tokens, "{used}", t.Used, "{clients}", t.Clients, "{kv}", t.KV,
 		"{migrations}", t.Migrations, "{prefix}", t.Prefix,
 	).Replace(s)
 }

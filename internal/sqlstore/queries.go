@@ -61,6 +61,8 @@ type queries struct {
 	get, lock, clear                                       [3]*query
 	sweepTokens, sweepUsed                                 *query
 	getClient, upsertClient, deleteClient                  *query
+	sweepKV, kvPut, kvPutIfAbsent, kvIncr, kvCount         *query
+	kvGet, kvLock, kvDelete                                *query
 }
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -127,6 +129,14 @@ func (s *Store) prepare(ctx context.Context) error {
 	token_endpoint_auth_method, jwks FROM {clients} WHERE id = ?`)
 	s.q.upsertClient = q(s.w, d.UpsertClient)
 	s.q.deleteClient = q(s.w, `DELETE FROM {clients} WHERE id = ?`)
+	s.q.sweepKV = q(s.w, d.SweepKV)
+	s.q.kvPut = q(s.w, d.KVPut)
+	s.q.kvPutIfAbsent = q(s.w, d.KVPutIfAbsent)
+	s.q.kvIncr = q(s.w, d.KVIncr)
+	s.q.kvCount = q(s.w, `SELECT counter FROM {kv} WHERE k = ?`)
+	s.q.kvGet = q(s.r, `SELECT val FROM {kv} WHERE k = ? AND expires_at > ? AND val IS NOT NULL`)
+	s.q.kvLock = q(s.w, `SELECT val FROM {kv} WHERE k = ? AND expires_at > ? AND val IS NOT NULL`+d.ForUpdate)
+	s.q.kvDelete = q(s.w, `DELETE FROM {kv} WHERE k = ?`)
 	return err
 }
 

@@ -24,6 +24,25 @@ const (
 	(SELECT id FROM {tokens} WHERE expires_at <= ? LIMIT ?)`
 	SweepUsedInSubquery = `DELETE FROM {used} WHERE hash IN
 	(SELECT hash FROM {used} WHERE expires_at <= ? LIMIT ?)`
+	SweepKVInSubquery = `DELETE FROM {kv} WHERE k IN
+	(SELECT k FROM {kv} WHERE expires_at <= ? LIMIT ?)`
+
+	// KVPutOnConflict, KVPutIfAbsentOnConflict and KVIncrOnConflict are
+	// Dialect.KVPut, KVPutIfAbsent and KVIncr where INSERT has ON CONFLICT.
+	// The time of the call is the inserted updated_at.
+	KVPutOnConflict = `INSERT INTO {kv} (k, val, counter, expires_at, updated_at) VALUES (?, ?, 0, ?, ?)
+	ON CONFLICT (k) DO UPDATE SET val = excluded.val, counter = 0, expires_at = excluded.expires_at,
+	updated_at = excluded.updated_at`
+	KVPutIfAbsentOnConflict = `INSERT INTO {kv} AS kv (k, val, counter, expires_at, updated_at) VALUES (?, ?, 0, ?, ?)
+	ON CONFLICT (k) DO UPDATE SET val = excluded.val, counter = 0, expires_at = excluded.expires_at,
+	updated_at = excluded.updated_at
+	WHERE kv.expires_at <= excluded.updated_at`
+	KVIncrOnConflict = `INSERT INTO {kv} AS kv (k, val, counter, expires_at, updated_at) VALUES (?, NULL, 1, ?, ?)
+	ON CONFLICT (k) DO UPDATE SET
+	counter = CASE WHEN kv.expires_at <= excluded.updated_at OR kv.val IS NOT NULL THEN 1 ELSE kv.counter + 1 END,
+	expires_at = CASE WHEN kv.expires_at <= excluded.updated_at OR kv.val IS NOT NULL
+		THEN excluded.expires_at ELSE kv.expires_at END,
+	val = NULL, updated_at = excluded.updated_at`
 
 	// UpsertUsedOnDuplicateKey, UpsertClientOnDuplicateKey, SweepTokensLimit
 	// and SweepUsedLimit are the MySQL and MariaDB forms.
@@ -36,4 +55,24 @@ const (
 	token_endpoint_auth_method = VALUES(token_endpoint_auth_method), jwks = VALUES(jwks)`
 	SweepTokensLimit = `DELETE FROM {tokens} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?`
 	SweepUsedLimit   = `DELETE FROM {used} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?`
+	SweepKVLimit     = `DELETE FROM {kv} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?`
+
+	// KVPutOnDuplicateKey, KVPutIfAbsentOnDuplicateKey and
+	// KVIncrOnDuplicateKey are the MySQL and MariaDB forms. MySQL assigns
+	// left to right, each assignment seeing the ones before it, so the
+	// columns that the conditions read are assigned last.
+	KVPutOnDuplicateKey = `INSERT INTO {kv} (k, val, counter, expires_at, updated_at) VALUES (?, ?, 0, ?, ?)
+	ON DUPLICATE KEY UPDATE val = VALUES(val), counter = 0, expires_at = VALUES(expires_at),
+	updated_at = VALUES(updated_at)`
+	KVPutIfAbsentOnDuplicateKey = `INSERT INTO {kv} (k, val, counter, expires_at, updated_at) VALUES (?, ?, 0, ?, ?)
+	ON DUPLICATE KEY UPDATE
+	val = IF(expires_at <= VALUES(updated_at), VALUES(val), val),
+	counter = IF(expires_at <= VALUES(updated_at), 0, counter),
+	updated_at = IF(expires_at <= VALUES(updated_at), VALUES(updated_at), updated_at),
+	expires_at = IF(expires_at <= VALUES(updated_at), VALUES(expires_at), expires_at)`
+	KVIncrOnDuplicateKey = `INSERT INTO {kv} (k, val, counter, expires_at, updated_at) VALUES (?, NULL, 1, ?, ?)
+	ON DUPLICATE KEY UPDATE
+	counter = IF(expires_at <= VALUES(updated_at) OR val IS NOT NULL, 1, counter + 1),
+	expires_at = IF(expires_at <= VALUES(updated_at) OR val IS NOT NULL, VALUES(expires_at), expires_at),
+	val = NULL, updated_at = VALUES(updated_at)`
 )

@@ -17,6 +17,10 @@
 //     bcrypt hash.
 //   - {migrations}: the applied schema versions.
 //
+// Migration 2 adds {kv}, the values, counters and expiries of
+// oauth2.KVStore (signing keys, throttling counters, client assertion
+// jti), shared by every process that uses the database.
+//
 // Only hashes of codes and tokens are at rest; a record read back carries
 // the value it was looked up by and "" for its other secret values.
 //
@@ -44,7 +48,8 @@ import (
 )
 
 // Store is a token and client store on a SQL engine. It implements
-// oauth2.TokenStore and oauth2.ClientStore and is safe for concurrent use.
+// oauth2.TokenStore, oauth2.ClientStore and oauth2.KVStore and is safe for
+// concurrent use.
 type Store struct {
 	d       *Dialect
 	t       Tables

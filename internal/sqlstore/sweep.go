@@ -5,12 +5,12 @@ import (
 	"time"
 )
 
-// Sweep deletes the expired rows of {tokens} and {used}, a batch per
+// Sweep deletes the expired rows of {tokens}, {used} and {kv}, a batch per
 // statement so that no statement holds locks for long, and returns how
 // many it deleted. Lookups never need it: they compare expiries by index.
 func (s *Store) Sweep(ctx context.Context) (int64, error) {
 	var total int64
-	for _, q := range []*query{s.q.sweepTokens, s.q.sweepUsed} {
+	for _, q := range []*query{s.q.sweepTokens, s.q.sweepUsed, s.q.sweepKV} {
 		for {
 			n, err := s.sweepBatch(ctx, q)
 			total += n

@@ -30,8 +30,9 @@ import (
 )
 
 // Store is a token and client store in a MySQL or MariaDB database. It
-// implements oauth2.TokenStore and oauth2.ClientStore and is safe for
-// concurrent use by any number of processes.
+// implements oauth2.TokenStore, oauth2.ClientStore and oauth2.KVStore
+// (keys of at most 1024 bytes) and is safe for concurrent use by any
+// number of processes.
 type Store struct {
 	*sqlstore.Store
 }
@@ -178,6 +179,15 @@ var Dialect = &sqlstore.Dialect{
 	token_endpoint_auth_method BLOB NOT NULL,
 	jwks MEDIUMBLOB NULL
 ) ENGINE=InnoDB`,
+		}}, {Version: 2, Statements: []string{
+			`CREATE TABLE IF NOT EXISTS {kv} (
+	k VARBINARY(1024) NOT NULL PRIMARY KEY,
+	val MEDIUMBLOB NULL,
+	counter BIGINT NOT NULL,
+	expires_at BIGINT NOT NULL,
+	updated_at BIGINT NOT NULL,
+	KEY {prefix}kv_expires (expires_at)
+) ENGINE=InnoDB`,
 		}}}
 	},
 	LockMigrations: lockMigrations,
@@ -185,6 +195,10 @@ var Dialect = &sqlstore.Dialect{
 	UpsertClient:   sqlstore.UpsertClientOnDuplicateKey,
 	SweepTokens:    sqlstore.SweepTokensLimit,
 	SweepUsed:      sqlstore.SweepUsedLimit,
+	SweepKV:        sqlstore.SweepKVLimit,
+	KVPut:          sqlstore.KVPutOnDuplicateKey,
+	KVPutIfAbsent:  sqlstore.KVPutIfAbsentOnDuplicateKey,
+	KVIncr:         sqlstore.KVIncrOnDuplicateKey,
 	Classify:       classify,
 }
 

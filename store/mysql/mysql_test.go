@@ -123,6 +123,14 @@ func TestStore_Conformance(t *testing.T) {
 	})
 }
 
+func TestKVStore_Conformance(t *testing.T) {
+	storetest.TestKVStore(t, storetest.KVHarness{
+		New: func(t *testing.T, now func() time.Time) oauth2.KVStore {
+			return open(t, newDatabase(t), mysql.WithClock(now))
+		},
+	})
+}
+
 func TestClientStore_Conformance(t *testing.T) {
 	config(t)
 	storetest.TestClientStore(t, storetest.ClientHarness{

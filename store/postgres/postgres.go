@@ -38,8 +38,8 @@ import (
 )
 
 // Store is a token and client store in a PostgreSQL database. It
-// implements oauth2.TokenStore and oauth2.ClientStore and is safe for
-// concurrent use by any number of processes.
+// implements oauth2.TokenStore, oauth2.ClientStore and oauth2.KVStore and
+// is safe for concurrent use by any number of processes.
 type Store struct {
 	*sqlstore.Store
 	pool *pgxpool.Pool
@@ -189,6 +189,15 @@ var Dialect = &sqlstore.Dialect{
 	token_endpoint_auth_method BYTEA NOT NULL,
 	jwks BYTEA
 )`,
+		}}, {Version: 2, Statements: []string{
+			`CREATE TABLE {kv} (
+	k BYTEA PRIMARY KEY,
+	val BYTEA,
+	counter BIGINT NOT NULL,
+	expires_at BIGINT NOT NULL,
+	updated_at BIGINT NOT NULL
+)`,
+			`CREATE INDEX {prefix}kv_expires ON {kv} (expires_at)`,
 		}}}
 	},
 	LockMigrations: lockMigrations,
@@ -196,6 +205,10 @@ var Dialect = &sqlstore.Dialect{
 	UpsertClient:   sqlstore.UpsertClientOnConflict,
 	SweepTokens:    sqlstore.SweepTokensInSubquery,
 	SweepUsed:      sqlstore.SweepUsedInSubquery,
+	SweepKV:        sqlstore.SweepKVInSubquery,
+	KVPut:          sqlstore.KVPutOnConflict,
+	KVPutIfAbsent:  sqlstore.KVPutIfAbsentOnConflict,
+	KVIncr:         sqlstore.KVIncrOnConflict,
 	Classify:       classify,
 }
 

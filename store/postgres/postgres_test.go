@@ -109,6 +109,14 @@ func TestStore_Conformance(t *testing.T) {
 	})
 }
 
+func TestKVStore_Conformance(t *testing.T) {
+	storetest.TestKVStore(t, storetest.KVHarness{
+		New: func(t *testing.T, now func() time.Time) oauth2.KVStore {
+			return open(t, dsn(t), postgres.WithSchema(newSchema(t)), postgres.WithClock(now))
+		},
+	})
+}
+
 func TestClientStore_Conformance(t *testing.T) {
 	u := dsn(t)
 	storetest.TestClientStore(t, storetest.ClientHarness{

@@ -36,8 +36,8 @@ import (
 )
 
 // Store is a token and client store in a SQLite file. It implements
-// oauth2.TokenStore and oauth2.ClientStore and is safe for concurrent use,
-// also by several processes that open the same file.
+// oauth2.TokenStore, oauth2.ClientStore and oauth2.KVStore and is safe for
+// concurrent use, also by several processes that open the same file.
 type Store struct {
 	*sqlstore.Store
 }
@@ -218,13 +218,26 @@ var Dialect = &sqlstore.Dialect{
 	token_endpoint_auth_method BLOB NOT NULL,
 	jwks BLOB
 ) WITHOUT ROWID`,
+		}}, {Version: 2, Statements: []string{
+			`CREATE TABLE {kv} (
+	k BLOB PRIMARY KEY,
+	val BLOB,
+	counter INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL
+) WITHOUT ROWID`,
+			`CREATE INDEX {prefix}kv_expires ON {kv} (expires_at)`,
 		}}}
 	},
-	UpsertUsed:   sqlstore.UpsertUsedOnConflict,
-	UpsertClient: sqlstore.UpsertClientOnConflict,
-	SweepTokens:  sqlstore.SweepTokensInSubquery,
-	SweepUsed:    sqlstore.SweepUsedInSubquery,
-	Classify:     classify,
+	UpsertUsed:    sqlstore.UpsertUsedOnConflict,
+	UpsertClient:  sqlstore.UpsertClientOnConflict,
+	SweepTokens:   sqlstore.SweepTokensInSubquery,
+	SweepUsed:     sqlstore.SweepUsedInSubquery,
+	SweepKV:       sqlstore.SweepKVInSubquery,
+	KVPut:         sqlstore.KVPutOnConflict,
+	KVPutIfAbsent: sqlstore.KVPutIfAbsentOnConflict,
+	KVIncr:        sqlstore.KVIncrOnConflict,
+	Classify:      classify,
 }
 
 // classify tells what a SQLite error means: a busy or locked database is a

@@ -50,6 +50,14 @@ func TestStore_Conformance(t *testing.T) {
 	})
 }
 
+func TestKVStore_Conformance(t *testing.T) {
+	storetest.TestKVStore(t, storetest.KVHarness{
+		New: func(t *testing.T, now func() time.Time) oauth2.KVStore {
+			return open(t, filepath.Join(t.TempDir(), "oauth2.db"), sqlite.WithClock(now))
+		},
+	})
+}
+
 func TestClientStore_Conformance(t *testing.T) {
 	storetest.TestClientStore(t, storetest.ClientHarness{
 		New: func(t *testing.T) (oauth2.ClientStore, func(context.Context, *models.Client) error) {

@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -89,7 +91,7 @@ func Code(now time.Time, grant string, ttl time.Duration) *models.Token {
 
 func tables(s *sqlstore.Store) []string {
 	t := sqlstore.TablesOf(s)
-	return []string{t.Tokens, t.Used, t.Clients, t.Migrations}
+	return []string{t.Tokens, t.Used, t.Clients, t.KV, t.Migrations}
 }
 
 // testHashesOnlyAtRest issues codes and tokens through every write path,
@@ -145,8 +147,8 @@ func count(t testing.TB, db *sql.DB, table string) int {
 	return n
 }
 
-// testSweeper checks that the background sweeper deletes expired records
-// and used keys, in batches, by the store's clock.
+// testSweeper checks that the background sweeper deletes expired records,
+// used keys and key-value entries, in batches, by the store's clock.
 func testSweeper(t *testing.T, e Engine) {
 	ctx := t.Context()
 	clock := NewClock(time.Now())
@@ -169,21 +171,30 @@ func testSweeper(t *testing.T, e Engine) {
 	if err := s.Create(ctx, forever); err != nil {
 		t.Fatal(err)
 	}
+	for i, ttl := range []time.Duration{time.Minute, time.Minute, 0} {
+		if err := s.Put(ctx, fmt.Sprint("key", i), []byte("v"), ttl); err != nil {
+			t.Fatal(err)
+		}
+	}
 	time.Sleep(50 * time.Millisecond)
 	if n := count(t, sqlstore.DBOf(s), tb.Tokens); n != 12 {
 		t.Fatalf("%d records before expiry, want 12", n)
 	}
 	clock.Advance(3 * time.Minute)
 	deadline := time.Now().Add(10 * time.Second)
-	for count(t, sqlstore.DBOf(s), tb.Tokens) != 1 || count(t, sqlstore.DBOf(s), tb.Used) != 0 {
+	db := sqlstore.DBOf(s)
+	for count(t, db, tb.Tokens) != 1 || count(t, db, tb.Used) != 0 || count(t, db, tb.KV) != 1 {
 		if time.Now().After(deadline) {
-			t.Fatalf("sweeper left %d records and %d used keys, want 1 and 0",
-				count(t, sqlstore.DBOf(s), tb.Tokens), count(t, sqlstore.DBOf(s), tb.Used))
+			t.Fatalf("sweeper left %d records, %d used keys and %d values, want 1, 0 and 1",
+				count(t, db, tb.Tokens), count(t, db, tb.Used), count(t, db, tb.KV))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	if _, err := s.GetByAccess(ctx, forever.Access); err != nil {
 		t.Fatalf("record that never expires: %v", err)
+	}
+	if _, err := s.Get(ctx, "key2"); err != nil {
+		t.Fatalf("value that never expires: %v", err)
 	}
 }
 
@@ -214,8 +225,9 @@ func testSweepKeepsLive(t *testing.T, e Engine) {
 	}
 }
 
-// testMigrations checks that opening records schema version 1 once, that
-// reopening applies nothing again, and that a schema from a later release
+// testMigrations checks that opening records each schema version once,
+// that reopening applies nothing again, that a database of an earlier
+// version is brought up to date, and that a schema from a later release
 // stops Open.
 func testMigrations(t *testing.T, e Engine) {
 	ctx := t.Context()
@@ -237,8 +249,8 @@ func testMigrations(t *testing.T, e Engine) {
 		}
 		return vs
 	}
-	if vs := versions(); len(vs) != 1 || vs[0] != 1 {
-		t.Fatalf("versions after Open = %v, want [1]", vs)
+	if vs := versions(); !slices.Equal(vs, []int{1, 2}) {
+		t.Fatalf("versions after Open = %v, want [1 2]", vs)
 	}
 	r := Tokens(time.Now(), "g", time.Hour)
 	if err := s.Create(ctx, r); err != nil {
@@ -248,13 +260,35 @@ func testMigrations(t *testing.T, e Engine) {
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
-	if vs := versions(); len(vs) != 1 {
-		t.Fatalf("versions after reopening = %v, want [1]", vs)
+	if vs := versions(); !slices.Equal(vs, []int{1, 2}) {
+		t.Fatalf("versions after reopening = %v, want [1 2]", vs)
 	}
 	if _, err := again.GetByAccess(ctx, r.Access); err != nil {
 		t.Fatalf("record after reopening: %v", err)
 	}
-	if _, err := sqlstore.DBOf(s).ExecContext(ctx, "INSERT INTO "+tb.Migrations+" (version, applied_at) VALUES (2, 0)"); err != nil {
+
+	// A database of the first release: version 1 only.
+	db := sqlstore.DBOf(s)
+	for _, q := range []string{"DROP TABLE " + tb.KV, "DELETE FROM " + tb.Migrations + " WHERE version = 2"} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	upgraded, err := e.Reopen(t, s)
+	if err != nil {
+		t.Fatalf("reopen of a version 1 database: %v", err)
+	}
+	if vs := versions(); !slices.Equal(vs, []int{1, 2}) {
+		t.Fatalf("versions after upgrading = %v, want [1 2]", vs)
+	}
+	if _, err := upgraded.GetByAccess(ctx, r.Access); err != nil {
+		t.Fatalf("record after upgrading: %v", err)
+	}
+	if err := upgraded.Put(ctx, "k", []byte("v"), 0); err != nil {
+		t.Fatalf("table of migration 2: %v", err)
+	}
+
+	if _, err := db.ExecContext(ctx, "INSERT INTO "+tb.Migrations+" (version, applied_at) VALUES (3, 0)"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.Reopen(t, s); !errors.Is(err, sqlstore.ErrSchemaTooNew) {
@@ -280,8 +314,8 @@ func testConcurrentOpen(t *testing.T, e Engine) {
 			t.Fatalf("concurrent Open: %v", err)
 		}
 	}
-	if n := count(t, sqlstore.DBOf(s), sqlstore.TablesOf(opened[0]).Migrations); n != 1 {
-		t.Fatalf("%d versions recorded, want 1", n)
+	if n := count(t, sqlstore.DBOf(s), sqlstore.TablesOf(opened[0]).Migrations); n != 2 {
+		t.Fatalf("%d versions recorded, want 2, each once", n)
 	}
 	r := Tokens(time.Now(), "g", time.Hour)
 	if err := opened[1].Create(t.Context(), r); err != nil {
