@@ -180,3 +180,26 @@ func TestRun_RefusesTargetsOtherThanLoopback(t *testing.T) {
 		t.Fatalf("Run = %v, want ErrBadFlag", err)
 	}
 }
+
+func TestRun_CountsRefusedConnectionsAndSaysWhy(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	cfg := DefaultConfig()
+	cfg.Addr = addr
+	cfg.Conns = 2
+	cfg.Duration = 100 * time.Millisecond
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Errors == 0 || res.ErrorKinds["connect"] != res.Errors || res.RPS() != 0 {
+		t.Fatalf("result %s, kinds %v: want only connect errors", res, res.ErrorKinds)
+	}
+	if !strings.Contains(res.ErrorSummary(), "refused") {
+		t.Fatalf("summary %q does not say the connection was refused", res.ErrorSummary())
+	}
+}

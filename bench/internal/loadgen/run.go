@@ -38,6 +38,8 @@ type Result struct {
 	ErrorKinds map[string]int64
 	// FirstErrorBody is the start of the first non-200 response body.
 	FirstErrorBody string
+	// FirstNetError is the first failed connection or transport error.
+	FirstNetError string
 	// Elapsed is the wall time of the run.
 	Elapsed time.Duration
 	// P50 and P99 are latency percentiles of the successful requests.
@@ -79,6 +81,9 @@ func (r Result) ErrorSummary() string {
 	}
 	if r.FirstErrorBody != "" {
 		fmt.Fprintf(&b, "; first error body: %s", r.FirstErrorBody)
+	}
+	if r.FirstNetError != "" {
+		fmt.Fprintf(&b, "; first network error: %s", r.FirstNetError)
 	}
 	return b.String()
 }
@@ -142,6 +147,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		if res.FirstErrorBody == "" {
 			res.FirstErrorBody = w.firstErrorBody
 		}
+		if res.FirstNetError == "" {
+			res.FirstNetError = w.firstNetError
+		}
 		all = append(all, w.latencies...)
 	}
 	slices.Sort(all)
@@ -154,6 +162,7 @@ type workerResult struct {
 	requests       int64
 	errs           map[string]int64
 	firstErrorBody string
+	firstNetError  string
 	latencies      []time.Duration
 }
 
@@ -173,6 +182,7 @@ func work(ctx context.Context, addr string, req, want []byte, end time.Time) wor
 			if c, err = dial(addr); err != nil {
 				w.requests++
 				w.errs["connect"]++
+				w.netError(err)
 				time.Sleep(redialPause)
 				continue
 			}
@@ -189,6 +199,7 @@ func work(ctx context.Context, addr string, req, want []byte, end time.Time) wor
 		switch {
 		case err != nil:
 			w.errs["transport"]++
+			w.netError(err)
 			c.Close()
 			c = nil
 			continue
@@ -209,6 +220,12 @@ func work(ctx context.Context, addr string, req, want []byte, end time.Time) wor
 		}
 	}
 	return w
+}
+
+func (w *workerResult) netError(err error) {
+	if w.firstNetError == "" {
+		w.firstNetError = err.Error()
+	}
 }
 
 // fetchToken gets one access token for the introspection run.

@@ -1,9 +1,22 @@
 package loadserver
 
-import "fmt"
+import "net/http"
 
-// libraryIntrospect is the library's introspection endpoint (RFC 7662) over
-// the memory store, for an opaque token.
+// libraryIntrospect is the library's introspection endpoint (RFC 7662 2)
+// for opaque tokens in the memory store. The benchmark client introspects
+// tokens issued to itself, as in the introspect-bare mode; /token is served
+// too, so that the load generator can get one.
 func libraryIntrospect() (*Server, error) {
-	return nil, fmt.Errorf("%w: %s needs the server package's introspection endpoint (RFC 7662), which it does not have yet", ErrNotAvailable, Introspect)
+	srv, closer, err := newLibraryServer("")
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) {
+		srv.HandleTokenRequest(w, r)
+	})
+	mux.HandleFunc("/introspect", func(w http.ResponseWriter, r *http.Request) {
+		srv.HandleIntrospectionRequest(w, r)
+	})
+	return &Server{Handler: mux, closers: closersOf(closer)}, nil
 }

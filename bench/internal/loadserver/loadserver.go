@@ -57,9 +57,6 @@ var Modes = []string{
 var (
 	// ErrUnknownMode: the mode is not one of Modes.
 	ErrUnknownMode = errors.New("loadserver: unknown mode")
-	// ErrNotAvailable: the mode needs a part of the project that does not
-	// exist yet.
-	ErrNotAvailable = errors.New("loadserver: mode not available yet")
 	// ErrNoStore: -preload was asked of a mode that keeps no tokens.
 	ErrNoStore = errors.New("loadserver: this mode keeps no tokens to preload")
 	// ErrPreload: a preloading token request failed.

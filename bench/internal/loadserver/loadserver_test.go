@@ -78,11 +78,6 @@ func tokenRequest(t *testing.T, base, secret string) (int, map[string]any) {
 func TestModes_IssueTokensToTheBenchmarkClientOnly(t *testing.T) {
 	for _, mode := range loadserver.Modes {
 		t.Run(mode, func(t *testing.T) {
-			if mode == loadserver.Introspect {
-				if _, err := loadserver.New(context.Background(), mode, 0); errors.Is(err, loadserver.ErrNotAvailable) {
-					t.Skip("the introspect mode is not available yet: the server package has no introspection endpoint")
-				}
-			}
 			ts := start(t, mode, 0)
 			status, body := tokenRequest(t, ts.URL, loadserver.ClientSecret)
 			if status != http.StatusOK || body["access_token"] == "" || body["token_type"] != "Bearer" {
@@ -101,21 +96,32 @@ func TestModes_IssueTokensToTheBenchmarkClientOnly(t *testing.T) {
 	}
 }
 
-func TestIntrospectBare_AnswersActiveForIssuedToken(t *testing.T) {
-	ts := start(t, loadserver.IntrospectBare, 10)
-	_, body := tokenRequest(t, ts.URL, loadserver.ClientSecret)
-	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/introspect",
-		strings.NewReader(url.Values{"token": {body["access_token"].(string)}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(loadserver.ClientID, loadserver.ClientSecret)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var got map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || got["active"] != true {
-		t.Fatalf("introspection: %v %v", got, err)
+func TestIntrospectModes_AnswerActiveForAnIssuedTokenOnly(t *testing.T) {
+	for _, mode := range []string{loadserver.IntrospectBare, loadserver.Introspect} {
+		t.Run(mode, func(t *testing.T) {
+			ts := start(t, mode, 10)
+			_, body := tokenRequest(t, ts.URL, loadserver.ClientSecret)
+			issued, _ := body["access_token"].(string)
+			for token, want := range map[string]bool{issued: true, "never-issued": false} {
+				req, _ := http.NewRequest(http.MethodPost, ts.URL+"/introspect",
+					strings.NewReader(url.Values{"token": {token}, "token_type_hint": {"access_token"}}.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.SetBasicAuth(loadserver.ClientID, loadserver.ClientSecret)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got map[string]any
+				err = json.NewDecoder(resp.Body).Decode(&got)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != http.StatusOK || got["active"] != want {
+					t.Fatalf("introspect (issued=%v): %d %v %v, want active=%v (RFC 7662 2.2)", want, resp.StatusCode, got, err, want)
+				}
+				if want && (got["client_id"] != loadserver.ClientID || got["scope"] != "read") {
+					t.Fatalf("active token described as %v", got)
+				}
+			}
+		})
 	}
 }
 
