@@ -54,6 +54,10 @@ type Config struct {
 	// endpoints; a larger body is an invalid_request. Zero or less means
 	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// IntrospectionClients are the IDs of the confidential clients
+	// (resource servers) that may introspect any token (RFC 7662 2.1).
+	// Every other client sees only its own tokens as active.
+	IntrospectionClients []string
 }
 
 // NewConfig returns the secure default configuration: token type "Bearer",
