@@ -146,6 +146,15 @@ func TestBrowser_AuthorizationCodeFlowWithPKCE(t *testing.T) {
 		return s
 	}
 
+	// arrive waits until the browser has loaded the client's page, so that
+	// the next navigation does not abort this one.
+	arrive := func() url.Values {
+		t.Helper()
+		q := cb.wait(t)
+		do("load the client's page", chromedp.WaitVisible(chromedp.ID("done")))
+		return q
+	}
+
 	// Log in with a wrong password first, then the right one.
 	verifier := oauth2.GenerateVerifier()
 	do("open the authorize URL", chromedp.Navigate(conf.AuthCodeURL("state-allow", oauth2.S256ChallengeOption(verifier))),
@@ -172,7 +181,7 @@ func TestBrowser_AuthorizationCodeFlowWithPKCE(t *testing.T) {
 	}
 	save("consent.png")
 	do("allow", chromedp.Click(chromedp.CSS(`button[value="allow"]`)))
-	q := cb.wait(t)
+	q := arrive()
 	if q.Get("state") != "state-allow" || q.Get("iss") != srv.URL || q.Get("code") == "" {
 		t.Fatalf("allow: callback query %v", redactQuery(q))
 	}
@@ -198,7 +207,7 @@ func TestBrowser_AuthorizationCodeFlowWithPKCE(t *testing.T) {
 	// The same scope again: the consent is remembered.
 	verifier2 := oauth2.GenerateVerifier()
 	do("authorize again", chromedp.Navigate(conf.AuthCodeURL("state-again", oauth2.S256ChallengeOption(verifier2))))
-	q = cb.wait(t)
+	q = arrive()
 	if q.Get("state") != "state-again" || q.Get("code") == "" {
 		t.Fatalf("remembered consent: callback query %v", redactQuery(q))
 	}
@@ -213,10 +222,24 @@ func TestBrowser_AuthorizationCodeFlowWithPKCE(t *testing.T) {
 		t.Fatalf("consent page scopes %q do not list write", got)
 	}
 	do("deny", chromedp.Click(chromedp.CSS(`button[value="deny"]`)))
-	q = cb.wait(t)
+	q = arrive()
 	if q.Get("error") != "access_denied" || q.Get("state") != "state-deny" || q.Get("iss") != srv.URL || q.Has("code") {
 		t.Fatalf("deny: callback query %v", redactQuery(q))
 	}
+
+	// An unregistered redirect URI is shown, never followed.
+	evil := *conf
+	evil.RedirectURL = "https://evil.example/cb"
+	do("authorize with an unregistered redirect URI",
+		chromedp.Navigate(evil.AuthCodeURL("state-evil", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))),
+		chromedp.WaitVisible(chromedp.CSS("h1")))
+	if got := text("h1"); !strings.Contains(got, "Unregistered redirect address") {
+		t.Fatalf("error page heading %q", got)
+	}
+	if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || !strings.HasPrefix(loc, srv.URL+"/authorize?") {
+		t.Fatalf("the browser left the server: %q %v", loc, err)
+	}
+	save("error.png")
 }
 
 // redactQuery hides the code in a failure message.

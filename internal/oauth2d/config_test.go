@@ -316,3 +316,43 @@ func TestRedactStore_HidesPasswords(t *testing.T) {
 		}
 	}
 }
+
+func TestParseStoreURL_KnowsEveryStore(t *testing.T) {
+	tests := []struct {
+		in, kind, dsn string
+	}{
+		{"memory:", StoreMemory, ""},
+		{"memory", StoreMemory, ""},
+		{"sqlite:./oauth2d.db", StoreSQLite, "./oauth2d.db"},
+		{"sqlite:/var/lib/oauth2d.db", StoreSQLite, "/var/lib/oauth2d.db"},
+		{"postgres://u:p@db:5432/x?sslmode=disable", StorePostgres, "postgres://u:p@db:5432/x?sslmode=disable"},
+		{"postgresql://db/x", StorePostgres, "postgresql://db/x"},
+		{"mysql://root@127.0.0.1:3306/test", StoreMySQL, "mysql://root@127.0.0.1:3306/test"},
+		{"redis://:p@127.0.0.1:6379/0", StoreRedis, "redis://:p@127.0.0.1:6379/0"},
+		{"rediss://cache.example:6380", StoreRedis, "rediss://cache.example:6380"},
+	}
+	for _, tt := range tests {
+		su, err := ParseStoreURL(tt.in)
+		if err != nil || su.Kind != tt.kind || su.DSN != tt.dsn {
+			t.Errorf("ParseStoreURL(%q) = %+v, %v", tt.in, su, err)
+		}
+	}
+	for _, bad := range []string{"", "memory:x", "sqlite:", "postgres:///x", "mongodb://x", "./oauth2d.db"} {
+		if _, err := ParseStoreURL(bad); err == nil {
+			t.Errorf("ParseStoreURL(%q) accepted", bad)
+		}
+	}
+}
+
+func TestMySQLDSN_ConvertsTheURLToTheDriverFormat(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"mysql://root@127.0.0.1:3306/test", "root@tcp(127.0.0.1:3306)/test"},
+		{"mysql://app:p%40ss@db/oauth?parseTime=true", "app:p@ss@tcp(db:3306)/oauth?parseTime=true"},
+		{"mysql://db.example", "tcp(db.example:3306)/"},
+	}
+	for _, tt := range tests {
+		if got, err := mysqlDSN(tt.in); err != nil || got != tt.want {
+			t.Errorf("mysqlDSN(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -184,7 +185,8 @@ var errThrottledClient = errors.New(errors.ErrInvalidClient, "Too many failed cl
 func (a *App) handleToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	info := infoOf(r)
-	form := peekTokenForm(r, server.DefaultMaxBodyBytes)
+	form, release := peekTokenForm(r, server.DefaultMaxBodyBytes)
+	defer release()
 	clientID := boundClientID(tokenClientID(r, form))
 	info.clientID = clientID
 	if clientID != "" {
@@ -205,7 +207,7 @@ func (a *App) handleToken(w http.ResponseWriter, r *http.Request) {
 	_ = a.server.HandleTokenRequest(buf, r)
 	switch buf.status {
 	case http.StatusOK:
-		a.metrics.tokensIssued.WithLabelValues(grantLabel(form.Get("grant_type"))).Inc()
+		a.metrics.tokensIssued.WithLabelValues(grantLabel(form.get("grant_type"))).Inc()
 	case http.StatusUnauthorized:
 		if clientID != "" {
 			delay, err := a.clientThrottle.Fail(ctx, clientID)
@@ -234,51 +236,95 @@ func (a *App) writeTokenError(w http.ResponseWriter, err error, status int) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": code.Error(), "error_description": desc})
 }
 
-// peekTokenForm reads the parameters of a token request without consuming
-// them: the body is read up to limit and put back in front of what is left,
-// so that the server reads the request as it came.
-func peekTokenForm(r *http.Request, limit int64) url.Values {
-	form, _ := url.ParseQuery(r.URL.RawQuery)
-	if form == nil {
-		form = url.Values{}
+// tokenParams are the parameters of a token request that the wrapper
+// reads: the body, read ahead without consuming it, and the query.
+type tokenParams struct {
+	body  []byte
+	query string
+}
+
+// get returns the first value of key in the body, else in the query.
+func (p tokenParams) get(key string) string {
+	if v, ok := formValue(string(p.body), key); ok {
+		return v
 	}
+	v, _ := formValue(p.query, key)
+	return v
+}
+
+// formValue returns the first value of key in a form-encoded string,
+// decoding only that value.
+func formValue(form, key string) (string, bool) {
+	for form != "" {
+		var pair string
+		pair, form, _ = strings.Cut(form, "&")
+		k, v, _ := strings.Cut(pair, "=")
+		if k != key {
+			if !strings.ContainsAny(k, "%+") {
+				continue
+			}
+			if dk, err := url.QueryUnescape(k); err != nil || dk != key {
+				continue
+			}
+		}
+		dv, err := url.QueryUnescape(v)
+		if err != nil {
+			return "", false
+		}
+		return dv, true
+	}
+	return "", false
+}
+
+var peekBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// peekTokenForm reads the body of a token request without consuming it:
+// up to limit bytes are read and put back in front of what is left, so
+// that the server reads the request as it came. release returns the buffer
+// once the server is done with the request.
+func peekTokenForm(r *http.Request, limit int64) (p tokenParams, release func()) {
+	p.query = r.URL.RawQuery
+	release = func() {}
 	if r.Method != http.MethodPost || r.Body == nil || r.Body == http.NoBody {
-		return form
+		return p, release
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
-		return form
+		return p, release
+	}
+	buf := peekBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	release = func() {
+		if buf.Cap() <= 64<<10 {
+			peekBufs.Put(buf)
+		}
 	}
 	body := r.Body
-	buf, err := io.ReadAll(io.LimitReader(body, limit+1))
+	_, err := buf.ReadFrom(io.LimitReader(body, limit+1))
 	r.Body = struct {
 		io.Reader
 		io.Closer
-	}{io.MultiReader(bytes.NewReader(buf), body), body}
-	if err != nil || int64(len(buf)) > limit {
-		return form
+	}{io.MultiReader(bytes.NewReader(buf.Bytes()), body), body}
+	if err == nil && int64(buf.Len()) <= limit {
+		p.body = buf.Bytes()
 	}
-	post, _ := url.ParseQuery(string(buf))
-	for k, v := range post {
-		form[k] = append(form[k], v...)
-	}
-	return form
+	return p, release
 }
 
 // tokenClientID returns the client_id a token request claims, unverified,
 // for throttling and logs: from Basic credentials (RFC 6749 2.3.1, form
-// encoded), the client_id parameter, or the issuer of a client assertion
+// encoded), the client_id parameter, or the subject of a client assertion
 // (RFC 7523 3).
-func tokenClientID(r *http.Request, form url.Values) string {
+func tokenClientID(r *http.Request, p tokenParams) string {
 	if id, _, ok := r.BasicAuth(); ok {
 		if dec, err := url.QueryUnescape(id); err == nil {
 			return dec
 		}
 		return id
 	}
-	if id := form.Get("client_id"); id != "" {
+	if id := p.get("client_id"); id != "" {
 		return id
 	}
-	if a := form.Get("client_assertion"); a != "" {
+	if a := p.get("client_assertion"); a != "" {
 		parts := strings.Split(a, ".")
 		if len(parts) == 3 {
 			if payload, err := base64.RawURLEncoding.DecodeString(parts[1]); err == nil && utf8.Valid(payload) {
