@@ -58,6 +58,12 @@ type Config struct {
 	// (resource servers) that may introspect any token (RFC 7662 2.1).
 	// Every other client sees only its own tokens as active.
 	IntrospectionClients []string
+	// Endpoints are the URLs the metadata advertises (RFC 8414 2); an
+	// empty one is the Issuer with the default path.
+	Endpoints Endpoints
+	// ScopesSupported, when set, is advertised as scopes_supported
+	// (RFC 8414 2); when empty the metadata leaves it out.
+	ScopesSupported []string
 }
 
 // NewConfig returns the secure default configuration: token type "Bearer",

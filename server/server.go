@@ -68,6 +68,9 @@ type Server struct {
 	ExtensionFieldsHandler ExtensionFieldsHandler
 	// ResponseTokenHandler writes token endpoint responses.
 	ResponseTokenHandler ResponseTokenHandler
+
+	// jwks is the key set the JWKS endpoint publishes (see SetKeySet).
+	jwks jwksState
 }
 
 // NewDefaultServer returns a server with the secure default configuration
