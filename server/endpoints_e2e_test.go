@@ -55,9 +55,9 @@ func (e *env) serveAll(t *testing.T) *httptest.Server {
 	return ts
 }
 
-// postForm posts form to url with Basic credentials and returns the status
+// postFormBasic posts form to url with Basic credentials and returns the status
 // and body.
-func postForm(t *testing.T, u, id, secret string, form url.Values) (int, []byte) {
+func postFormBasic(t *testing.T, u, id, secret string, form url.Values) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -76,7 +76,7 @@ func postForm(t *testing.T, u, id, secret string, form url.Values) (int, []byte)
 
 func introspectHTTP(t *testing.T, endpoint, token string) map[string]any {
 	t.Helper()
-	status, body := postForm(t, endpoint, confID, confSecret, url.Values{"token": {token}})
+	status, body := postFormBasic(t, endpoint, confID, confSecret, url.Values{"token": {token}})
 	if status != http.StatusOK {
 		t.Fatalf("introspection: %d %s", status, body)
 	}
@@ -127,7 +127,7 @@ func TestE2E_RevokeAndIntrospect(t *testing.T) {
 
 	// Revoking the refresh token ends the grant: the access token goes
 	// too, and refreshing fails.
-	status, body := postForm(t, md.RevocationEndpoint, confID, confSecret,
+	status, body := postFormBasic(t, md.RevocationEndpoint, confID, confSecret,
 		url.Values{"token": {tok.RefreshToken}, "token_type_hint": {"refresh_token"}})
 	if status != http.StatusOK || len(body) != 0 {
 		t.Fatalf("revocation: %d %q", status, body)

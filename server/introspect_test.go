@@ -21,21 +21,21 @@ import (
 	"github.com/oauth2d/oauth2/store"
 )
 
-const inactive = "{\"active\":false}\n"
+const inactiveAnswer = "{\"active\":false}\n"
 
-// testClock is a settable clock shared by the manager and the store.
-type testClock struct {
+// introspectClock is a settable clock shared by the manager and the store.
+type introspectClock struct {
 	mu  sync.Mutex
 	now time.Time
 }
 
-func (c *testClock) Now() time.Time {
+func (c *introspectClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
 }
 
-func (c *testClock) Add(d time.Duration) {
+func (c *introspectClock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
 	c.mu.Unlock()
@@ -43,10 +43,10 @@ func (c *testClock) Add(d time.Duration) {
 
 // newClockEnv is newEnv with the manager and the memory store on clock,
 // and a resource server client allowed to introspect every token.
-func newClockEnv(t testing.TB) (*env, *testClock) {
+func newClockEnv(t testing.TB) (*env, *introspectClock) {
 	t.Helper()
 	e := newEnv(t)
-	clock := &testClock{now: time.Unix(1_700_000_000, 0)}
+	clock := &introspectClock{now: time.Unix(1_700_000_000, 0)}
 	ts, err := store.NewMemoryTokenStore(store.WithClock(clock.Now))
 	if err != nil {
 		t.Fatal(err)
@@ -74,8 +74,8 @@ func (e *env) introspect(caller, token, hint string) map[string]any {
 	if err := json.Unmarshal(w.Body.Bytes(), &data); err != nil {
 		e.t.Fatalf("introspection answer is not JSON: %q", w.Body)
 	}
-	if data["active"] == false && w.Body.String() != inactive {
-		e.t.Fatalf("inactive answer %q, want exactly %q", w.Body, inactive)
+	if data["active"] == false && w.Body.String() != inactiveAnswer {
+		e.t.Fatalf("inactive answer %q, want exactly %q", w.Body, inactiveAnswer)
 	}
 	return data
 }
@@ -167,60 +167,60 @@ func TestIntrospect_InactiveTokens(t *testing.T) {
 	tests := []struct {
 		name   string
 		caller string
-		token  func(e *env, clock *testClock) string
+		token  func(e *env, clock *introspectClock) string
 	}{
-		{"unknown token", confID, func(*env, *testClock) string { return "no-such-token" }},
-		{"truncated token", confID, func(e *env, _ *testClock) string {
+		{"unknown token", confID, func(*env, *introspectClock) string { return "no-such-token" }},
+		{"truncated token", confID, func(e *env, _ *introspectClock) string {
 			access, _ := e.codeGrant(e.t, confID, confRedirect)
 			return access[:len(access)-1]
 		}},
-		{"token with a byte appended", confID, func(e *env, _ *testClock) string {
+		{"token with a byte appended", confID, func(e *env, _ *introspectClock) string {
 			access, _ := e.codeGrant(e.t, confID, confRedirect)
 			return access + "A"
 		}},
-		{"revoked access token", confID, func(e *env, _ *testClock) string {
+		{"revoked access token", confID, func(e *env, _ *introspectClock) string {
 			access, _ := e.codeGrant(e.t, confID, confRedirect)
 			e.call(revocation, viaBasic(confID)(e, access, "").build())
 			return access
 		}},
-		{"access token of a revoked refresh token's grant", confID, func(e *env, _ *testClock) string {
+		{"access token of a revoked refresh token's grant", confID, func(e *env, _ *introspectClock) string {
 			access, refresh := e.codeGrant(e.t, confID, confRedirect)
 			e.call(revocation, viaBasic(confID)(e, refresh, "").build())
 			return access
 		}},
-		{"revoked refresh token", confID, func(e *env, _ *testClock) string {
+		{"revoked refresh token", confID, func(e *env, _ *introspectClock) string {
 			_, refresh := e.codeGrant(e.t, confID, confRedirect)
 			e.call(revocation, viaBasic(confID)(e, refresh, "").build())
 			return refresh
 		}},
-		{"rotated-out refresh token", confID, func(e *env, _ *testClock) string {
+		{"rotated-out refresh token", confID, func(e *env, _ *introspectClock) string {
 			_, refresh := e.codeGrant(e.t, confID, confRedirect)
 			e.token(tokenReq{body: "grant_type=refresh_token&refresh_token=" + url.QueryEscape(refresh), basic: basic(confID, confSecret)}.build())
 			return refresh
 		}},
-		{"expired access token", confID, func(e *env, clock *testClock) string {
+		{"expired access token", confID, func(e *env, clock *introspectClock) string {
 			access, _ := e.codeGrant(e.t, confID, confRedirect)
 			clock.Add(2*time.Hour + time.Second)
 			return access
 		}},
-		{"access token at its exact expiry", confID, func(e *env, clock *testClock) string {
+		{"access token at its exact expiry", confID, func(e *env, clock *introspectClock) string {
 			access, _ := e.codeGrant(e.t, confID, confRedirect)
 			clock.Add(2 * time.Hour)
 			return access
 		}},
-		{"expired refresh token", confID, func(e *env, clock *testClock) string {
+		{"expired refresh token", confID, func(e *env, clock *introspectClock) string {
 			_, refresh := e.codeGrant(e.t, confID, confRedirect)
 			clock.Add(72*time.Hour + time.Second)
 			return refresh
 		}},
-		{"an authorization code is not a token", confID, func(e *env, _ *testClock) string {
+		{"an authorization code is not a token", confID, func(e *env, _ *introspectClock) string {
 			return e.authCode(e.t, confID, confRedirect, "read")
 		}},
-		{"another client's access token (foreign)", otherID, func(e *env, _ *testClock) string {
+		{"another client's access token (foreign)", otherID, func(e *env, _ *introspectClock) string {
 			access, _ := e.codeGrant(e.t, confID, confRedirect)
 			return access
 		}},
-		{"another client's refresh token (foreign)", otherID, func(e *env, _ *testClock) string {
+		{"another client's refresh token (foreign)", otherID, func(e *env, _ *introspectClock) string {
 			_, refresh := e.codeGrant(e.t, confID, confRedirect)
 			return refresh
 		}},
@@ -283,7 +283,7 @@ func TestIntrospect_PublicClientsCannotIntrospect(t *testing.T) {
 // behind active:false.
 func TestIntrospect_StoreFailureIs503(t *testing.T) {
 	e := newEnv(t)
-	fs := &failingStore{TokenStore: e.tokens}
+	fs := &outageStore{TokenStore: e.tokens}
 	e.mgr.MapTokenStorage(fs)
 	access, _ := e.codeGrant(t, confID, confRedirect)
 	fs.failReads.Store(true)

@@ -83,13 +83,13 @@ func verifyWithJWKS(set jose.JSONWebKeySet, token string, alg jose.SignatureAlgo
 	return kid, nil
 }
 
-type testErr string
+type jwksErr string
 
-func (e testErr) Error() string { return string(e) }
+func (e jwksErr) Error() string { return string(e) }
 
 const (
-	errNoKey  = testErr("no key with that kid in the JWK Set")
-	errBadKey = testErr("the JWK or the token is not as published")
+	errNoKey  = jwksErr("no key with that kid in the JWK Set")
+	errBadKey = jwksErr("the JWK or the token is not as published")
 )
 
 // TestJWKS_RotationVerifiedByGoJose: key A signs a token, B replaces it;

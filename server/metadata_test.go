@@ -68,7 +68,7 @@ func (e *env) metadata(t *testing.T) map[string]any {
 	return md
 }
 
-func strs(v any) []string {
+func jsonStrings(v any) []string {
 	var out []string
 	if l, ok := v.([]any); ok {
 		for _, s := range l {
@@ -301,11 +301,11 @@ func TestMetadata_AdvertisesOnlyWhatIsAccepted(t *testing.T) {
 			}
 			e := newConfigured()
 			md := e.metadata(t)
-			advertised := strs(md["grant_types_supported"])
+			advertised := jsonStrings(md["grant_types_supported"])
 
 			for _, g := range grants {
 				method := server.AuthMethodBasic
-				if !slices.Contains(strs(md["token_endpoint_auth_methods_supported"]), method) {
+				if !slices.Contains(jsonStrings(md["token_endpoint_auth_methods_supported"]), method) {
 					method = server.AuthMethodPost
 				}
 				body := url.Values{"grant_type": {g}, "code": {"x"}, "refresh_token": {"x"}, "device_code": {"x"},
@@ -317,7 +317,7 @@ func TestMetadata_AdvertisesOnlyWhatIsAccepted(t *testing.T) {
 				}
 			}
 
-			rts := strs(md["response_types_supported"])
+			rts := jsonStrings(md["response_types_supported"])
 			for _, rt := range []string{"code", "token"} {
 				q := url.Values{"response_type": {rt}, "client_id": {confID}, "redirect_uri": {confRedirect}, "state": {"s"},
 					"code_challenge": {rfcChallenge}, "code_challenge_method": {"S256"}}
@@ -327,13 +327,13 @@ func TestMetadata_AdvertisesOnlyWhatIsAccepted(t *testing.T) {
 				if slices.Contains(rts, rt) != accepted {
 					t.Errorf("response type %s: advertised %t, answer %d %s", rt, slices.Contains(rts, rt), w.Code, loc)
 				}
-				if rt == "token" && slices.Contains(strs(md["grant_types_supported"]), "implicit") != accepted {
+				if rt == "token" && slices.Contains(jsonStrings(md["grant_types_supported"]), "implicit") != accepted {
 					t.Errorf("implicit grant: advertised %t, accepted %t", !accepted, accepted)
 				}
 			}
 
 			if slices.Contains(rts, "code") {
-				pkce := strs(md["code_challenge_methods_supported"])
+				pkce := jsonStrings(md["code_challenge_methods_supported"])
 				for _, m := range []string{"S256", "plain"} {
 					challenge := rfcChallenge
 					if m == "plain" {
@@ -352,7 +352,7 @@ func TestMetadata_AdvertisesOnlyWhatIsAccepted(t *testing.T) {
 			for _, method := range methods {
 				// Token endpoint: an authenticated client gets past
 				// invalid_client to the grant's own error.
-				tokenMethods := strs(md["token_endpoint_auth_methods_supported"])
+				tokenMethods := jsonStrings(md["token_endpoint_auth_methods_supported"])
 				body := url.Values{"grant_type": {advertised[0]}, "code": {"bogus"}, "redirect_uri": {confRedirect}}
 				w, data := e.token(authAs(method, body).build())
 				if slices.Contains(tokenMethods, method) == (data["error"] == "invalid_client") {
@@ -362,7 +362,7 @@ func TestMetadata_AdvertisesOnlyWhatIsAccepted(t *testing.T) {
 					name string
 					fn   endpointFunc
 				}{{"revocation", revocation}, {"introspection", introspection}} {
-					listed := strs(md[ep.name+"_endpoint_auth_methods_supported"])
+					listed := jsonStrings(md[ep.name+"_endpoint_auth_methods_supported"])
 					fresh := newConfigured()
 					w := fresh.call(ep.fn, authAs(method, url.Values{"token": {"t"}}).build())
 					if slices.Contains(listed, method) != (w.Code == http.StatusOK) {

@@ -95,55 +95,55 @@ func tokenForm(token string, extra ...string) string {
 	return v.Encode()
 }
 
-// failingStore is the real memory token store whose reads, removals or
+// outageStore is the real memory token store whose reads, removals or
 // grant revocations fail with oauth2.ErrUnavailable while switched on, as
 // a store that is down does.
-type failingStore struct {
+type outageStore struct {
 	oauth2.TokenStore
 	failReads, failRemovals atomic.Bool
 }
 
 var errStoreDown = fmt.Errorf("test store: %w", oauth2.ErrUnavailable)
 
-func (f *failingStore) GetByAccess(ctx context.Context, access string) (oauth2.TokenInfo, error) {
+func (f *outageStore) GetByAccess(ctx context.Context, access string) (oauth2.TokenInfo, error) {
 	if f.failReads.Load() {
 		return nil, errStoreDown
 	}
 	return f.TokenStore.GetByAccess(ctx, access)
 }
 
-func (f *failingStore) GetByRefresh(ctx context.Context, refresh string) (oauth2.TokenInfo, error) {
+func (f *outageStore) GetByRefresh(ctx context.Context, refresh string) (oauth2.TokenInfo, error) {
 	if f.failReads.Load() {
 		return nil, errStoreDown
 	}
 	return f.TokenStore.GetByRefresh(ctx, refresh)
 }
 
-func (f *failingStore) RemoveByAccess(ctx context.Context, access string) error {
+func (f *outageStore) RemoveByAccess(ctx context.Context, access string) error {
 	if f.failRemovals.Load() {
 		return errStoreDown
 	}
 	return f.TokenStore.RemoveByAccess(ctx, access)
 }
 
-func (f *failingStore) RemoveByRefresh(ctx context.Context, refresh string) error {
+func (f *outageStore) RemoveByRefresh(ctx context.Context, refresh string) error {
 	if f.failRemovals.Load() {
 		return errStoreDown
 	}
 	return f.TokenStore.RemoveByRefresh(ctx, refresh)
 }
 
-func (f *failingStore) RevokeGrant(ctx context.Context, grantID string) error {
+func (f *outageStore) RevokeGrant(ctx context.Context, grantID string) error {
 	if f.failRemovals.Load() {
 		return errStoreDown
 	}
 	return f.TokenStore.RevokeGrant(ctx, grantID)
 }
 
-// failingClients is a client store that is down.
-type failingClients struct{}
+// outageClients is a client store that is down.
+type outageClients struct{}
 
-func (failingClients) GetByID(context.Context, string) (oauth2.ClientInfo, error) {
+func (outageClients) GetByID(context.Context, string) (oauth2.ClientInfo, error) {
 	return nil, errStoreDown
 }
 
@@ -237,7 +237,7 @@ func TestTokenEndpoints_RequestErrors(t *testing.T) {
 			func(tok string) tokenReq {
 				return tokenReq{query: "client_id=" + confID + "&client_secret=" + confSecret, body: tokenForm(tok)}
 			}, 400, "invalid_request", nil},
-		{"client store down is 503 temporarily_unavailable", func(e *env) { e.mgr.MapClientStorage(failingClients{}) },
+		{"client store down is 503 temporarily_unavailable", func(e *env) { e.mgr.MapClientStorage(outageClients{}) },
 			func(tok string) tokenReq { return tokenReq{body: tokenForm(tok), basic: okBasic} },
 			503, "temporarily_unavailable", nil},
 	}
@@ -474,7 +474,7 @@ func TestRevoke_StoreFailureIsNever200(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
-			fs := &failingStore{TokenStore: e.tokens}
+			fs := &outageStore{TokenStore: e.tokens}
 			e.mgr.MapTokenStorage(fs)
 			access, refresh := e.codeGrant(t, confID, confRedirect)
 			token := access
@@ -535,7 +535,7 @@ func TestRevoke_ManagerWithoutTokenRevoker(t *testing.T) {
 	}
 	t.Run("store failure is 503", func(t *testing.T) {
 		e := newEnv(t)
-		fs := &failingStore{TokenStore: e.tokens}
+		fs := &outageStore{TokenStore: e.tokens}
 		e.mgr.MapTokenStorage(fs)
 		access, _ := e.codeGrant(t, confID, confRedirect)
 		e.srv.Manager = seedManager{e.mgr}
