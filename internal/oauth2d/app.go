@@ -252,6 +252,11 @@ func (a *App) newServer() *server.Server {
 		sc.AllowedResponseTypes = append(sc.AllowedResponseTypes, oauth2.Token)
 	}
 	s := server.NewServer(sc, a.manager)
+	s.SetKVStore(a.kv)
+	s.SetKeySet(a.keys)
+	// RFC 7523 2.2 and OpenID Connect Core 9: JWT client authentication,
+	// for clients registered with private_key_jwt or client_secret_jwt.
+	s.AddClientAssertionAuthenticators()
 	s.SetUserAuthorizationHandler(a.web.UserAuthorization)
 	if a.cfg.Grants.Password {
 		s.SetPasswordAuthorizationHandler(a.passwordAuthorization)

@@ -1,12 +1,17 @@
 package oauth2d
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/oauth2d/oauth2/generates"
@@ -255,5 +260,46 @@ func TestFormValue_DecodesOnlyTheFirstMatchingKey(t *testing.T) {
 		if got, ok := formValue(tt.form, tt.key); got != tt.want || ok != tt.ok {
 			t.Errorf("formValue(%q, %q) = %q, %v", tt.form, tt.key, got, ok)
 		}
+	}
+}
+
+func TestToken_PrivateKeyJWTClientAuthentication(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: key.Public(), KeyID: "k1", Algorithm: "ES256", Use: "sig"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(testRedirect)
+	cfg.Clients = append(cfg.Clients, ClientConfig{
+		ID: "service", TokenEndpointAuthMethod: "private_key_jwt", GrantTypes: []string{"client_credentials"}, JWKS: jwks,
+	})
+	srv := startApp(t, cfg)
+	claims := jwt.RegisteredClaims{
+		Issuer: "service", Subject: "service", Audience: jwt.ClaimStrings{srv.URL + "/token"},
+		ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Minute)), ID: "jti-1",
+	}
+	tok := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
+	tok.Header["kid"] = "k1"
+	assertion, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{
+		"grant_type":            {"client_credentials"},
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+		"client_assertion":      {assertion},
+	}
+	if resp, data := tokenRequest(t, srv, "", "", form); resp.StatusCode != http.StatusOK {
+		t.Fatalf("assertion: %d %v %v", resp.StatusCode, data["error"], data["error_description"])
+	}
+	// The same jti again is a replay (RFC 7523 3).
+	if resp, data := tokenRequest(t, srv, "", "", form); resp.StatusCode != http.StatusUnauthorized || data["error"] != "invalid_client" {
+		t.Fatalf("replayed assertion: %d %v", resp.StatusCode, data["error"])
+	}
+	if !strings.Contains(srv.Logs.String(), "client_id=service") {
+		t.Fatal("the log does not name the client of the assertion")
 	}
 }

@@ -541,7 +541,7 @@ var knownGrants = map[string]oauth2.GrantType{
 }
 
 // Client authentication methods of RFC 7591 2 and RFC 7523 2.2.
-var knownAuthMethods = []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
+var knownAuthMethods = []string{"client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"}
 
 // Validate checks the configuration and returns every problem, each naming
 // its field. It never puts a secret, a hash or a password in its errors.
@@ -666,6 +666,9 @@ func (c *Config) validateClient(ps *problems, field string, cl *ClientConfig) {
 		}
 	case !cl.Public && !hasSecret:
 		ps.add(field+".secret", "required for a confidential client (or secret_hash, or set public: true)")
+	case method == "client_secret_jwt" && cl.Secret == "":
+		// The assertion is an HMAC keyed with the secret itself.
+		ps.add(field+".secret", "client_secret_jwt needs the secret in the clear, not secret_hash")
 	}
 	if cl.SecretHash != "" && secret.Check(cl.SecretHash) != nil {
 		ps.add(field+".secret_hash", "not an argon2id or bcrypt hash (make one with `oauth2d hash-password`)")
