@@ -69,7 +69,9 @@ type ClientAuthenticatorAlgorithms interface {
 // revocation (RFC 7009), introspection (RFC 7662), device authorization
 // (RFC 8628 4) and RFC 9207 3 members. Each field is the member its JSON
 // name gives, with the meaning RFC 8414 2 defines; an empty one is left
-// out, except response_types_supported, which RFC 8414 2 requires.
+// out, except response_types_supported, which RFC 8414 2 requires, and
+// grant_types_supported, whose absence would mean authorization_code and
+// implicit.
 type Metadata struct {
 	Issuer                                             string   `json:"issuer"`
 	AuthorizationEndpoint                              string   `json:"authorization_endpoint,omitempty"`
@@ -77,7 +79,7 @@ type Metadata struct {
 	JWKSURI                                            string   `json:"jwks_uri,omitempty"`
 	ScopesSupported                                    []string `json:"scopes_supported,omitempty"`
 	ResponseTypesSupported                             []string `json:"response_types_supported"`
-	GrantTypesSupported                                []string `json:"grant_types_supported,omitempty"`
+	GrantTypesSupported                                []string `json:"grant_types_supported"`
 	TokenEndpointAuthMethodsSupported                  []string `json:"token_endpoint_auth_methods_supported,omitempty"`
 	TokenEndpointAuthSigningAlgValuesSupported         []string `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
 	RevocationEndpoint                                 string   `json:"revocation_endpoint,omitempty"`
@@ -205,7 +207,7 @@ func (s *Server) Metadata() (*Metadata, error) {
 // the token endpoint accepts, then "implicit" when the authorization
 // endpoint issues tokens (RFC 6749 4.2).
 func (s *Server) supportedGrantTypes() []string {
-	var out []string
+	out := []string{}
 	for _, gt := range s.Config.AllowedGrantTypes {
 		if gt != oauth2.Implicit && s.CheckGrantType(gt) && !slices.Contains(out, gt.String()) {
 			out = append(out, gt.String())

@@ -137,6 +137,15 @@ func TestMetadata_Document(t *testing.T) {
 			m["response_types_supported"] = []string{}
 			m["grant_types_supported"] = []string{"client_credentials"}
 		}},
+		{"no grant at all is an empty list, not the RFC 8414 default", "", func(e *env) {
+			e.srv.SetAllowedResponseType()
+			e.srv.SetAllowedGrantType()
+		}, func(m map[string]any) {
+			delete(m, "authorization_endpoint")
+			delete(m, "code_challenge_methods_supported")
+			m["response_types_supported"] = []string{}
+			m["grant_types_supported"] = []string{}
+		}},
 		{"an application's ClientInfoHandler hides extension methods", "", func(e *env) {
 			e.srv.SetClientInfoHandler(func(r *http.Request) (string, string, error) {
 				return r.Form.Get("client_id"), r.Form.Get("client_secret"), nil
