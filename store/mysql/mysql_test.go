@@ -160,50 +160,25 @@ func TestStore_SQL(t *testing.T) {
 	})
 }
 
-// TestStore_RecoversAfterOutage cuts the store's connections to the
-// server: operations fail quickly with ErrUnavailable while it is away,
-// and succeed again, without a restart, once it is back.
-func TestStore_RecoversAfterOutage(t *testing.T) {
-	p, dsn := proxied(t)
-	s := open(t, dsn, mysql.WithTimeout(time.Second))
-	ctx := t.Context()
-	rec := sqltest.Tokens(time.Now(), "g", time.Hour)
-	if err := s.Create(ctx, rec); err != nil {
-		t.Fatal(err)
+// TestStore_Outage takes the server away behind a proxy, by closing
+// every connection (a crash) and by dropping all traffic (a hung server or
+// a partitioned network): operations fail within the store's timeout with
+// ErrUnavailable, and the store recovers by itself when the server is
+// back.
+func TestStore_Outage(t *testing.T) {
+	tests := []struct {
+		name      string
+		cut, heal func(p *sqltest.Proxy)
+	}{
+		{"connections closed", (*sqltest.Proxy).Down, (*sqltest.Proxy).Up},
+		{"traffic dropped", (*sqltest.Proxy).Stall, (*sqltest.Proxy).Resume},
 	}
-	for round := range 2 {
-		p.Down()
-		for _, op := range []func() error{
-			func() error { _, err := s.GetByAccess(ctx, rec.Access); return err },
-			func() error { return s.Create(ctx, sqltest.Tokens(time.Now(), "g", time.Hour)) },
-			func() error { return s.RotateRefresh(ctx, rec.Refresh, sqltest.Tokens(time.Now(), "g", time.Hour)) },
-		} {
-			began := time.Now()
-			err := op()
-			if !errors.Is(err, oauth2.ErrUnavailable) {
-				t.Fatalf("round %d: operation with the server away = %v, want ErrUnavailable", round, err)
-			}
-			if d := time.Since(began); d > 3*time.Second {
-				t.Fatalf("round %d: failing took %v", round, d)
-			}
-		}
-		p.Up()
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			_, err := s.GetByAccess(ctx, rec.Access)
-			if err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("round %d: store did not recover: %v", round, err)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		next := sqltest.Tokens(time.Now(), "g", time.Hour)
-		if err := s.RotateRefresh(ctx, rec.Refresh, next); err != nil {
-			t.Fatalf("round %d: RotateRefresh after recovery: %v", round, err)
-		}
-		rec = next
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, dsn := proxied(t)
+			s := open(t, dsn, mysql.WithTimeout(500*time.Millisecond))
+			sqltest.Outage(t, s.Store, func() { tt.cut(p) }, func() { tt.heal(p) }, 1500*time.Millisecond)
+		})
 	}
 }
 
@@ -212,7 +187,7 @@ func TestOpen_UnreachableServerFailsFast(t *testing.T) {
 	p, dsn := proxied(t)
 	p.Down()
 	began := time.Now()
-	_, err := openErr(t, dsn, mysql.WithTimeout(time.Second))
+	_, err := openErr(t, dsn, mysql.WithTimeout(500*time.Millisecond))
 	if !errors.Is(err, oauth2.ErrUnavailable) {
 		t.Fatalf("Open with the server away = %v, want ErrUnavailable", err)
 	}

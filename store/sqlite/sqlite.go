@@ -24,7 +24,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -72,9 +74,10 @@ const mmapSize = 1 << 30
 // ErrBadPath is returned by Open for a path it cannot use.
 var ErrBadPath = errors.New("sqlite: bad database path")
 
-// Open opens or creates the database file at path and migrates its
-// schema. A file that is not a readable SQLite database stops Open with an
-// error naming the file; Open never starts over with an empty store.
+// Open opens the database file at path, or creates it readable by its
+// owner only, and migrates its schema. A file that is not a readable
+// SQLite database stops Open with an error naming the file; Open never
+// starts over with an empty store.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	cfg, err := sqlstore.NewConfig(opts...)
 	if err != nil {
@@ -85,6 +88,14 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("%w: empty", ErrBadPath)
 	case strings.Contains(path, "?"), strings.HasPrefix(path, "file:"), strings.HasPrefix(path, ":memory:"):
 		return nil, fmt.Errorf("%w: %q is not a plain file name", ErrBadPath, path)
+	}
+	// A new file is readable by its owner only: it holds client secret
+	// hashes and, through the key-value table, the server's signing keys.
+	// SQLite gives its -wal and -shm files the same permissions.
+	if f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	busy := max(cfg.Timeout.Milliseconds(), 1000)
 	params := func(p ...string) string {

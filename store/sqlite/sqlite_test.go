@@ -173,3 +173,22 @@ func TestStore_WALAndFullSync(t *testing.T) {
 		t.Fatalf("journal_mode %q, synchronous %d, want wal and 2 (FULL)", mode, sync)
 	}
 }
+
+// TestOpen_NewFileIsPrivate checks that the database and its WAL files
+// are readable by their owner only.
+func TestOpen_NewFileIsPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "oauth2.db")
+	s := open(t, path)
+	if err := s.Create(t.Context(), sqltest.Tokens(time.Now(), "g", time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			t.Fatalf("%s has permissions %v, want none for group and others", filepath.Base(p), perm)
+		}
+	}
+}

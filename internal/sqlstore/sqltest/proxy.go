@@ -5,19 +5,26 @@
 package sqltest
 
 import (
-	"io"
+	"errors"
 	"net"
+	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Proxy forwards TCP connections from a loopback address to an engine.
 // Down closes the listener and every forwarded connection, as a crashed
-// or unplugged engine would; Up listens again on the same address.
+// or unplugged engine would; Up listens again on the same address. Stall
+// keeps every connection open but drops what crosses it, and accepts new
+// ones without forwarding them, as a hung engine or a partitioned network
+// would; Resume forwards again.
 type Proxy struct {
-	t      testing.TB
-	target string
-	addr   string
+	t       testing.TB
+	target  string
+	addr    string
+	stalled atomic.Bool
 
 	mu    sync.Mutex
 	ln    net.Listener
@@ -57,6 +64,12 @@ func (p *Proxy) Down() {
 	}
 	clear(p.conns)
 }
+
+// Stall drops everything that crosses the proxy from now on.
+func (p *Proxy) Stall() { p.stalled.Store(true) }
+
+// Resume forwards again; what was dropped is lost.
+func (p *Proxy) Resume() { p.stalled.Store(false) }
 
 // Up listens again on the proxy's address.
 func (p *Proxy) Up() {
@@ -103,6 +116,20 @@ func (p *Proxy) forward(client net.Conn) {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
+		if p.stalled.Load() {
+			// A hung engine accepts and never answers. What the client
+			// sent is lost, so once the proxy resumes the connection is
+			// closed rather than forwarded.
+			buf := make([]byte, 512)
+			for p.stalled.Load() {
+				_ = client.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+				if _, err := client.Read(buf); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+					break
+				}
+			}
+			client.Close()
+			return
+		}
 		server, err := net.Dial("tcp", p.target)
 		if err != nil || !p.track(server) {
 			client.Close()
@@ -113,7 +140,18 @@ func (p *Proxy) forward(client net.Conn) {
 		}
 		done := make(chan struct{}, 2)
 		pipe := func(dst, src net.Conn) {
-			_, _ = io.Copy(dst, src) // ends when either side is cut
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := src.Read(buf)
+				if n > 0 && !p.stalled.Load() {
+					if _, werr := dst.Write(buf[:n]); werr != nil {
+						break
+					}
+				}
+				if err != nil {
+					break
+				}
+			}
 			done <- struct{}{}
 		}
 		go pipe(server, client)
