@@ -54,11 +54,16 @@ var (
 // The client_id and redirect_uri are checked first. Until both are valid no
 // error is redirected (RFC 6749 4.1.2.1): the error is written to the user
 // agent as a 400 (JSON when the request accepts it, else text/plain), or by
-// the PreRedirectErrorHandler, and returned. Every later error is redirected
-// to the validated URI with error, error_description, state and iss (RFC
-// 9207), and nil is returned. On success the user agent is redirected with
-// 302 Found: a code in the query, or for the implicit grant the token in
-// the fragment.
+// the PreRedirectErrorHandler. Every later error is redirected to the
+// validated URI with error, error_description, state and iss (RFC 9207). On
+// success the user agent is redirected with 302 Found: a code in the query,
+// or for the implicit grant the token in the fragment.
+//
+// It returns nil whenever it has written the response, error pages
+// included, so that the seed's pattern `if err != nil { http.Error(...) }`
+// never writes twice; the ResponseErrorHandler sees every error response.
+// A non-nil error means nothing was written: the PreRedirectErrorHandler
+// failed, and the caller must answer.
 //
 // A UserAuthorizationHandler that returns "" and no error has written the
 // response itself (a login page, typically); HandleAuthorizeRequest then

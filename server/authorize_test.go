@@ -51,8 +51,8 @@ func TestAuthorize_ErrorsBeforeClientAndRedirectValidationAreNotRedirected(t *te
 			e.srv.Config.Issuer = issuer
 			before := e.issued()
 			w, err := e.authorize(tt.query)
-			if err == nil {
-				t.Error("HandleAuthorizeRequest returned nil")
+			if err != nil {
+				t.Errorf("HandleAuthorizeRequest returned %v after writing the error page", err)
 			}
 			if w.Code != http.StatusBadRequest {
 				t.Errorf("status %d, want 400", w.Code)
@@ -81,8 +81,8 @@ func TestAuthorize_DirectErrorAsJSONWhenAccepted(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, "/authorize?"+authQuery("response_type", "code", "client_id", "nobody"), nil)
 	r.Header.Set("Accept", "application/json")
 	w := httptest.NewRecorder()
-	if err := e.srv.HandleAuthorizeRequest(w, r); err == nil {
-		t.Fatal("no error returned")
+	if err := e.srv.HandleAuthorizeRequest(w, r); err != nil {
+		t.Fatalf("returned %v after writing the error", err)
 	}
 	if w.Code != 400 || w.Header().Get("Content-Type") != "application/json;charset=UTF-8" ||
 		!strings.HasPrefix(w.Body.String(), `{"error":"invalid_request","error_description":`) {
@@ -102,7 +102,7 @@ func TestAuthorize_PreRedirectErrorHandlerWritesUnredirectableErrors(t *testing.
 		return nil
 	})
 	w, err := e.authorize(authQuery("response_type", "code", "client_id", confID, "redirect_uri", "https://evil.example.com/"))
-	if err == nil || got == nil || !stderrors.Is(got, errors.ErrInvalidRequest) {
+	if err != nil || got == nil || !stderrors.Is(got, errors.ErrInvalidRequest) {
 		t.Fatalf("returned %v, handler got %v", err, got)
 	}
 	if w.Code != http.StatusTeapot || w.Header().Get("Location") != "" {
@@ -271,7 +271,7 @@ func TestAuthorize_ParameterInQueryAndBodyIsRepeated(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "/authorize?client_id="+confID, strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	w := httptest.NewRecorder()
-	if err := e.srv.HandleAuthorizeRequest(w, r); err == nil || w.Code != 400 {
+	if err := e.srv.HandleAuthorizeRequest(w, r); err != nil || w.Code != 400 {
 		t.Fatalf("status %d, err %v", w.Code, err)
 	}
 }
@@ -280,7 +280,7 @@ func TestAuthorize_OtherMethodsAreRefused(t *testing.T) {
 	e := newEnv(t)
 	r := httptest.NewRequest(http.MethodPut, "/authorize?"+authQuery("response_type", "code", "client_id", confID, "redirect_uri", confRedirect), nil)
 	w := httptest.NewRecorder()
-	if err := e.srv.HandleAuthorizeRequest(w, r); err == nil || w.Code != 400 || w.Header().Get("Location") != "" {
+	if err := e.srv.HandleAuthorizeRequest(w, r); err != nil || w.Code != 400 || w.Header().Get("Location") != "" {
 		t.Fatalf("status %d, err %v", w.Code, err)
 	}
 }
@@ -389,5 +389,29 @@ func TestGetRedirectURI(t *testing.T) {
 	}
 	if _, err := s.GetRedirectURI(&server.AuthorizeRequest{RedirectURI: "https://c.example/cb#f"}, nil); err == nil {
 		t.Error("fragment accepted")
+	}
+}
+
+// The seed's Quick Start answers any returned error with http.Error; the
+// server must therefore return nil once it has written the error page, or
+// the page would be written twice.
+func TestAuthorize_SeedPatternWritesErrorPageOnce(t *testing.T) {
+	e := newEnv(t)
+	var responses int
+	e.srv.SetResponseErrorHandler(func(re *errors.Response) { responses++ })
+	handler := func(w http.ResponseWriter, r *http.Request) {
+		if err := e.srv.HandleAuthorizeRequest(w, r); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		}
+	}
+	r := httptest.NewRequest(http.MethodGet, "/authorize?"+authQuery("response_type", "code", "client_id", "nobody"), nil)
+	w := httptest.NewRecorder()
+	handler(w, r)
+	want := "invalid_request: The client_id is unknown\n"
+	if w.Code != http.StatusBadRequest || w.Body.String() != want || w.Header().Get("Location") != "" {
+		t.Fatalf("status %d, body %q, Location %q; want 400 %q", w.Code, w.Body.String(), w.Header().Get("Location"), want)
+	}
+	if responses != 1 {
+		t.Fatalf("ResponseErrorHandler saw %d responses, want 1", responses)
 	}
 }

@@ -281,13 +281,14 @@ func appendJSONString(b []byte, s string) []byte {
 
 // authorizeDirectError writes the error of an authorization request whose
 // client or redirect URI is not valid: shown to the user agent, never
-// redirected (RFC 6749 4.1.2.1, 4.2.2.1). It returns err.
+// redirected (RFC 6749 4.1.2.1, 4.2.2.1). It returns nil once the response is
+// written, and the PreRedirectErrorHandler's error when that fails.
 func (s *Server) authorizeDirectError(w http.ResponseWriter, r *http.Request, err error) error {
 	if fn := s.PreRedirectErrorHandler; fn != nil {
 		if herr := fn(w, &AuthorizeRequest{Request: r}, err); herr != nil {
 			return herr
 		}
-		return err
+		return nil
 	}
 	re := s.errorResponse(err)
 	status := re.StatusCode
@@ -312,12 +313,12 @@ func (s *Server) authorizeDirectError(w http.ResponseWriter, r *http.Request, er
 		}
 		b = append(b, '}', '\n')
 		_, _ = w.Write(b)
-		return err
+		return nil
 	}
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(code + ": " + re.Description + "\n"))
-	return err
+	return nil
 }
 
 func acceptsJSON(r *http.Request) bool {

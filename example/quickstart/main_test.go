@@ -116,9 +116,16 @@ func TestQuickstart_RefusesBadRequests(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
 			t.Fatalf("status %d, Location %q: want 400 and no redirect", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		// The seed's handler calls http.Error on a returned error; the
+		// server has written the page already and returns nil, so it is
+		// written once.
+		if got, want := string(body), "invalid_request: The client_id is unknown\n"; got != want {
+			t.Fatalf("body %q, want %q", got, want)
 		}
 	})
 }
