@@ -308,6 +308,7 @@ func TestRedactStore_HidesPasswords(t *testing.T) {
 		{"postgres://db/oauth?password=pw-123", "postgres://db/oauth?password=xxxxx"},
 		{"sqlite:./oauth2d.db", "sqlite:./oauth2d.db"},
 		{"memory:", "memory:"},
+		{"mysql:app:pw-123@tcp(db:3306)/oauth", "mysql:app:xxxxx@tcp(db:3306)/oauth"},
 		{"postgres://app:pw-123@db:bad port/x", "postgres:(unparsable, hidden)"},
 	}
 	for _, tt := range tests {
@@ -328,6 +329,7 @@ func TestParseStoreURL_KnowsEveryStore(t *testing.T) {
 		{"postgres://u:p@db:5432/x?sslmode=disable", StorePostgres, "postgres://u:p@db:5432/x?sslmode=disable"},
 		{"postgresql://db/x", StorePostgres, "postgresql://db/x"},
 		{"mysql://root@127.0.0.1:3306/test", StoreMySQL, "mysql://root@127.0.0.1:3306/test"},
+		{"mysql:root:pw@tcp(127.0.0.1:3306)/test", StoreMySQL, "root:pw@tcp(127.0.0.1:3306)/test"},
 		{"redis://:p@127.0.0.1:6379/0", StoreRedis, "redis://:p@127.0.0.1:6379/0"},
 		{"rediss://cache.example:6380", StoreRedis, "rediss://cache.example:6380"},
 	}
@@ -337,7 +339,7 @@ func TestParseStoreURL_KnowsEveryStore(t *testing.T) {
 			t.Errorf("ParseStoreURL(%q) = %+v, %v", tt.in, su, err)
 		}
 	}
-	for _, bad := range []string{"", "memory:x", "sqlite:", "postgres:///x", "mongodb://x", "./oauth2d.db"} {
+	for _, bad := range []string{"", "memory:x", "sqlite:", "postgres:///x", "mongodb://x", "./oauth2d.db", "mysql:nothing"} {
 		if _, err := ParseStoreURL(bad); err == nil {
 			t.Errorf("ParseStoreURL(%q) accepted", bad)
 		}

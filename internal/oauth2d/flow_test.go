@@ -68,9 +68,14 @@ func (b *browser) expectRedirect(resp *http.Response, status int, prefix string)
 
 // authorizeURL is an authorization request for the test client.
 func authorizeURL(redirect, scope, state string) string {
+	return authorizeURLFor(testClientID, redirect, scope, state)
+}
+
+// authorizeURLFor is an authorization request for clientID.
+func authorizeURLFor(clientID, redirect, scope, state string) string {
 	q := url.Values{
 		"response_type":         {"code"},
-		"client_id":             {testClientID},
+		"client_id":             {clientID},
 		"redirect_uri":          {redirect},
 		"scope":                 {scope},
 		"state":                 {state},

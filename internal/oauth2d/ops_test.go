@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -241,7 +244,10 @@ func TestApp_SecondStartReusesSigningKeyAndTokens(t *testing.T) {
 
 			again := startApp(t, cfg)
 			second, _ := again.App.Keys().Current()
-			if kvBacked && first.KeyID != second.KeyID {
+			if !kvBacked {
+				t.Fatal("the store keeps no shared state: the signing key cannot survive a restart")
+			}
+			if first.KeyID != second.KeyID {
 				t.Fatalf("the signing key changed across restarts: %s, then %s", first.KeyID, second.KeyID)
 			}
 			if _, err := again.App.manager.LoadAccessToken(context.Background(), tok["access_token"].(string)); err != nil {
@@ -385,5 +391,107 @@ func TestBinary_SIGTERMDrainsInFlightRequestsAndExitsZero(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "msg=stopped") {
 		t.Fatalf("no clean stop in the log:\n%s", logs.String())
+	}
+}
+
+// serveApp serves the App of cfg as is, issuer included.
+func serveApp(t *testing.T, cfg Config) *testServer {
+	t.Helper()
+	logs := &syncBuffer{}
+	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	app, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	srv := httptest.NewServer(app.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		app.Close()
+	})
+	return &testServer{Server: srv, App: app, Logs: logs}
+}
+
+// TestApps_ShareOneStoreAsOneIssuer runs two server processes' Apps on one
+// store, as several oauth2d processes behind a load balancer: a login at
+// one is a session at the other, a code issued by one is exchanged once at
+// the other, and the client throttle counts failures at both. With
+// OAUTH2_TEST_POSTGRES_URL set, each App also opens its own pool to
+// PostgreSQL.
+func TestApps_ShareOneStoreAsOneIssuer(t *testing.T) {
+	shared, err := store.NewMemoryTokenStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, cfg *Config)
+	}{
+		{"one memory store", func(_ *testing.T, cfg *Config) { cfg.TokenStore = shared }},
+		{"postgres", func(t *testing.T, cfg *Config) {
+			dsn := os.Getenv("OAUTH2_TEST_POSTGRES_URL")
+			if dsn == "" {
+				t.Skip("set OAUTH2_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run two Apps on PostgreSQL")
+			}
+			cfg.Store = dsn
+		}},
+		{"mysql", func(t *testing.T, cfg *Config) {
+			dsn := os.Getenv("OAUTH2_TEST_MYSQL_DSN")
+			if dsn == "" {
+				t.Skip("set OAUTH2_TEST_MYSQL_DSN (e.g. root@tcp(127.0.0.1:3306)/test) to run two Apps on MySQL")
+			}
+			cfg.Store = "mysql:" + dsn
+		}},
+		{"redis", func(t *testing.T, cfg *Config) {
+			u := os.Getenv("OAUTH2_TEST_REDIS_URL")
+			if u == "" {
+				t.Skip("set OAUTH2_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0) to run two Apps on Redis")
+			}
+			cfg.Store = u
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Names of this run only: a database keeps consent and counters.
+			suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
+			clientID, username := "app-"+suffix, "user-"+suffix
+			cfg := testConfig(testRedirect)
+			cfg.Clients[0].ID = clientID
+			cfg.Users[0].Username = username
+			cfg.Issuer = "http://oauth2d.test"
+			cfg.ClientThrottle = ThrottleConfig{Limit: 3, Delay: time.Millisecond}
+			tt.setup(t, &cfg)
+			a, b := serveApp(t, cfg), serveApp(t, cfg)
+			ka, _ := a.App.Keys().Current()
+			kb, _ := b.App.Keys().Current()
+			if ka.KeyID != kb.KeyID {
+				t.Fatal("the two processes sign with different keys")
+			}
+
+			br := newBrowser(t, a)
+			br.origin = cfg.Issuer
+			back := br.login(authorizeURLFor(clientID, testRedirect, "read", "st"), username, testPassword)
+			br.srv = b // the load balancer sends the next requests to b
+			back = br.consent(back, "allow")
+			br.srv = a
+			q := br.finish(back, testRedirect)
+			if q.Get("iss") != cfg.Issuer || q.Get("code") == "" {
+				t.Fatalf("redirect %v", redactQuery(q))
+			}
+			exchange := url.Values{"grant_type": {"authorization_code"}, "code": {q.Get("code")}, "redirect_uri": {testRedirect}, "code_verifier": {testVerifier}}
+			if resp, data := tokenRequest(t, b, clientID, testClientSecret, exchange); resp.StatusCode != http.StatusOK {
+				t.Fatalf("exchange at the other process: %d %v", resp.StatusCode, data["error"])
+			}
+			if resp, data := tokenRequest(t, a, clientID, testClientSecret, exchange); resp.StatusCode != http.StatusBadRequest || data["error"] != "invalid_grant" {
+				t.Fatalf("replay at the first process: %d %v", resp.StatusCode, data["error"])
+			}
+
+			cc := url.Values{"grant_type": {"client_credentials"}}
+			for _, srv := range []*testServer{a, b, a} {
+				tokenRequest(t, srv, clientID, "wrong", cc)
+			}
+			if resp, _ := tokenRequest(t, b, clientID, testClientSecret, cc); resp.StatusCode != http.StatusTooManyRequests {
+				t.Fatalf("the throttle is not shared: %d", resp.StatusCode)
+			}
+		})
 	}
 }

@@ -31,7 +31,8 @@ type StoreURL struct {
 
 // ParseStoreURL parses the store setting: "memory:" (or "memory"), "sqlite:PATH",
 // "postgres://…" (or "postgresql://…"), "mysql://user:pass@host:port/db"
-// and "redis://…" (or "rediss://…"). Its errors never repeat the setting,
+// (or "mysql:" followed by a DSN in the driver's format,
+// user:pass@tcp(host:port)/db) and "redis://…" (or "rediss://…"). Its errors never repeat the setting,
 // which may hold a password.
 func ParseStoreURL(s string) (StoreURL, error) {
 	if s == StoreMemory {
@@ -59,6 +60,13 @@ func ParseStoreURL(s string) (StoreURL, error) {
 		}
 		return StoreURL{Kind: StorePostgres, DSN: s}, nil
 	case "mysql", "mariadb":
+		if !strings.HasPrefix(rest, "//") {
+			// The driver's own format: mysql:user:password@tcp(host:3306)/db.
+			if !strings.Contains(rest, "/") {
+				return StoreURL{}, stderrors.New("mysql: expected mysql://user:password@host:port/dbname or mysql:user:password@tcp(host:port)/dbname")
+			}
+			return StoreURL{Kind: StoreMySQL, DSN: rest}, nil
+		}
 		if err := checkServerURL(s); err != nil {
 			return StoreURL{}, fmt.Errorf("mysql: %w", err)
 		}
@@ -86,6 +94,15 @@ func checkServerURL(s string) error {
 // RedactStore returns the store setting with any password replaced by
 // "xxxxx", for logs.
 func RedactStore(s string) string {
+	if rest, ok := strings.CutPrefix(s, "mysql:"); ok && !strings.HasPrefix(rest, "//") {
+		// The driver's format: user:password@protocol(address)/db.
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			if user, _, hasPw := strings.Cut(rest[:at], ":"); hasPw {
+				return "mysql:" + user + ":xxxxx" + rest[at:]
+			}
+		}
+		return s
+	}
 	u, err := url.Parse(s)
 	if err != nil {
 		// A setting that does not parse may hold a password anywhere.

@@ -27,9 +27,12 @@ func openStore(ctx context.Context, su StoreURL) (oauth2.TokenStore, error) {
 	case StorePostgres:
 		return postgres.Open(ctx, su.DSN)
 	case StoreMySQL:
-		dsn, err := mysqlDSN(su.DSN)
-		if err != nil {
-			return nil, err
+		dsn := su.DSN
+		if strings.HasPrefix(dsn, "mysql://") || strings.HasPrefix(dsn, "mariadb://") {
+			var err error
+			if dsn, err = mysqlDSN(dsn); err != nil {
+				return nil, err
+			}
 		}
 		return mysql.Open(ctx, dsn)
 	case StoreRedis:
