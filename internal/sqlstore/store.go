@@ -71,16 +71,33 @@ var (
 	_ oauth2.ClientStore = (*Store)(nil)
 )
 
+// MigrateTimeout bounds Open's migrations when its context has no
+// deadline.
+const MigrateTimeout = time.Minute
+
 // Open migrates the schema and returns a store that writes through w and
-// reads through r (r may be w). When own is set, Close closes both pools.
-// On error the pools are left open for the caller to close; the error
-// wraps oauth2.ErrUnavailable when the engine could not be reached, and
-// the caller adds the engine's name.
+// reads through r (r may be w). Connecting is bounded by the store's
+// timeout, the migrations by ctx or, when ctx has no deadline, by
+// MigrateTimeout. When own is set, Close closes both pools. On error the
+// pools are left open for the caller to close; the error wraps
+// oauth2.ErrUnavailable when the engine could not be reached, and the
+// caller adds the engine's name.
 func Open(ctx context.Context, d *Dialect, w, r *sql.DB, own bool, cfg Config) (*Store, error) {
 	s := &Store{
 		d: d, t: newTables(cfg.Schema, cfg.TablePrefix), w: w, r: r, own: own,
 		now: cfg.Now, timeout: cfg.Timeout, batch: cfg.SweepBatch,
 		stop: make(chan struct{}), swept: make(chan struct{}),
+	}
+	pctx, cancel := s.op(ctx)
+	err := w.PingContext(pctx)
+	cancel()
+	if err != nil {
+		return nil, s.wrap(pctx, "connect", err)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, MigrateTimeout)
+		defer cancel()
 	}
 	if err := s.migrate(ctx); err != nil {
 		return nil, s.wrap(ctx, "migrate", err)
