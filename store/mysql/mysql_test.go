@@ -124,6 +124,7 @@ func TestStore_Conformance(t *testing.T) {
 }
 
 func TestKVStore_Conformance(t *testing.T) {
+	config(t)
 	storetest.TestKVStore(t, storetest.KVHarness{
 		New: func(t *testing.T, now func() time.Time) oauth2.KVStore {
 			return open(t, newDatabase(t), mysql.WithClock(now))
@@ -166,6 +167,7 @@ func TestStore_SQL(t *testing.T) {
 // ErrUnavailable, and the store recovers by itself when the server is
 // back.
 func TestStore_Outage(t *testing.T) {
+	config(t)
 	tests := []struct {
 		name      string
 		cut, heal func(p *sqltest.Proxy)
@@ -185,6 +187,7 @@ func TestStore_Outage(t *testing.T) {
 // TestOpen_UnreachableServerFailsFast checks Open against a closed port
 // and against a server that accepts connections and never answers.
 func TestOpen_UnreachableServerFailsFast(t *testing.T) {
+	config(t)
 	for name, cut := range map[string]func(*sqltest.Proxy){"closed": (*sqltest.Proxy).Down, "hung": (*sqltest.Proxy).Stall} {
 		t.Run(name, func(t *testing.T) {
 			p, dsn := proxied(t)

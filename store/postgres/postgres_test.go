@@ -110,6 +110,7 @@ func TestStore_Conformance(t *testing.T) {
 }
 
 func TestKVStore_Conformance(t *testing.T) {
+	dsn(t)
 	storetest.TestKVStore(t, storetest.KVHarness{
 		New: func(t *testing.T, now func() time.Time) oauth2.KVStore {
 			return open(t, dsn(t), postgres.WithSchema(newSchema(t)), postgres.WithClock(now))
@@ -149,6 +150,7 @@ func TestStore_SQL(t *testing.T) {
 // ErrUnavailable, and the store recovers by itself when the server is
 // back.
 func TestStore_Outage(t *testing.T) {
+	dsn(t)
 	tests := []struct {
 		name      string
 		cut, heal func(p *sqltest.Proxy)
@@ -168,6 +170,7 @@ func TestStore_Outage(t *testing.T) {
 // TestOpen_UnreachableServerFailsFast checks Open against a closed port
 // and against a server that accepts connections and never answers.
 func TestOpen_UnreachableServerFailsFast(t *testing.T) {
+	dsn(t)
 	for name, cut := range map[string]func(*sqltest.Proxy){"closed": (*sqltest.Proxy).Down, "hung": (*sqltest.Proxy).Stall} {
 		t.Run(name, func(t *testing.T) {
 			p, u := proxied(t)
