@@ -303,3 +303,31 @@ func TestToken_PrivateKeyJWTClientAuthentication(t *testing.T) {
 		t.Fatal("the log does not name the client of the assertion")
 	}
 }
+
+func TestConsent_RefusesOtherOriginAndReplayedFormAndRemembersNothing(t *testing.T) {
+	srv := startApp(t, testConfig(testRedirect))
+	b := newBrowser(t, srv)
+	authz := authorizeURL(testRedirect, "read", "s")
+	back := b.login(authz, testUsername, testPassword)
+	resp, _ := b.get(back)
+	consentURL := b.expectRedirect(resp, http.StatusSeeOther, "/consent?return=")
+	_, page := b.get(consentURL)
+	form := url.Values{"consent": {"allow"}, "csrf": {hiddenValue(t, page, "csrf")}, "return": {hiddenValue(t, page, "return")}}
+
+	b.origin = "https://evil.example"
+	resp, body := b.post("/consent", form)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "sent from another site") || resp.Header.Get("Location") != "" {
+		t.Fatalf("cross-origin consent: %d", resp.StatusCode)
+	}
+	// Nothing was remembered: the request still asks for consent.
+	resp, _ = b.get(back)
+	b.expectRedirect(resp, http.StatusSeeOther, "/consent?return=")
+
+	b.origin = srv.URL
+	resp, _ = b.post("/consent", form)
+	b.expectRedirect(resp, http.StatusSeeOther, "/authorize?")
+	resp, body = b.post("/consent", form)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "This form was already sent.") {
+		t.Fatalf("replayed consent form: %d", resp.StatusCode)
+	}
+}
