@@ -64,6 +64,10 @@ type Config struct {
 	// ScopesSupported, when set, is advertised as scopes_supported
 	// (RFC 8414 2); when empty the metadata leaves it out.
 	ScopesSupported []string
+	// Device configures the device authorization grant (RFC 8628), which
+	// is on when oauth2.DeviceCode is in AllowedGrantTypes; its zero value
+	// takes the defaults of DeviceConfig.
+	Device DeviceConfig
 }
 
 // NewConfig returns the secure default configuration: token type "Bearer",

@@ -12,6 +12,7 @@ package server
 
 import (
 	"slices"
+	"time"
 
 	"github.com/oauth2d/oauth2"
 )
@@ -33,6 +34,11 @@ type Server struct {
 	// ClientAuthenticators are further client authentication methods, such
 	// as private_key_jwt (RFC 7523 2.2).
 	ClientAuthenticators []ClientAuthenticator
+	// KVStore keeps what every server process must share besides tokens:
+	// device codes (RFC 8628) and the jti of client assertions (RFC 7523
+	// 3). When nil the server uses the manager's token store when it is an
+	// oauth2.KVStore (manage.Manager.KVStore); see SetKVStore.
+	KVStore oauth2.KVStore
 
 	// ClientAuthorizedHandler is asked whether the client may use a grant,
 	// at both endpoints, after the client's registered grant types.
@@ -71,6 +77,9 @@ type Server struct {
 
 	// jwks is the key set the JWKS endpoint publishes (see SetKeySet).
 	jwks jwksState
+	// now is the clock of device code expiry and client assertion checks
+	// (see SetClock); nil is time.Now.
+	now func() time.Time
 }
 
 // NewDefaultServer returns a server with the secure default configuration
@@ -95,14 +104,14 @@ func NewServer(cfg *Config, manager oauth2.Manager) *Server {
 // PasswordAuthorizationHandler (RFC 6749 5.2 unsupported_grant_type).
 func (s *Server) CheckGrantType(gt oauth2.GrantType) bool {
 	switch gt {
-	case oauth2.AuthorizationCode, oauth2.Refreshing, oauth2.ClientCredentials:
+	case oauth2.AuthorizationCode, oauth2.Refreshing, oauth2.ClientCredentials, oauth2.DeviceCode:
 	case oauth2.PasswordCredentials:
 		if s.PasswordAuthorizationHandler == nil {
 			return false
 		}
 	default:
 		// Grants this server has no handler for (implicit has no token
-		// endpoint grant_type; the device grant has its own endpoint).
+		// endpoint grant_type).
 		return false
 	}
 	return slices.Contains(s.Config.AllowedGrantTypes, gt)

@@ -146,6 +146,11 @@ func (s *Server) validateTokenRequest(w http.ResponseWriter, r *http.Request, f 
 			return "", nil, errOwnerCredentials
 		}
 		tgr.UserID = userID
+	case oauth2.DeviceCode:
+		// RFC 8628 3.4: the device_code travels in tgr.Code.
+		if tgr.Code = f.Get("device_code"); tgr.Code == "" {
+			return "", nil, errMissingDeviceCode
+		}
 	}
 	return gt, tgr, nil
 }
@@ -174,6 +179,8 @@ func grantTypeOf(raw []byte) oauth2.GrantType {
 		return oauth2.ClientCredentials
 	case string(oauth2.PasswordCredentials):
 		return oauth2.PasswordCredentials
+	case string(oauth2.DeviceCode):
+		return oauth2.DeviceCode
 	}
 	return ""
 }
@@ -220,8 +227,9 @@ func (s *Server) checkClientGrant(client oauth2.ClientInfo, clientID string, gt 
 
 // GetAccessToken checks the grant against the configuration, the client's
 // registration and the ClientAuthorizedHandler, runs the scope and refresh
-// hooks, and has the manager issue the token (RFC 6749 4.1.3, 4.3, 4.4, 6).
-// Nothing is issued when any check fails.
+// hooks, and has the manager issue the token (RFC 6749 4.1.3, 4.3, 4.4, 6;
+// RFC 8628 3.4 with the device_code in tgr.Code). Nothing is issued when any
+// check fails.
 func (s *Server) GetAccessToken(ctx context.Context, gt oauth2.GrantType, tgr *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
 	if !s.CheckGrantType(gt) {
 		return nil, errUnsupportedGrant
@@ -251,6 +259,8 @@ func (s *Server) GetAccessToken(ctx context.Context, gt oauth2.GrantType, tgr *o
 			return nil, err
 		}
 		return s.Manager.RefreshAccessToken(ctx, tgr)
+	case oauth2.DeviceCode:
+		return s.deviceAccessToken(ctx, tgr)
 	}
 	return nil, errUnsupportedGrant
 }
