@@ -2,6 +2,7 @@ package multiprocess
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"net"
 	"net/url"
@@ -10,16 +11,18 @@ import (
 	"testing"
 	"time"
 
+	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/store/mysql"
 	"github.com/oauth2d/oauth2/store/postgres"
 	"github.com/oauth2d/oauth2/store/redis"
 )
 
 // backend is a durable store isolated for one test: its own PostgreSQL
-// schema or its own Redis database, removed when the test ends.
+// schema, MySQL database or Redis database, removed when the test ends.
 type backend struct {
 	name string
 	// dsn is the store setting of oauth2d (DESIGN.md section 5).
@@ -44,11 +47,13 @@ type backendFactory struct {
 
 var durableBackends = []backendFactory{
 	{"postgres", postgresBackend},
+	{"mysql", mysqlBackend},
 	{"redis", redisBackend},
 }
 
 const (
 	postgresEnv = "OAUTH2_TEST_POSTGRES_URL"
+	mysqlEnv    = "OAUTH2_TEST_MYSQL_DSN"
 	redisEnv    = "OAUTH2_TEST_REDIS_URL"
 )
 
@@ -114,6 +119,84 @@ func postgresBackend(t *testing.T) *backend {
 			var n int
 			err := conn.QueryRow(withTimeout(t, 10*time.Second),
 				"SELECT count(*) FROM "+schema+".oauth2_tokens WHERE access_hash IS NOT NULL").Scan(&n)
+			if err != nil {
+				t.Fatalf("count access tokens: %v", err)
+			}
+			return n
+		},
+	}
+}
+
+// mysqlBackend creates a database of its own on the server of
+// OAUTH2_TEST_MYSQL_DSN (the driver's format) and gives oauth2d its
+// mysql:// URL; the database is dropped when the test ends.
+func mysqlBackend(t *testing.T) *backend {
+	t.Helper()
+	raw := os.Getenv(mysqlEnv)
+	if raw == "" {
+		t.Skipf("MySQL/MariaDB tests are off: set %s (e.g. 'root@tcp(127.0.0.1:3306)/test', or source .ci/services.sh) to run them", mysqlEnv)
+	}
+	mc, err := mysqldriver.ParseDSN(raw)
+	if err != nil {
+		t.Fatalf("%s is set but is not a DSN of the MySQL driver", mysqlEnv)
+	}
+	if mc.Net != "tcp" {
+		t.Fatalf("%s: these tests reach the server over tcp, not %q", mysqlEnv, mc.Net)
+	}
+	ctx := withTimeout(t, 15*time.Second)
+	admin, err := sql.Open("mysql", mc.FormatDSN())
+	if err != nil {
+		t.Fatalf("%s: %v", mysqlEnv, err)
+	}
+	if err := admin.PingContext(ctx); err != nil {
+		admin.Close()
+		t.Fatalf("%s is set but MySQL/MariaDB does not answer: %v", mysqlEnv, err)
+	}
+	name := "oauth2_mp_" + randomHex(6)
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close()
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+		admin.Close()
+	})
+	own := mc.Clone()
+	own.DBName = name
+	driverDSN := own.FormatDSN()
+	// The store setting is a URL (DESIGN.md section 5); oauth2d turns it
+	// back into the driver's format.
+	u := &url.URL{Scheme: "mysql", User: url.User(mc.User), Host: mc.Addr, Path: "/" + name}
+	if mc.Passwd != "" {
+		u.User = url.UserPassword(mc.User, mc.Passwd)
+	}
+	return &backend{
+		name:   "mysql",
+		dsn:    u.String(),
+		engine: mc.Addr,
+		via: func(addr string) string {
+			v := *u
+			v.Host = addr
+			return v.String()
+		},
+		open: func(t *testing.T) oauth2.TokenStore {
+			t.Helper()
+			s, err := mysql.Open(withTimeout(t, 15*time.Second), driverDSN, mysql.WithSweepInterval(0))
+			if err != nil {
+				t.Fatalf("open the store: %v", err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+		accessTokens: func(t *testing.T) int {
+			t.Helper()
+			var n int
+			err := admin.QueryRowContext(withTimeout(t, 10*time.Second),
+				"SELECT count(*) FROM "+name+".oauth2_tokens WHERE access_hash IS NOT NULL").Scan(&n)
 			if err != nil {
 				t.Fatalf("count access tokens: %v", err)
 			}

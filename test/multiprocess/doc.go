@@ -9,12 +9,13 @@
 // process they start:
 //
 //	OAUTH2_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
+//	OAUTH2_TEST_MYSQL_DSN='root@tcp(127.0.0.1:3306)/test' \
 //	OAUTH2_TEST_REDIS_URL=redis://127.0.0.1:6379/0 \
 //	go test -race ./test/multiprocess/
 //
 // Without a variable, the tests of that engine are skipped and say so; with
 // it set but the engine unreachable, they fail. Each test works in a space
-// of its own that it removes at the end: a PostgreSQL schema created for
-// it, a Redis database number it claims and flushes, a temporary directory
-// for SQLite.
+// of its own that it removes at the end: a PostgreSQL schema or a MySQL
+// database created for it, a Redis database number it claims and flushes,
+// a temporary directory for SQLite.
 package multiprocess
