@@ -39,6 +39,9 @@ var metadataConfigs = []struct {
 		e.mgr.SetPKCE(manage.PKCEConfig{AllowPlain: true})
 		e.srv.AddClientAuthenticator(algAssertionAuth{assertionAuth{e}})
 	}},
+	{"device grant on (RFC 8628)", func(e *env) {
+		e.srv.SetAllowedGrantType(oauth2.AuthorizationCode, oauth2.Refreshing, oauth2.DeviceCode)
+	}},
 	{"password allowed without a handler is not advertised", func(e *env) {
 		e.srv.SetAllowedGrantType(oauth2.AuthorizationCode, oauth2.PasswordCredentials)
 	}},
@@ -116,6 +119,22 @@ func TestMetadata_Document(t *testing.T) {
 			m["token_endpoint_auth_signing_alg_values_supported"] = algs
 			m["revocation_endpoint_auth_signing_alg_values_supported"] = algs
 			m["introspection_endpoint_auth_signing_alg_values_supported"] = algs
+		}},
+		{"device grant: listed with its endpoint", "device grant on (RFC 8628)", nil, func(m map[string]any) {
+			m["grant_types_supported"] = []string{"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"}
+			m["device_authorization_endpoint"] = issuer + "/device_authorization"
+		}},
+		{"the RFC 7523 authenticators list their methods and algorithms", "", func(e *env) {
+			e.srv.AddClientAssertionAuthenticators()
+		}, func(m map[string]any) {
+			all := []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "client_secret_jwt", "none"}
+			jwtAlgs := []string{"RS256", "PS256", "ES256", "EdDSA", "HS256", "HS384", "HS512"}
+			m["token_endpoint_auth_methods_supported"] = all
+			m["revocation_endpoint_auth_methods_supported"] = all
+			m["introspection_endpoint_auth_methods_supported"] = all[:4]
+			for _, ep := range []string{"token", "revocation", "introspection"} {
+				m[ep+"_endpoint_auth_signing_alg_values_supported"] = jwtAlgs
+			}
 		}},
 		{"password without a handler", "password allowed without a handler is not advertised", nil, func(m map[string]any) {
 			m["grant_types_supported"] = []string{"authorization_code"}
