@@ -111,20 +111,24 @@ func New(cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.manager = a.newManager()
-	a.web, err = web.New(ctx, web.Config{
+	a.server = a.newServer()
+	wc := web.Config{
 		Issuer:   a.issuer,
 		KV:       a.kv,
 		Users:    users,
 		Client:   a.manager.GetClient,
 		Throttle: cfg.LoginThrottle.throttle(a.kv, "login"),
 		Logger:   a.log,
-	})
+	}
+	if a.deviceEnabled() {
+		wc.Device = a.server
+	}
+	a.web, err = web.New(ctx, wc)
 	if err != nil {
 		return nil, fmt.Errorf("oauth2d: pages: %w", err)
 	}
 	th := cfg.ClientThrottle.throttle(a.kv, "client")
 	a.clientThrottle = &th
-	a.server = a.newServer()
 	a.handler = a.middleware(a.routes())
 	ok = true
 	return a, nil
@@ -190,7 +194,9 @@ func (a *App) loadClients() error {
 			cl.TokenEndpointAuthMethod = "none"
 		}
 		for _, g := range c.GrantTypes {
-			cl.GrantTypes = append(cl.GrantTypes, knownGrants[g])
+			if gt := knownGrants[g]; !slices.Contains(cl.GrantTypes, gt) {
+				cl.GrantTypes = append(cl.GrantTypes, gt)
+			}
 		}
 		if err := a.clients.Set(c.ID, cl); err != nil {
 			return fmt.Errorf("oauth2d: client %q: %w", c.ID, err)
@@ -241,7 +247,41 @@ func (a *App) newManager() *manage.Manager {
 	return m
 }
 
-// newServer configures the endpoints and their hooks.
+// deviceEnabled reports whether a client lists the device authorization
+// grant (RFC 8628), which the server then accepts and advertises.
+func (a *App) deviceEnabled() bool {
+	for _, c := range a.cfg.Clients {
+		for _, g := range c.GrantTypes {
+			if knownGrants[g] == oauth2.DeviceCode {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// scopesSupported returns the union of the clients' registered scopes,
+// for the metadata's scopes_supported (RFC 8414 2), or nil when a client
+// registered none and so may ask for any scope: the list would then not
+// be what the server accepts.
+func (a *App) scopesSupported() []string {
+	var out []string
+	for _, c := range a.cfg.Clients {
+		if len(c.Scopes) == 0 {
+			return nil
+		}
+		for _, sc := range c.Scopes {
+			if !slices.Contains(out, sc) {
+				out = append(out, sc)
+			}
+		}
+	}
+	return out
+}
+
+// newServer configures the endpoints and their hooks. The endpoints are
+// served at the issuer followed by the server package's default paths
+// (server.PathToken, ...), which the metadata advertises.
 func (a *App) newServer() *server.Server {
 	sc := server.NewConfig()
 	sc.Issuer = a.issuer
@@ -251,13 +291,34 @@ func (a *App) newServer() *server.Server {
 	if a.cfg.Grants.Implicit {
 		sc.AllowedResponseTypes = append(sc.AllowedResponseTypes, oauth2.Token)
 	}
+	if a.deviceEnabled() {
+		// The verification URI is the issuer followed by /device, the
+		// page of routes().
+		sc.AllowedGrantTypes = append(sc.AllowedGrantTypes, oauth2.DeviceCode)
+		sc.Device = a.cfg.Device
+		sc.Device.VerificationURI = ""
+	}
+	for _, c := range a.cfg.Clients {
+		if c.IntrospectAny {
+			sc.IntrospectionClients = append(sc.IntrospectionClients, c.ID)
+		}
+	}
+	sc.ScopesSupported = a.scopesSupported()
 	s := server.NewServer(sc, a.manager)
 	s.SetKVStore(a.kv)
+	// The signing key is published whatever the access token format: a
+	// resource server can be set up once, before a switch to JWT access
+	// tokens, and a key is published before anything signed with it is
+	// met (server.JWKSMaxAge).
 	s.SetKeySet(a.keys)
 	// RFC 7523 2.2 and OpenID Connect Core 9: JWT client authentication,
 	// for clients registered with private_key_jwt or client_secret_jwt.
 	s.AddClientAssertionAuthenticators()
-	s.SetUserAuthorizationHandler(a.web.UserAuthorization)
+	// The pages are made after the server, which they use for the device
+	// grant; the hook reaches them when it is called.
+	s.SetUserAuthorizationHandler(func(w http.ResponseWriter, r *http.Request) (string, error) {
+		return a.web.UserAuthorization(w, r)
+	})
 	if a.cfg.Grants.Password {
 		s.SetPasswordAuthorizationHandler(a.passwordAuthorization)
 	}
@@ -342,6 +403,21 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("POST /login", a.web.Login)
 	mux.HandleFunc("GET /consent", a.web.ConsentForm)
 	mux.HandleFunc("POST /consent", a.web.Consent)
+	// RFC 7009 2, RFC 7662 2, RFC 8628 3.1: POST only, like the token
+	// endpoint; the server answers other methods with 405.
+	mux.HandleFunc("/revoke", a.handleRevoke)
+	mux.HandleFunc("/introspect", a.handleIntrospect)
+	mux.HandleFunc("/device_authorization", a.handleDeviceAuthorization)
+	// RFC 8414 3 and RFC 7517 5: public documents, GET and HEAD; the
+	// server answers other methods with 405.
+	mux.HandleFunc(server.PathMetadata, a.server.HandleMetadataRequest)
+	mux.HandleFunc(server.PathJWKS, a.server.HandleJWKSRequest)
+	if a.deviceEnabled() {
+		// RFC 8628 3.3: the verification page.
+		mux.HandleFunc("GET /device", a.web.DeviceForm)
+		mux.HandleFunc("POST /device", a.web.Device)
+		mux.HandleFunc("GET /device/done", a.web.DeviceDone)
+	}
 	mux.HandleFunc("GET /healthz", a.handleHealth)
 	mux.Handle("GET /metrics", a.metrics.handler())
 	mux.HandleFunc("GET /static/", a.web.Static)

@@ -86,7 +86,10 @@ func TestBrowser_AuthorizationCodeFlowWithPKCE(t *testing.T) {
 		t.Skip("no Chromium found: install it (apt-get install -y chromium) or set OAUTH2_TEST_CHROMIUM to run the browser test")
 	}
 	cb := newCallback(t)
-	srv := startApp(t, testConfig(cb.URL+"/callback"))
+	cfg := testConfig(cb.URL + "/callback")
+	cfg.Clients = append(cfg.Clients, ClientConfig{ID: tvClientID, Public: true, GrantTypes: []string{"device_code"}, Scopes: []string{"read"}})
+	cfg.Device.PollInterval = time.Second
+	srv := startApp(t, cfg)
 	shots := artifactDir(t)
 
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
@@ -225,6 +228,38 @@ func TestBrowser_AuthorizationCodeFlowWithPKCE(t *testing.T) {
 	q = arrive()
 	if q.Get("error") != "access_denied" || q.Get("state") != "state-deny" || q.Get("iss") != srv.URL || q.Has("code") {
 		t.Fatalf("deny: callback query %v", redactQuery(q))
+	}
+
+	// The device flow: the verification_uri_complete fills in the code,
+	// the user confirms it, allows, and the device gets its token.
+	device := &oauth2.Config{ClientID: tvClientID, Scopes: []string{"read"}, Endpoint: oauth2.Endpoint{
+		DeviceAuthURL: srv.URL + "/device_authorization", TokenURL: srv.URL + "/token", AuthStyle: oauth2.AuthStyleInParams}}
+	da, err := device.DeviceAuth(hc)
+	if err != nil {
+		t.Fatalf("device authorization: %v", err)
+	}
+	polled := make(chan error, 1)
+	go func() {
+		_, err := device.DeviceAccessToken(hc, da)
+		polled <- err
+	}()
+	do("open the verification URI", chromedp.Navigate(da.VerificationURIComplete), chromedp.WaitVisible(chromedp.ID("user_code")))
+	if got, err := chromedp.Run(ctx, chromedp.Value(chromedp.ID("user_code"))); err != nil || got != da.UserCode {
+		t.Fatalf("the device page shows %q, want the user code (%v)", got, err)
+	}
+	save("device.png")
+	do("confirm the code", chromedp.Click(chromedp.CSS("button[type=submit]")), chromedp.WaitVisible(chromedp.CSS(`button[value="allow"]`)))
+	if got := text("h1"); !strings.Contains(got, tvClientID) {
+		t.Fatalf("device consent heading %q does not name the client", got)
+	}
+	save("device-consent.png")
+	do("allow the device", chromedp.Click(chromedp.CSS(`button[value="allow"]`)), chromedp.WaitVisible(chromedp.CSS(".done-icon")))
+	if got := text(".lead"); !strings.Contains(got, "return to your device") {
+		t.Fatalf("device result page says %q", got)
+	}
+	save("device-done.png")
+	if err := <-polled; err != nil {
+		t.Fatalf("the device got no token: %v", err)
 	}
 
 	// An unregistered redirect URI is shown, never followed.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/internal/secret"
+	"github.com/oauth2d/oauth2/server"
 )
 
 // Defaults of DESIGN.md section 5.
@@ -88,6 +89,12 @@ type Config struct {
 	// fields take the defaults. Not read from the file.
 	LoginThrottle  ThrottleConfig `yaml:"-"`
 	ClientThrottle ThrottleConfig `yaml:"-"`
+	// Device overrides the settings of the device authorization grant
+	// (RFC 8628): code lifetime, polling interval and the limit on wrong
+	// user codes; zero fields take the server package's defaults. Its
+	// VerificationURI is ignored: the verification page is always the
+	// issuer's /device. Not read from the file.
+	Device server.DeviceConfig `yaml:"-"`
 }
 
 // AccessTokenConfig configures access tokens.
@@ -133,8 +140,10 @@ type ClientConfig struct {
 	SecretHash string
 	// RedirectURIs are matched exactly (RFC 9700 2.1).
 	RedirectURIs []string
-	// GrantTypes are grant_type names of RFC 6749 (and "implicit",
-	// RFC 8628's device code URN).
+	// GrantTypes are grant_type names of RFC 6749, "implicit", and the
+	// device authorization grant of RFC 8628 as its URN
+	// urn:ietf:params:oauth:grant-type:device_code or as "device_code".
+	// The server accepts the device grant only when a client lists it.
 	GrantTypes []string
 	// Scopes the client may request; empty means any.
 	Scopes []string
@@ -146,6 +155,10 @@ type ClientConfig struct {
 	// JWKS is the client's public JSON Web Key Set (RFC 7517 5), for
 	// private_key_jwt (RFC 7523 2.2).
 	JWKS json.RawMessage
+	// IntrospectAny lets this confidential client, a resource server,
+	// introspect the tokens of every client (RFC 7662 2.1). Without it a
+	// client sees only its own tokens as active.
+	IntrospectAny bool
 }
 
 // UserConfig is one resource owner.
@@ -257,6 +270,7 @@ type fileClient struct {
 	Public                  string    `yaml:"public"`
 	TokenEndpointAuthMethod string    `yaml:"token_endpoint_auth_method"`
 	JWKS                    yaml.Node `yaml:"jwks"`
+	IntrospectAny           string    `yaml:"introspect_any"`
 }
 
 type fileUser struct {
@@ -462,6 +476,9 @@ func (fc *fileConfig) convert() (Config, error) {
 		if c.Public != "" {
 			cc.Public = parseBool(&ps, field+".public", c.Public)
 		}
+		if c.IntrospectAny != "" {
+			cc.IntrospectAny = parseBool(&ps, field+".introspect_any", c.IntrospectAny)
+		}
 		if c.JWKS.Kind != 0 {
 			cc.JWKS = nodeJSON(&ps, field+".jwks", &c.JWKS)
 		}
@@ -538,6 +555,7 @@ var knownGrants = map[string]oauth2.GrantType{
 	"password":                oauth2.PasswordCredentials,
 	"implicit":                oauth2.Implicit,
 	string(oauth2.DeviceCode): oauth2.DeviceCode,
+	"device_code":             oauth2.DeviceCode,
 }
 
 // Client authentication methods of RFC 7591 2 and RFC 7523 2.2.
@@ -669,6 +687,9 @@ func (c *Config) validateClient(ps *problems, field string, cl *ClientConfig) {
 	case method == "client_secret_jwt" && cl.Secret == "":
 		// The assertion is an HMAC keyed with the secret itself.
 		ps.add(field+".secret", "client_secret_jwt needs the secret in the clear, not secret_hash")
+	}
+	if cl.IntrospectAny && cl.Public {
+		ps.add(field+".introspect_any", "a public client cannot introspect tokens (RFC 7662 2.1)")
 	}
 	if cl.SecretHash != "" && secret.Check(cl.SecretHash) != nil {
 		ps.add(field+".secret_hash", "not an argon2id or bcrypt hash (make one with `oauth2d hash-password`)")

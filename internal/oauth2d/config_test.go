@@ -37,6 +37,10 @@ clients:
     token_endpoint_auth_method: private_key_jwt
     grant_types: [client_credentials]
     jwks: {keys: [{kty: EC, crv: P-256, x: f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU, y: x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0}]}
+    introspect_any: true
+  - id: tv
+    public: true
+    grant_types: [device_code, "urn:ietf:params:oauth:grant-type:device_code", refresh_token]
 users:
   - username: test
     password: test
@@ -65,11 +69,13 @@ func TestParseConfig_ReadsEveryField(t *testing.T) {
 		{"pkce.required", cfg.PKCE.Required, true},
 		{"grants.implicit", cfg.Grants.Implicit, true},
 		{"grants.password", cfg.Grants.Password, true},
-		{"clients", len(cfg.Clients), 3},
+		{"clients", len(cfg.Clients), 4},
 		{"clients[0].id keeps its zeros", cfg.Clients[0].ID, "000000"},
 		{"clients[0].secret", cfg.Clients[0].Secret, "hunter2-client"},
 		{"clients[1].public", cfg.Clients[1].Public, true},
 		{"clients[2].jwks is JSON", strings.HasPrefix(string(cfg.Clients[2].JWKS), `{"keys":[{`), true},
+		{"clients[2].introspect_any", cfg.Clients[2].IntrospectAny, true},
+		{"clients[3].grant_types", strings.Join(cfg.Clients[3].GrantTypes, " "), "device_code urn:ietf:params:oauth:grant-type:device_code refresh_token"},
 		{"users", len(cfg.Users), 1},
 	}
 	for _, c := range checks {
@@ -152,6 +158,8 @@ func TestConfig_BadConfigNamesTheFieldAndNeverTheSecret(t *testing.T) {
 		{"implicit not enabled", client("    grant_types: [implicit]\n"), `clients[0].grant_types[0]: the implicit grant is disabled`},
 		{"password not enabled", client("    grant_types: [password]\n"), `clients[0].grant_types[0]: the password grant is disabled`},
 		{"public with secret", client("    public: true\n"), `clients[0]: a public client has no secret`},
+		{"public introspecting", "clients:\n  - id: a\n    public: true\n    grant_types: [device_code]\n    introspect_any: true\n", `clients[0].introspect_any: a public client cannot introspect tokens`},
+		{"introspect_any not a bool", client("    introspect_any: always\n"), `clients[0].introspect_any: "always" is not true or false`},
 		{"confidential without secret", "clients:\n  - id: a\n    redirect_uris: [https://a.example/cb]\n", `clients[0].secret: required`},
 		{"public with client_credentials", "clients:\n  - id: a\n    public: true\n    redirect_uris: [https://a.example/cb]\n    grant_types: [client_credentials]\n", `clients[0].grant_types[0]: a public client cannot use client_credentials`},
 		{"bad secret hash", "clients:\n  - id: a\n    secret_hash: \"" + hash + "\"\n    redirect_uris: [https://a.example/cb]\n", `clients[0].secret_hash: not an argon2id or bcrypt hash`},

@@ -82,7 +82,19 @@ func (a *App) middleware(mux http.Handler) http.Handler {
 	})
 	var inner http.Handler = routed
 	if a.base != "" {
-		inner = http.StripPrefix(a.base, routed)
+		// The endpoints hang under the issuer's path; the metadata of an
+		// issuer with a path is also at the well-known path with the
+		// issuer's path appended (RFC 8414 3.1).
+		strip := http.StripPrefix(a.base, routed)
+		wellKnown := server.MetadataPath(a.issuer)
+		inner = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == wellKnown {
+				infoOf(r).endpoint = server.PathMetadata
+				a.server.HandleMetadataRequest(w, r)
+				return
+			}
+			strip.ServeHTTP(w, r)
+		})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -183,6 +195,33 @@ var errThrottledClient = errors.New(errors.ErrInvalidClient, "Too many failed cl
 // failures answers are delayed, then the client is refused with 429 for a
 // while. It also counts issued tokens by grant.
 func (a *App) handleToken(w http.ResponseWriter, r *http.Request) {
+	a.serveClientEndpoint(w, r, a.server.HandleTokenRequest, true)
+}
+
+// handleRevoke serves the revocation endpoint (RFC 7009 2), whose client
+// authentication is throttled as the token endpoint's.
+func (a *App) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	a.serveClientEndpoint(w, r, a.server.HandleRevocationRequest, false)
+}
+
+// handleIntrospect serves the introspection endpoint (RFC 7662 2), whose
+// client authentication is throttled as the token endpoint's.
+func (a *App) handleIntrospect(w http.ResponseWriter, r *http.Request) {
+	a.serveClientEndpoint(w, r, a.server.HandleIntrospectionRequest, false)
+}
+
+// handleDeviceAuthorization serves the device authorization endpoint (RFC
+// 8628 3.1), whose client authentication is throttled as the token
+// endpoint's.
+func (a *App) handleDeviceAuthorization(w http.ResponseWriter, r *http.Request) {
+	a.serveClientEndpoint(w, r, a.server.HandleDeviceAuthorizationRequest, false)
+}
+
+// serveClientEndpoint serves an endpoint where a client authenticates as
+// at the token endpoint (RFC 6749 2.3; RFC 7009 2.1, RFC 7662 2.1, RFC
+// 8628 3.1) with serve, throttling failed client authentications per
+// client_id; countGrant counts the tokens of a 200 by grant type.
+func (a *App) serveClientEndpoint(w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, *http.Request) error, countGrant bool) {
 	ctx := r.Context()
 	info := infoOf(r)
 	form, release := peekTokenForm(r, server.DefaultMaxBodyBytes)
@@ -204,10 +243,12 @@ func (a *App) handleToken(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	buf := &bufferedResponse{header: make(http.Header)}
-	_ = a.server.HandleTokenRequest(buf, r)
+	_ = serve(buf, r)
 	switch buf.status {
 	case http.StatusOK:
-		a.metrics.tokensIssued.WithLabelValues(grantLabel(form.get("grant_type"))).Inc()
+		if countGrant {
+			a.metrics.tokensIssued.WithLabelValues(grantLabel(form.get("grant_type"))).Inc()
+		}
 	case http.StatusUnauthorized:
 		if clientID != "" {
 			delay, err := a.clientThrottle.Fail(ctx, clientID)

@@ -60,8 +60,10 @@ func (m *metrics) handler() http.Handler {
 func grantLabel(gt string) string {
 	switch oauth2.GrantType(gt) {
 	case oauth2.AuthorizationCode, oauth2.Refreshing, oauth2.ClientCredentials,
-		oauth2.PasswordCredentials, oauth2.DeviceCode:
+		oauth2.PasswordCredentials:
 		return gt
+	case oauth2.DeviceCode:
+		return "device_code"
 	case "implicit", oauth2.Implicit:
 		return "implicit"
 	}

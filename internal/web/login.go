@@ -65,6 +65,10 @@ func (p *Pages) loginPage(ctx context.Context, ret string) page {
 		if cli, err := p.client(ctx, q.Get("client_id")); err == nil && cli != nil {
 			data.ClientID = cli.GetID()
 		}
+	} else if p.device != nil && p.safeReturn(ret) {
+		if u, err := url.Parse(ret); err == nil && u.Path == p.path("/device") {
+			data.Message = "to connect a device"
+		}
 	}
 	return data
 }

@@ -51,6 +51,10 @@ type Config struct {
 	// Throttle limits failed logins per username; its KV and Name are
 	// set by New.
 	Throttle Throttle
+	// Device, when set, enables the verification pages of the device
+	// authorization grant (RFC 8628 3.3): DeviceForm, Device and
+	// DeviceDone. Without it they answer 404.
+	Device DeviceGrant
 	// SessionTTL is how long a login lasts; 8 hours when zero.
 	SessionTTL time.Duration
 	// ConsentTTL is how long a consent is remembered; 30 days when zero.
@@ -68,6 +72,7 @@ type Pages struct {
 	kv         oauth2.KVStore
 	users      *Users
 	client     ClientLookup
+	device     DeviceGrant
 	throttle   *Throttle
 	log        *slog.Logger
 	now        func() time.Time
@@ -99,6 +104,7 @@ func New(ctx context.Context, cfg Config) (*Pages, error) {
 		kv:         cfg.KV,
 		users:      cfg.Users,
 		client:     cfg.Client,
+		device:     cfg.Device,
 		log:        cfg.Logger,
 		now:        cfg.Now,
 		sessionTTL: cfg.SessionTTL,
@@ -183,7 +189,13 @@ type page struct {
 	RedirectHost string
 	Scopes       []string
 	User         string
-	// The error page.
+	// The consent page's form action when it is not /consent.
+	Action string
+	// The device pages (RFC 8628 3.3): the user code, and whether the
+	// user denied the request.
+	UserCode string
+	Denied   bool
+	// The error page, and notes on other pages.
 	Message string
 }
 
