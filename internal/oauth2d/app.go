@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -47,9 +48,12 @@ type App struct {
 	keys    *generates.KeySet
 	web     *web.Pages
 
-	clientThrottle *web.Throttle
-	metrics        *metrics
+	clientGate   *clientGate
+	metrics      *metrics
+	routeByLabel map[string]*route
+	maxBody      int64 // the server's request body limit
 
+	logOut    *flushWriter // the buffered log of a Config without Logger
 	handler   http.Handler
 	stop      chan struct{}
 	closeOnce sync.Once
@@ -79,9 +83,13 @@ func New(cfg Config) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: cfg.Logger, metrics: newMetrics(), stop: make(chan struct{})}
+	a := &App{cfg: cfg, log: cfg.Logger, metrics: newMetrics(), stop: make(chan struct{}),
+		routeByLabel: map[string]*route{}, maxBody: server.DefaultMaxBodyBytes}
 	if a.log == nil {
-		a.log = slog.Default()
+		// As the oauth2d command does: text on stderr, buffered, so that
+		// the line per request does not cost a system call each.
+		a.logOut = newFlushWriter(os.Stderr, logFlushInterval)
+		a.log = slog.New(slog.NewTextHandler(a.logOut, nil))
 	}
 	iss, _ := issuerURL(cfg.Issuer) // Validate checked it
 	a.base = strings.TrimSuffix(iss.Path, "/")
@@ -128,7 +136,11 @@ func New(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("oauth2d: pages: %w", err)
 	}
 	th := cfg.ClientThrottle.throttle(a.kv, "client")
-	a.clientThrottle = &th
+	ids := make([]string, len(cfg.Clients))
+	for i, c := range cfg.Clients {
+		ids[i] = c.ID
+	}
+	a.clientGate = newClientGate(&th, a.log, th.EffectiveWindow(), ids)
 	a.handler = a.middleware(a.routes())
 	ok = true
 	return a, nil
@@ -385,43 +397,49 @@ func (a *App) Close() error {
 		if c, ok := a.rawStore.(io.Closer); ok && a.ownsStore {
 			a.closeErr = c.Close()
 		}
+		if a.logOut != nil {
+			_ = a.logOut.Close()
+		}
 	})
 	return a.closeErr
 }
 
 // routes is the one table of the server's endpoints, relative to the
-// issuer's path. Patterns use net/http's method matching.
-func (a *App) routes() http.Handler {
+// issuer's path. Patterns use net/http's method matching; each is labelled
+// in the metrics with its path.
+func (a *App) routes() *http.ServeMux {
 	mux := http.NewServeMux()
+	handle := func(pattern string, h http.HandlerFunc) { a.handle(mux, pattern, h) }
 	// RFC 6749 3.1: the authorization endpoint takes GET and may take POST.
-	mux.HandleFunc("GET /authorize", a.handleAuthorize)
-	mux.HandleFunc("POST /authorize", a.handleAuthorize)
+	handle("GET /authorize", a.handleAuthorize)
+	handle("POST /authorize", a.handleAuthorize)
 	// RFC 6749 3.2: POST only; the server answers other methods with 405
 	// and an invalid_request body, so every method is routed to it.
-	mux.HandleFunc("/token", a.handleToken)
-	mux.HandleFunc("GET /login", a.web.LoginForm)
-	mux.HandleFunc("POST /login", a.web.Login)
-	mux.HandleFunc("GET /consent", a.web.ConsentForm)
-	mux.HandleFunc("POST /consent", a.web.Consent)
+	handle("/token", a.handleToken)
 	// RFC 7009 2, RFC 7662 2, RFC 8628 3.1: POST only, like the token
 	// endpoint; the server answers other methods with 405.
-	mux.HandleFunc("/revoke", a.handleRevoke)
-	mux.HandleFunc("/introspect", a.handleIntrospect)
-	mux.HandleFunc("/device_authorization", a.handleDeviceAuthorization)
+	handle("/revoke", a.handleRevoke)
+	handle("/introspect", a.handleIntrospect)
+	handle("/device_authorization", a.handleDeviceAuthorization)
 	// RFC 8414 3 and RFC 7517 5: public documents, GET and HEAD; the
 	// server answers other methods with 405.
-	mux.HandleFunc(server.PathMetadata, a.server.HandleMetadataRequest)
-	mux.HandleFunc(server.PathJWKS, a.server.HandleJWKSRequest)
+	handle(server.PathMetadata, a.server.HandleMetadataRequest)
+	handle(server.PathJWKS, a.server.HandleJWKSRequest)
+	handle("GET /login", a.web.LoginForm)
+	handle("POST /login", a.web.Login)
+	handle("GET /consent", a.web.ConsentForm)
+	handle("POST /consent", a.web.Consent)
 	if a.deviceEnabled() {
 		// RFC 8628 3.3: the verification page.
-		mux.HandleFunc("GET /device", a.web.DeviceForm)
-		mux.HandleFunc("POST /device", a.web.Device)
-		mux.HandleFunc("GET /device/done", a.web.DeviceDone)
+		handle("GET /device", a.web.DeviceForm)
+		handle("POST /device", a.web.Device)
+		handle("GET /device/done", a.web.DeviceDone)
 	}
-	mux.HandleFunc("GET /healthz", a.handleHealth)
-	mux.Handle("GET /metrics", a.metrics.handler())
-	mux.HandleFunc("GET /static/", a.web.Static)
-	mux.HandleFunc("GET /{$}", a.web.Home)
+	handle("GET /healthz", a.handleHealth)
+	handle("GET /metrics", a.metrics.handler().ServeHTTP)
+	handle("GET /static/", a.web.Static)
+	handle("GET /{$}", a.web.Home)
+	// Anything else is labelled "other" by the middleware.
 	mux.HandleFunc("/", a.web.NotFound)
 	return mux
 }

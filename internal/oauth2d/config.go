@@ -77,7 +77,9 @@ type Config struct {
 	// Users are the resource owners who may sign in.
 	Users []UserConfig
 
-	// Logger receives the server's logs; slog.Default() when nil. Not read
+	// Logger receives the server's logs. When nil, they are written as
+	// text to the process's standard error, buffered and written out every
+	// 100ms and at App.Close, as the oauth2d command writes them. Not read
 	// from the file.
 	Logger *slog.Logger `yaml:"-"`
 	// TokenStore, when set, is used instead of opening Store: for tests and

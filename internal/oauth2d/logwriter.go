@@ -21,6 +21,9 @@ type flushWriter struct {
 // logBufferSize is the size of the log buffer.
 const logBufferSize = 64 << 10
 
+// logFlushInterval is how often the buffered log is written out.
+const logFlushInterval = 100 * time.Millisecond
+
 func newFlushWriter(w io.Writer, every time.Duration) *flushWriter {
 	f := &flushWriter{w: bufio.NewWriterSize(w, logBufferSize), stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {

@@ -22,7 +22,15 @@ type metrics struct {
 	errors        *prometheus.CounterVec
 	httpDuration  *prometheus.HistogramVec
 	storeDuration *prometheus.HistogramVec
+
+	// The children of tokensIssued by grant label and of errors by code,
+	// resolved at start so that counting looks nothing up in the vectors.
+	issuedBy map[string]prometheus.Counter
+	errorsBy map[string]prometheus.Counter
 }
+
+// grantLabels are the values of the grant label.
+var grantLabels = []string{"authorization_code", "refresh_token", "client_credentials", "password", "device_code", "implicit", "other"}
 
 func newMetrics() *metrics {
 	m := &metrics{
@@ -49,14 +57,31 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.tokensIssued, m.errors, m.httpDuration, m.storeDuration,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.issuedBy = make(map[string]prometheus.Counter, len(grantLabels))
+	for _, g := range grantLabels {
+		m.issuedBy[g] = m.tokensIssued.WithLabelValues(g)
+	}
+	m.errorsBy = make(map[string]prometheus.Counter, len(errors.Descriptions))
+	for code := range errors.Descriptions {
+		m.errorsBy[code.Error()] = m.errors.WithLabelValues(code.Error())
+	}
 	return m
+}
+
+// issued counts an access token issued by the grant of label, one of
+// grantLabels.
+func (m *metrics) issued(label string) {
+	if c, ok := m.issuedBy[label]; ok {
+		c.Inc()
+	}
 }
 
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-// grantLabel bounds the grant label to the grant types the server knows.
+// grantLabel bounds the grant label to the grant types the server knows
+// (grantLabels).
 func grantLabel(gt string) string {
 	switch oauth2.GrantType(gt) {
 	case oauth2.AuthorizationCode, oauth2.Refreshing, oauth2.ClientCredentials,
@@ -70,10 +95,31 @@ func grantLabel(gt string) string {
 	return "other"
 }
 
+// grantLabelBytes is grantLabel of a grant_type still in the request's
+// buffer: it compares without copying.
+func grantLabelBytes(gt []byte) string {
+	switch string(gt) {
+	case "client_credentials":
+		return "client_credentials"
+	case "authorization_code":
+		return "authorization_code"
+	case "refresh_token":
+		return "refresh_token"
+	case "password":
+		return "password"
+	case string(oauth2.DeviceCode):
+		return "device_code"
+	}
+	return grantLabel(string(gt))
+}
+
 // countError counts an error response by its RFC code, through the
 // catalog, so that the label only takes catalog values.
 func (m *metrics) countError(err error) {
-	if code := errors.Code(err); code != "" {
+	code := errors.Code(err)
+	if c, ok := m.errorsBy[code]; ok {
+		c.Inc()
+	} else if code != "" {
 		m.errors.WithLabelValues(code).Inc()
 	}
 }
@@ -84,7 +130,7 @@ func (m *metrics) countError(err error) {
 type instrumentedStore struct {
 	ts oauth2.TokenStore
 	kv oauth2.KVStore
-	ob map[string]prometheus.Observer
+	ob [numStoreOps]prometheus.Observer
 }
 
 var (
@@ -92,7 +138,32 @@ var (
 	_ oauth2.KVStore    = (*instrumentedStore)(nil)
 )
 
-var storeOps = []string{
+// storeOp is a store operation, the index of its observer.
+type storeOp int
+
+// The store operations, in the order of storeOps.
+const (
+	opCreate storeOp = iota
+	opRemoveByCode
+	opRemoveByAccess
+	opRemoveByRefresh
+	opGetByCode
+	opGetByAccess
+	opGetByRefresh
+	opExchangeCode
+	opRotateRefresh
+	opRevokeGrant
+	opKVPut
+	opKVPutIfAbsent
+	opKVGet
+	opKVTake
+	opKVDelete
+	opKVIncr
+	numStoreOps
+)
+
+// storeOps are the op labels of the store operations.
+var storeOps = [numStoreOps]string{
 	"create", "remove_by_code", "remove_by_access", "remove_by_refresh",
 	"get_by_code", "get_by_access", "get_by_refresh", "exchange_code",
 	"rotate_refresh", "revoke_grant",
@@ -100,109 +171,109 @@ var storeOps = []string{
 }
 
 func newInstrumentedStore(ts oauth2.TokenStore, kv oauth2.KVStore, m *metrics) *instrumentedStore {
-	s := &instrumentedStore{ts: ts, kv: kv, ob: make(map[string]prometheus.Observer, len(storeOps))}
-	for _, op := range storeOps {
-		s.ob[op] = m.storeDuration.WithLabelValues(op)
+	s := &instrumentedStore{ts: ts, kv: kv}
+	for op, label := range storeOps {
+		s.ob[op] = m.storeDuration.WithLabelValues(label)
 	}
 	return s
 }
 
-func (s *instrumentedStore) observe(op string, start time.Time) {
+func (s *instrumentedStore) observe(op storeOp, start time.Time) {
 	s.ob[op].Observe(time.Since(start).Seconds())
 }
 
 // Create stores info (oauth2.TokenStore).
 func (s *instrumentedStore) Create(ctx context.Context, info oauth2.TokenInfo) error {
-	defer s.observe("create", time.Now())
+	defer s.observe(opCreate, time.Now())
 	return s.ts.Create(ctx, info)
 }
 
 // RemoveByCode removes a code (oauth2.TokenStore).
 func (s *instrumentedStore) RemoveByCode(ctx context.Context, code string) error {
-	defer s.observe("remove_by_code", time.Now())
+	defer s.observe(opRemoveByCode, time.Now())
 	return s.ts.RemoveByCode(ctx, code)
 }
 
 // RemoveByAccess removes an access token (oauth2.TokenStore).
 func (s *instrumentedStore) RemoveByAccess(ctx context.Context, access string) error {
-	defer s.observe("remove_by_access", time.Now())
+	defer s.observe(opRemoveByAccess, time.Now())
 	return s.ts.RemoveByAccess(ctx, access)
 }
 
 // RemoveByRefresh removes a refresh token (oauth2.TokenStore).
 func (s *instrumentedStore) RemoveByRefresh(ctx context.Context, refresh string) error {
-	defer s.observe("remove_by_refresh", time.Now())
+	defer s.observe(opRemoveByRefresh, time.Now())
 	return s.ts.RemoveByRefresh(ctx, refresh)
 }
 
 // GetByCode reads a code (oauth2.TokenStore).
 func (s *instrumentedStore) GetByCode(ctx context.Context, code string) (oauth2.TokenInfo, error) {
-	defer s.observe("get_by_code", time.Now())
+	defer s.observe(opGetByCode, time.Now())
 	return s.ts.GetByCode(ctx, code)
 }
 
 // GetByAccess reads an access token (oauth2.TokenStore).
 func (s *instrumentedStore) GetByAccess(ctx context.Context, access string) (oauth2.TokenInfo, error) {
-	defer s.observe("get_by_access", time.Now())
+	defer s.observe(opGetByAccess, time.Now())
 	return s.ts.GetByAccess(ctx, access)
 }
 
 // GetByRefresh reads a refresh token (oauth2.TokenStore).
 func (s *instrumentedStore) GetByRefresh(ctx context.Context, refresh string) (oauth2.TokenInfo, error) {
-	defer s.observe("get_by_refresh", time.Now())
+	defer s.observe(opGetByRefresh, time.Now())
 	return s.ts.GetByRefresh(ctx, refresh)
 }
 
 // ExchangeCode consumes a code (oauth2.TokenStore).
 func (s *instrumentedStore) ExchangeCode(ctx context.Context, code string, issued oauth2.TokenInfo) error {
-	defer s.observe("exchange_code", time.Now())
+	defer s.observe(opExchangeCode, time.Now())
 	return s.ts.ExchangeCode(ctx, code, issued)
 }
 
 // RotateRefresh rotates a refresh token (oauth2.TokenStore).
 func (s *instrumentedStore) RotateRefresh(ctx context.Context, refresh string, issued oauth2.TokenInfo) error {
-	defer s.observe("rotate_refresh", time.Now())
+	defer s.observe(opRotateRefresh, time.Now())
 	return s.ts.RotateRefresh(ctx, refresh, issued)
 }
 
 // RevokeGrant revokes a grant (oauth2.TokenStore).
 func (s *instrumentedStore) RevokeGrant(ctx context.Context, grantID string) error {
-	defer s.observe("revoke_grant", time.Now())
+	defer s.observe(opRevokeGrant, time.Now())
 	return s.ts.RevokeGrant(ctx, grantID)
 }
 
 // Put stores a value (oauth2.KVStore).
 func (s *instrumentedStore) Put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	defer s.observe("kv_put", time.Now())
+	defer s.observe(opKVPut, time.Now())
 	return s.kv.Put(ctx, key, value, ttl)
 }
 
 // PutIfAbsent stores a value if absent (oauth2.KVStore).
 func (s *instrumentedStore) PutIfAbsent(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	defer s.observe("kv_put_if_absent", time.Now())
+	defer s.observe(opKVPutIfAbsent, time.Now())
 	return s.kv.PutIfAbsent(ctx, key, value, ttl)
 }
 
 // Get reads a value (oauth2.KVStore).
 func (s *instrumentedStore) Get(ctx context.Context, key string) ([]byte, error) {
-	defer s.observe("kv_get", time.Now())
+	defer s.observe(opKVGet, time.Now())
 	return s.kv.Get(ctx, key)
 }
 
 // Take reads and deletes a value (oauth2.KVStore).
 func (s *instrumentedStore) Take(ctx context.Context, key string) ([]byte, error) {
-	defer s.observe("kv_take", time.Now())
+	defer s.observe(opKVTake, time.Now())
 	return s.kv.Take(ctx, key)
 }
 
 // Delete deletes a value (oauth2.KVStore).
 func (s *instrumentedStore) Delete(ctx context.Context, key string) error {
-	defer s.observe("kv_delete", time.Now())
+	defer s.observe(opKVDelete, time.Now())
 	return s.kv.Delete(ctx, key)
 }
 
 // Incr counts (oauth2.KVStore).
 func (s *instrumentedStore) Incr(ctx context.Context, key string, ttl time.Duration) (int64, error) {
-	defer s.observe("kv_incr", time.Now())
+	defer s.observe(opKVIncr, time.Now())
 	return s.kv.Incr(ctx, key, ttl)
 }

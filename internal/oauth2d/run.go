@@ -123,7 +123,7 @@ func Main(env Env) int {
 	}
 	// While serving, the log is buffered and written out every 100ms, so
 	// that the line per request does not cost a system call each.
-	out := newFlushWriter(env.Stderr, 100*time.Millisecond)
+	out := newFlushWriter(env.Stderr, logFlushInterval)
 	defer out.Close()
 	handler := newHandler(out)
 	log = slog.New(handler)

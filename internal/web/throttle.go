@@ -54,6 +54,10 @@ func (t *Throttle) window() time.Duration {
 	return t.Window
 }
 
+// EffectiveWindow returns the counting window and lockout time: Window, or
+// its default of 15 minutes.
+func (t *Throttle) EffectiveWindow() time.Duration { return t.window() }
+
 func (t *Throttle) now() time.Time {
 	if t.Now == nil {
 		return time.Now()
