@@ -407,9 +407,9 @@ func (a *App) Close() error {
 // routes is the one table of the server's endpoints, relative to the
 // issuer's path. Patterns use net/http's method matching; each is labelled
 // in the metrics with its path.
-func (a *App) routes() *http.ServeMux {
-	mux := http.NewServeMux()
-	handle := func(pattern string, h http.HandlerFunc) { a.handle(mux, pattern, h) }
+func (a *App) routes() *router {
+	rt := &router{exact: map[string]http.Handler{}, mux: http.NewServeMux()}
+	handle := func(pattern string, h http.HandlerFunc) { a.handle(rt, pattern, h) }
 	// RFC 6749 3.1: the authorization endpoint takes GET and may take POST.
 	handle("GET /authorize", a.handleAuthorize)
 	handle("POST /authorize", a.handleAuthorize)
@@ -440,8 +440,8 @@ func (a *App) routes() *http.ServeMux {
 	handle("GET /static/", a.web.Static)
 	handle("GET /{$}", a.web.Home)
 	// Anything else is labelled "other" by the middleware.
-	mux.HandleFunc("/", a.web.NotFound)
-	return mux
+	rt.mux.HandleFunc("/", a.web.NotFound)
+	return rt
 }
 
 // issuerURLs returns the absolute URL of an endpoint path.

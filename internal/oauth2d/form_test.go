@@ -125,9 +125,9 @@ func TestServeClientEndpoint_AllocatesLittleMoreThanTheLibrary(t *testing.T) {
 	defer app.Close()
 	lib := allocsPerTokenRequest(t, libraryHandler(t), DemoClientID, DemoClientSecret)
 	got := allocsPerTokenRequest(t, app.Handler(), DemoClientID, DemoClientSecret)
-	// The app's log line, metrics, throttle and body peek allocate
-	// nothing; the mux's routing may.
-	if got > lib+2 {
+	// The app's routing, log line, metrics, throttle and body peek
+	// allocate nothing (one allowed for a pooled object lost to a GC).
+	if got > lib+1 {
 		t.Fatalf("%.0f allocations per token request; the library's handler makes %.0f", got, lib)
 	}
 }

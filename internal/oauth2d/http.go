@@ -85,20 +85,42 @@ func (a *App) route(label string) *route {
 	return rt
 }
 
-// handle registers h for pattern on mux, labelled in the metrics with the
+// router is the ServeMux of routes(), with the endpoints whose pattern is
+// one exact path for any method (the token endpoint among them) found by a
+// map lookup before the mux's matching. Such a pattern is the only one
+// that matches its path, so the answer is the mux's.
+type router struct {
+	exact map[string]http.Handler
+	mux   *http.ServeMux
+}
+
+// ServeHTTP dispatches r.
+func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h, ok := rt.exact[r.URL.Path]; ok && r.Method != http.MethodConnect {
+		h.ServeHTTP(w, r)
+		return
+	}
+	rt.mux.ServeHTTP(w, r)
+}
+
+// handle registers h for pattern, labelled in the metrics with the
 // pattern's path.
-func (a *App) handle(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
+func (a *App) handle(rt *router, pattern string, h http.HandlerFunc) {
 	label := pattern
 	if _, path, ok := strings.Cut(pattern, " "); ok {
 		label = path
 	}
-	rt := a.route(strings.TrimSuffix(label, "{$}"))
-	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	route := a.route(strings.TrimSuffix(label, "{$}"))
+	labelled := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rw, ok := w.(*respWriter); ok {
-			rw.route = rt
+			rw.route = route
 		}
 		h(w, r)
 	})
+	rt.mux.Handle(pattern, labelled)
+	if !strings.ContainsAny(pattern, " {") && !strings.HasSuffix(pattern, "/") {
+		rt.exact[pattern] = labelled
+	}
 }
 
 // middleware logs one line per request and measures its duration by
@@ -107,7 +129,7 @@ func (a *App) handle(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
 // never a token, code, secret or password. Nothing is looked up or
 // allocated per request for the metrics: the routes resolved their
 // histograms at start.
-func (a *App) middleware(mux *http.ServeMux) http.Handler {
+func (a *App) middleware(mux *router) http.Handler {
 	var inner http.Handler = mux
 	if a.base != "" {
 		// The endpoints hang under the issuer's path; the metadata of an
