@@ -118,9 +118,12 @@ func (f *flushWriter) flushLocked() error {
 	return err
 }
 
+// maxKeptLogBuffer is the largest batch buffer kept for reuse.
+const maxKeptLogBuffer = 1 << 20
+
 // keep keeps a written batch's buffer for reuse, unless it grew large.
 func (f *flushWriter) keep(batch []byte) {
-	if cap(batch) > 4*logBufferSize {
+	if cap(batch) > maxKeptLogBuffer {
 		return
 	}
 	f.mu.Lock()
