@@ -356,8 +356,13 @@ func ParseConfig(data []byte) (Config, error) {
 		return Config{}, yamlError(data, err)
 	}
 	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
+	switch err := dec.Decode(&extra); {
+	case err == nil:
 		return Config{}, &ConfigError{Problem: "the file holds more than one YAML document"}
+	case !stderrors.Is(err, io.EOF):
+		// Whatever follows the first document must parse too: a file
+		// that is cut or garbled after it is not a configuration.
+		return Config{}, yamlError(data, err)
 	}
 	return fc.convert()
 }

@@ -178,6 +178,7 @@ func TestConfig_BadConfigNamesTheFieldAndNeverTheSecret(t *testing.T) {
 		{"duplicate user", "users:\n  - username: bob\n    password: " + pw + "\n  - username: bob\n    password: " + pw + "\n", `users[1].username: duplicate of users[0].username`},
 		{"secret of wrong type is not echoed", "clients:\n  - id: a\n    secret: [" + sec + "]\n", `clients[0].secret: cannot unmarshal`},
 		{"not YAML", "clients: [\n  " + sec, `not valid YAML`},
+		{"garbage after the document", "listen: 127.0.0.1:1\n! !", `not valid YAML`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
