@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -41,18 +42,29 @@ func Hash(password string) (string, error) {
 }
 
 // ErrUnknownHash is returned by Check for a hash that is neither argon2id
-// nor bcrypt.
+// nor bcrypt, or whose parameters are malformed or out of range.
 var ErrUnknownHash = errors.New("secret: unknown hash format")
 
-// Check validates the format of hash without verifying anything.
+// maxBcryptCost bounds the bcrypt cost a configured hash may ask for: cost
+// 16 already takes seconds a try, and every login would pay it.
+const maxBcryptCost = 16
+
+// Check validates the format and parameters of hash without verifying
+// anything. Verify refuses every hash Check refuses.
 func Check(hash string) error {
 	switch {
 	case strings.HasPrefix(hash, "$argon2id$"):
 		_, _, _, err := parseArgon(hash)
 		return err
 	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
-		_, err := bcrypt.Cost([]byte(hash))
-		return err
+		cost, err := bcrypt.Cost([]byte(hash))
+		if err != nil {
+			return fmt.Errorf("secret: bcrypt: %w", ErrUnknownHash)
+		}
+		if cost > maxBcryptCost {
+			return fmt.Errorf("secret: bcrypt cost %d above %d: %w", cost, maxBcryptCost, ErrUnknownHash)
+		}
+		return nil
 	}
 	return ErrUnknownHash
 }
@@ -62,32 +74,66 @@ type argonParams struct {
 	threads      uint8
 }
 
+// parseArgon parses the PHC string "$argon2id$v=19$m=M,t=T,p=P$salt$key"
+// strictly: every field whole, nothing trailing, the parameters within the
+// bounds of RFC 9106 3.1 (m >= 8*p KiB) and small enough to run.
 func parseArgon(hash string) (argonParams, []byte, []byte, error) {
 	var p argonParams
 	parts := strings.Split(hash, "$")
 	// "", "argon2id", "v=19", "m=..,t=..,p=..", salt, key
-	if len(parts) != 6 || parts[1] != "argon2id" {
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
 		return p, nil, nil, ErrUnknownHash
 	}
-	var version int
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+	if parts[2] != fmt.Sprintf("v=%d", argon2.Version) {
 		return p, nil, nil, fmt.Errorf("secret: argon2id version: %w", ErrUnknownHash)
 	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.memory, &p.time, &p.threads); err != nil {
+	params := strings.Split(parts[3], ",")
+	if len(params) != 3 {
 		return p, nil, nil, fmt.Errorf("secret: argon2id parameters: %w", ErrUnknownHash)
 	}
-	if p.memory == 0 || p.memory > 4*1024*1024 || p.time == 0 || p.time > 64 || p.threads == 0 {
+	m, errM := argonParam(params[0], "m=", 32)
+	t, errT := argonParam(params[1], "t=", 32)
+	threads, errP := argonParam(params[2], "p=", 8)
+	if errM != nil || errT != nil || errP != nil {
+		return p, nil, nil, fmt.Errorf("secret: argon2id parameters: %w", ErrUnknownHash)
+	}
+	p.memory, p.time, p.threads = uint32(m), uint32(t), uint8(threads)
+	if p.threads == 0 || p.memory < 8*uint32(p.threads) || p.memory > 4*1024*1024 || p.time == 0 || p.time > 64 {
 		return p, nil, nil, fmt.Errorf("secret: argon2id parameters out of range: %w", ErrUnknownHash)
 	}
-	salt, err := b64.DecodeString(parts[4])
+	if !isB64(parts[4]) || !isB64(parts[5]) {
+		return p, nil, nil, fmt.Errorf("secret: argon2id salt or key: %w", ErrUnknownHash)
+	}
+	salt, err := b64.Strict().DecodeString(parts[4])
 	if err != nil {
 		return p, nil, nil, fmt.Errorf("secret: argon2id salt: %w", ErrUnknownHash)
 	}
-	key, err := b64.DecodeString(parts[5])
+	key, err := b64.Strict().DecodeString(parts[5])
 	if err != nil || len(key) < 16 || len(key) > 128 {
 		return p, nil, nil, fmt.Errorf("secret: argon2id key: %w", ErrUnknownHash)
 	}
 	return p, salt, key, nil
+}
+
+// isB64 reports whether s holds only the characters of unpadded standard
+// base64; the decoder itself skips line breaks, which a hash must not have.
+func isB64(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/') {
+			return false
+		}
+	}
+	return true
+}
+
+// argonParam parses "name=N" with N a decimal number of at most bits bits.
+func argonParam(field, name string, bits int) (uint64, error) {
+	digits, ok := strings.CutPrefix(field, name)
+	if !ok || digits == "" || digits[0] == '+' || digits[0] == '-' {
+		return 0, ErrUnknownHash
+	}
+	return strconv.ParseUint(digits, 10, bits)
 }
 
 // verified remembers, per hash, the SHA-256 of the last password that
@@ -114,6 +160,9 @@ func Verify(hash, password string) bool {
 }
 
 func verifySlow(hash, password string) bool {
+	if Check(hash) != nil {
+		return false
+	}
 	switch {
 	case strings.HasPrefix(hash, "$argon2id$"):
 		p, salt, key, err := parseArgon(hash)

@@ -57,3 +57,30 @@ func TestEqualAndVerifyMissing(t *testing.T) {
 		t.Fatal("VerifyMissing returned true")
 	}
 }
+
+func TestCheckAndVerify_RefuseNonCanonicalHashes(t *testing.T) {
+	bc, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, hash string }{
+		{"bcrypt minor version x", "$2x$" + string(bc)[4:]},
+		{"bcrypt without minor version", "$2$" + string(bc)[4:]},
+		{"trailing text after the version", "$argon2id$v=19abc$m=64,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg$a2V5a2V5a2V5a2V5a2V5a2V5"},
+		{"trailing text after a parameter", "$argon2id$v=19$m=64,t=1,p=1A$MDEyMzQ1Njc4OWFiY2RlZg$a2V5a2V5a2V5a2V5a2V5a2V5"},
+		{"an extra parameter", "$argon2id$v=19$m=64,t=1,p=1,data=x$MDEyMzQ1Njc4OWFiY2RlZg$a2V5a2V5a2V5a2V5a2V5a2V5"},
+		{"memory below 8*p KiB (RFC 9106 3.1)", "$argon2id$v=19$m=1,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg$a2V5a2V5a2V5a2V5a2V5a2V5"},
+		{"line break in the salt", "$argon2id$v=19$m=64,t=1,p=1$MDEy\nMzQ1Njc4OWFiY2RlZg$a2V5a2V5a2V5a2V5a2V5a2V5"},
+		{"bcrypt cost above the bound", "$2a$31$" + string(bc)[7:]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := Check(tt.hash); err == nil {
+				t.Errorf("Check(%q) = nil, want an error", tt.hash)
+			}
+			if Verify(tt.hash, "pw") {
+				t.Errorf("Verify(%q) = true for a hash Check refuses", tt.hash)
+			}
+		})
+	}
+}
