@@ -332,7 +332,10 @@ func LoadConfig(path string) (Config, error) {
 var (
 	yamlUnknownField = regexp.MustCompile(`^line (\d+): field (\S+) not found in type \S+$`)
 	yamlLine         = regexp.MustCompile(`^line (\d+): (.*)$`)
-	yamlQuoted       = regexp.MustCompile("`[^`]*`")
+	// yamlQuoted spans from the first backtick of a decoder message to its
+	// last: the decoder quotes a value in backticks without escaping the
+	// ones inside it, and a value may be a secret.
+	yamlQuoted = regexp.MustCompile("(?s)`.*`")
 )
 
 // ParseConfig decodes a YAML configuration over the defaults (without the
@@ -651,7 +654,7 @@ func issuerURL(s string) (*url.URL, error) {
 		return nil, stderrors.New("not a URL")
 	case u.Scheme != "http" && u.Scheme != "https":
 		return nil, stderrors.New("not an absolute http or https URL")
-	case u.Host == "" || u.Opaque != "":
+	case u.Hostname() == "" || u.Opaque != "":
 		return nil, stderrors.New("has no host")
 	case u.User != nil:
 		return nil, stderrors.New("must not hold user information")
@@ -753,7 +756,7 @@ func checkRedirectURI(s string) error {
 		return stderrors.New("not an absolute URI")
 	case u.Fragment != "" || strings.Contains(s, "#"):
 		return stderrors.New("must not have a fragment (RFC 6749 3.1.2)")
-	case (u.Scheme == "http" || u.Scheme == "https") && u.Host == "":
+	case (u.Scheme == "http" || u.Scheme == "https") && u.Hostname() == "":
 		return stderrors.New("has no host")
 	}
 	return nil

@@ -92,21 +92,36 @@ func checkServerURL(s string) error {
 }
 
 // RedactStore returns the store setting with any password replaced by
-// "xxxxx", for logs.
+// "xxxxx", for logs. It recognises the same schemes as ParseStoreURL, in any
+// case, and hides the value of every query parameter whose name holds
+// "pass" or "pwd" however the query is written.
 func RedactStore(s string) string {
-	if rest, ok := strings.CutPrefix(s, "mysql:"); ok && !strings.HasPrefix(rest, "//") {
-		// The driver's format: user:password@protocol(address)/db.
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			if user, _, hasPw := strings.Cut(rest[:at], ":"); hasPw {
-				return "mysql:" + user + ":xxxxx" + rest[at:]
+	scheme, rest, _ := strings.Cut(s, ":")
+	switch strings.ToLower(scheme) {
+	case "mysql", "mariadb":
+		if !strings.HasPrefix(rest, "//") {
+			// The driver's format: user:password@protocol(address)/db?params,
+			// split as the driver does: the database and parameters follow
+			// the last '/', the credentials end at the last '@' before it.
+			head, tail := rest, ""
+			if slash := strings.LastIndex(rest, "/"); slash >= 0 {
+				head, tail = rest[:slash], rest[slash:]
 			}
+			if at := strings.LastIndex(head, "@"); at >= 0 {
+				if user, _, hasPw := strings.Cut(head[:at], ":"); hasPw {
+					head = user + ":xxxxx" + head[at:]
+				}
+			}
+			if db, query, hasQuery := strings.Cut(tail, "?"); hasQuery {
+				tail = db + "?" + redactPasswords(query)
+			}
+			return scheme + ":" + head + tail
 		}
-		return s
 	}
 	u, err := url.Parse(s)
 	if err != nil {
 		// A setting that does not parse may hold a password anywhere.
-		if scheme, _, ok := strings.Cut(s, ":"); ok && !strings.Contains(scheme, "/") {
+		if scheme, _, ok := strings.Cut(s, ":"); ok && !strings.ContainsAny(scheme, "/@?") {
 			return scheme + ":(unparsable, hidden)"
 		}
 		return "(unparsable, hidden)"
@@ -116,19 +131,31 @@ func RedactStore(s string) string {
 			u.User = url.UserPassword(u.User.Username(), "xxxxx")
 		}
 	}
-	q := u.Query()
-	changed := false
-	for k := range q {
-		switch strings.ToLower(k) {
-		case "password", "pass", "pwd", "sslpassword":
-			q.Set(k, "xxxxx")
-			changed = true
+	u.RawQuery = redactPasswords(u.RawQuery)
+	u.ForceQuery = false
+	return u.String()
+}
+
+// redactPasswords replaces the value of every parameter of a raw query whose
+// name, escaped or not, holds "pass" or "pwd". It splits on both '&' and
+// ';' and never decodes values, so a malformed pair cannot slip through.
+func redactPasswords(raw string) string {
+	if raw == "" {
+		return raw
+	}
+	pairs := strings.FieldsFunc(raw, func(r rune) bool { return r == '&' || r == ';' })
+	for i, pair := range pairs {
+		name, _, hasValue := strings.Cut(pair, "=")
+		if unescaped, err := url.QueryUnescape(name); err == nil {
+			name = unescaped
+		}
+		name = strings.ToLower(name)
+		if strings.Contains(name, "pass") || strings.Contains(name, "pwd") || !hasValue && strings.Contains(strings.ToLower(pair), "pass") {
+			key, _, _ := strings.Cut(pair, "=")
+			pairs[i] = key + "=xxxxx"
 		}
 	}
-	if changed {
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
+	return strings.Join(pairs, "&")
 }
 
 // pinger is implemented by stores that can check their connection.
