@@ -5,6 +5,7 @@ import (
 	stderrors "errors"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -24,17 +25,22 @@ const (
 
 // safeReturn reports whether ret is a path on this server that a login may
 // return to: relative to our origin (no scheme, no host, not
-// protocol-relative), under the issuer's path, with no backslash or control
-// character that a browser might read differently.
+// protocol-relative), under the issuer's path, with no backslash, control
+// character or fragment that a browser might read differently, and no dot
+// segment (plain or percent-encoded) that a browser would resolve to a path
+// outside the issuer's.
 func (p *Pages) safeReturn(ret string) bool {
 	if ret == "" || ret[0] != '/' || strings.HasPrefix(ret, "//") || strings.HasPrefix(ret, "/\\") {
 		return false
 	}
-	if strings.ContainsFunc(ret, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+	if strings.ContainsFunc(ret, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' || r == '#' }) {
 		return false
 	}
 	u, err := url.Parse(ret)
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Fragment != "" {
+		return false
+	}
+	if u.Path != path.Clean(u.Path) {
 		return false
 	}
 	return p.base == "" || u.Path == p.base || strings.HasPrefix(u.Path, p.base+"/")

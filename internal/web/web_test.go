@@ -203,6 +203,13 @@ func TestSafeReturn_AcceptsOnlyOurRelativePaths(t *testing.T) {
 		{sub, "/oauth/authorize?x=1", true},
 		{sub, "/authorize?x=1", false},
 		{sub, "/oauthx", false},
+		// Found by FuzzSafeReturn_OnlySameOriginPaths: a browser resolves
+		// dot segments, encoded or not, out of the issuer's path.
+		{sub, "/oauth/..", false},
+		{sub, "/oauth/%2e%2e", false},
+		{sub, "/oauth/.%2E/x", false},
+		{sub, "/oauth/./authorize", false},
+		{p, "/#", false},
 	}
 	for _, tt := range tests {
 		if got := tt.p.safeReturn(tt.ret); got != tt.want {
