@@ -125,8 +125,19 @@ func TestOutage_TokenEndpointFailsFastAndRecoversByItself(t *testing.T) {
 					}
 					t.Logf("serving again %v after the store's return (%d token requests failed after /healthz was 200)",
 						time.Since(back).Round(time.Millisecond), failed)
-					if n := be.accessTokens(t); n != before+1 {
-						t.Errorf("the store holds %d access tokens after recovery, want %d: one per 200", n, before+1)
+					// One record per 200, plus at most one per request that
+					// was answered 503 while its write sat in a stalled
+					// connection: TCP still delivers bytes written before the
+					// server gave up, so the engine may run that write once
+					// the network heals. Such a record is whole (never half
+					// written) and its token was never sent to anyone, so it
+					// is not issued; what must never happen is more records
+					// than requests, or fewer than the 200s.
+					if n := be.accessTokens(t); n < before+1 || n > before+1+o.requests {
+						t.Errorf("the store holds %d access tokens after recovery, want %d (one per 200) to %d (plus one per abandoned write)",
+							n, before+1, before+1+o.requests)
+					} else if n > before+1 {
+						t.Logf("%d write(s) abandoned during the stall reached the store after it returned; their tokens were never sent", n-before-1)
 					}
 				})
 			}
