@@ -2,11 +2,11 @@ package server
 
 import (
 	"encoding/json"
+	stderrors "errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
-	stderrors "errors"
 
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/errors"
