@@ -99,8 +99,12 @@ func TestOutage_TokenEndpointFailsFastAndRecoversByItself(t *testing.T) {
 					o.finish(px)
 					back := time.Now()
 
-					if n := be.accessTokens(t); n != before {
-						t.Errorf("the store holds %d access tokens after the outage, %d before: the outage issued %d", n, before, n-before)
+					// No response carried a token (checked above). A write
+					// abandoned in a stalled connection may still reach the
+					// engine as the network heals (see the count after
+					// recovery below), but never more than one per request.
+					if n := be.accessTokens(t); n < before || n > before+o.requests {
+						t.Errorf("the store holds %d access tokens after the outage, %d before, after %d refused requests", n, before, o.requests)
 					}
 					// The same App, without a restart: the store's pool
 					// reconnects by itself.
