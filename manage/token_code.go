@@ -11,7 +11,7 @@ import (
 
 // errRedirectMismatch: the token request's redirect_uri differs from the
 // authorization request's (RFC 6749 4.1.3).
-var errRedirectMismatch = errors.New(errors.ErrInvalidGrant, "The redirect_uri does not match the authorization request")
+var errRedirectMismatch = errors.WithDescription(errors.ErrInvalidGrant, "The redirect_uri does not match the authorization request")
 
 // issueCode fills ti with an authorization code (RFC 6749 4.1.2): single
 // use, short-lived, bound to the client, the redirect URI and the PKCE

@@ -9,7 +9,7 @@ import (
 
 // errDeviceNoUser: a device grant is always issued for the resource owner
 // who approved it (RFC 8628 3.3); without one there is nothing to issue.
-var errDeviceNoUser = errors.New(errors.ErrInvalidGrant, "The device authorization has no approving user")
+var errDeviceNoUser = errors.WithDescription(errors.ErrInvalidGrant, "The device authorization has no approving user")
 
 // deviceToken issues the tokens of an approved device authorization grant
 // (RFC 8628 3.4, 3.5). The server has checked the device_code, consumed it

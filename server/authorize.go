@@ -39,13 +39,13 @@ type AuthorizeRequest struct {
 }
 
 var (
-	errAuthorizeMethod      = errors.New(errors.ErrInvalidRequest, "The authorization endpoint accepts only GET and POST requests")
-	errMissingClientID      = errors.New(errors.ErrInvalidRequest, "The client_id parameter is missing")
-	errUnknownClient        = errors.New(errors.ErrInvalidRequest, "The client_id is unknown")
-	errMissingResponseType  = errors.New(errors.ErrInvalidRequest, "The response_type parameter is missing")
-	errUnsupportedResponse  = errors.New(errors.ErrUnsupportedResponseType, "The response_type is not supported by this server")
-	errResponseNotAllowed   = errors.New(errors.ErrUnauthorizedClient, "The client is not allowed to use this response type")
-	errNoUserAuthentication = errors.New(errors.ErrAccessDenied, "The resource owner could not be authenticated")
+	errAuthorizeMethod      = errors.WithDescription(errors.ErrInvalidRequest, "The authorization endpoint accepts only GET and POST requests")
+	errMissingClientID      = errors.WithDescription(errors.ErrInvalidRequest, "The client_id parameter is missing")
+	errUnknownClient        = errors.WithDescription(errors.ErrInvalidRequest, "The client_id is unknown")
+	errMissingResponseType  = errors.WithDescription(errors.ErrInvalidRequest, "The response_type parameter is missing")
+	errUnsupportedResponse  = errors.WithDescription(errors.ErrUnsupportedResponseType, "The response_type is not supported by this server")
+	errResponseNotAllowed   = errors.WithDescription(errors.ErrUnauthorizedClient, "The client is not allowed to use this response type")
+	errNoUserAuthentication = errors.WithDescription(errors.ErrAccessDenied, "The resource owner could not be authenticated")
 )
 
 // HandleAuthorizeRequest serves the authorization endpoint (RFC 6749 3.1,

@@ -9,7 +9,7 @@ import (
 	"github.com/oauth2d/oauth2/errors"
 )
 
-var errBearerTwoMethods = errors.New(errors.ErrInvalidRequest, "The access token was sent by more than one method")
+var errBearerTwoMethods = errors.WithDescription(errors.ErrInvalidRequest, "The access token was sent by more than one method")
 
 // BearerAuth returns the access token of a resource request (RFC 6750 2):
 // from the Authorization header with the Bearer scheme, matched

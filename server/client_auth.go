@@ -49,10 +49,10 @@ type ClientAuthenticator interface {
 var (
 	// errClientAuth is the one answer to every failed client
 	// authentication, so that it does not tell which part failed.
-	errClientAuth        = errors.New(errors.ErrInvalidClient, "Client authentication failed")
+	errClientAuth        = errors.WithDescription(errors.ErrInvalidClient, "Client authentication failed")
 	errMissingClientAuth = errClientAuth
-	errTwoAuthMethods    = errors.New(errors.ErrInvalidRequest, "The client used more than one authentication method")
-	errPublicClientGrant = errors.New(errors.ErrUnauthorizedClient, "Public clients cannot use this grant type")
+	errTwoAuthMethods    = errors.WithDescription(errors.ErrInvalidRequest, "The client used more than one authentication method")
+	errPublicClientGrant = errors.WithDescription(errors.ErrUnauthorizedClient, "Public clients cannot use this grant type")
 )
 
 // dummySecret is compared against when the client is unknown, so that the

@@ -170,19 +170,19 @@ type KVStoreProvider interface {
 var (
 	// ErrUserCodeInvalid: the user code is malformed, unknown, expired, or
 	// already approved or denied.
-	ErrUserCodeInvalid = errors.New(errors.ErrInvalidGrant, "The code is invalid, expired or already used")
+	ErrUserCodeInvalid = errors.WithDescription(errors.ErrInvalidGrant, "The code is invalid, expired or already used")
 	// ErrUserCodeThrottled: too many invalid user codes were entered under
 	// the throttle key; the page should ask the user to wait (RFC 8628 5.1).
-	ErrUserCodeThrottled = errors.New(errors.ErrAccessDenied, "Too many invalid codes were entered; try again later")
+	ErrUserCodeThrottled = errors.WithDescription(errors.ErrAccessDenied, "Too many invalid codes were entered; try again later")
 )
 
 var (
 	errNoKVStore          = stderrors.New("server: no oauth2.KVStore: set Server.KVStore or map a token store that implements it")
 	errNoVerificationURI  = stderrors.New("server: the device grant needs Config.Device.VerificationURI or Config.Issuer, an absolute http or https URL")
-	errDeviceMethod       = errors.New(errors.ErrInvalidRequest, "The device authorization endpoint accepts only POST requests")
-	errMissingDeviceCode  = errors.New(errors.ErrInvalidRequest, "The device_code parameter is missing")
-	errDeviceCodeInvalid  = errors.New(errors.ErrInvalidGrant, "The device code is invalid, already used or was issued to another client")
-	errApprovedScopeWider = errors.New(errors.ErrInvalidScope, "The approved scope is wider than the requested scope")
+	errDeviceMethod       = errors.WithDescription(errors.ErrInvalidRequest, "The device authorization endpoint accepts only POST requests")
+	errMissingDeviceCode  = errors.WithDescription(errors.ErrInvalidRequest, "The device_code parameter is missing")
+	errDeviceCodeInvalid  = errors.WithDescription(errors.ErrInvalidGrant, "The device code is invalid, already used or was issued to another client")
+	errApprovedScopeWider = errors.WithDescription(errors.ErrInvalidScope, "The approved scope is wider than the requested scope")
 	errApproveNoUser      = stderrors.New("server: ApproveDeviceCode needs the approving user's ID")
 	errUserCodeSpace      = stderrors.New("server: no free user code found; the user code space is crowded")
 	errMalformedDevice    = stderrors.New("server: a device grant record in the KVStore is malformed")

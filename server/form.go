@@ -15,14 +15,14 @@ import (
 
 // Errors of request parsing. Their descriptions never repeat the input.
 var (
-	errRepeatedParam    = errors.New(errors.ErrInvalidRequest, "A request parameter is included more than once")
-	errMalformedForm    = errors.New(errors.ErrInvalidRequest, "The request parameters are not valid UTF-8 form encoding")
-	errTooManyParams    = errors.New(errors.ErrInvalidRequest, "The request has too many parameters")
-	errBodyTooLarge     = errors.New(errors.ErrInvalidRequest, "The request body is too large")
-	errBodyRead         = errors.New(errors.ErrInvalidRequest, "The request body could not be read")
-	errContentType      = errors.New(errors.ErrInvalidRequest, "The request body must be application/x-www-form-urlencoded")
-	errSecretInQuery    = errors.New(errors.ErrInvalidRequest, "Client credentials must be sent in the request body")
-	errMethodNotAllowed = errors.New(errors.ErrInvalidRequest, "The token endpoint accepts only POST requests")
+	errRepeatedParam    = errors.WithDescription(errors.ErrInvalidRequest, "A request parameter is included more than once")
+	errMalformedForm    = errors.WithDescription(errors.ErrInvalidRequest, "The request parameters are not valid UTF-8 form encoding")
+	errTooManyParams    = errors.WithDescription(errors.ErrInvalidRequest, "The request has too many parameters")
+	errBodyTooLarge     = errors.WithDescription(errors.ErrInvalidRequest, "The request body is too large")
+	errBodyRead         = errors.WithDescription(errors.ErrInvalidRequest, "The request body could not be read")
+	errContentType      = errors.WithDescription(errors.ErrInvalidRequest, "The request body must be application/x-www-form-urlencoded")
+	errSecretInQuery    = errors.WithDescription(errors.ErrInvalidRequest, "Client credentials must be sent in the request body")
+	errMethodNotAllowed = errors.WithDescription(errors.ErrInvalidRequest, "The token endpoint accepts only POST requests")
 )
 
 // maxParams bounds the parameters of one request. RFC 6749 requests carry

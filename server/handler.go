@@ -98,7 +98,7 @@ func ClientBasicHandler(r *http.Request) (clientID, clientSecret string, err err
 func ClientFormHandler(r *http.Request) (clientID, clientSecret string, err error) {
 	if r.Form == nil {
 		if err := r.ParseForm(); err != nil {
-			return "", "", errors.New(errors.ErrInvalidRequest, "The request body is malformed")
+			return "", "", errors.WithDescription(errors.ErrInvalidRequest, "The request body is malformed")
 		}
 	}
 	form := r.PostForm

@@ -12,7 +12,7 @@ import (
 
 // errPublicIntrospect: RFC 7662 2.1 requires the caller to authenticate,
 // and a public client (RFC 6749 2.1) cannot.
-var errPublicIntrospect = errors.New(errors.ErrInvalidClient, "Public clients cannot use the introspection endpoint")
+var errPublicIntrospect = errors.WithDescription(errors.ErrInvalidClient, "Public clients cannot use the introspection endpoint")
 
 // inactiveJSON is the whole answer for a token that is not active
 // (RFC 7662 2.2).

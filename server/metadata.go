@@ -100,7 +100,7 @@ var (
 	// query or fragment (RFC 8414 2).
 	errBadIssuer = stderrors.New("server: Config.Issuer must be an absolute http or https URL with no query or fragment (RFC 8414 2)")
 
-	errDocumentMethod = errors.New(errors.ErrInvalidRequest, "This endpoint accepts only GET and HEAD requests")
+	errDocumentMethod = errors.WithDescription(errors.ErrInvalidRequest, "This endpoint accepts only GET and HEAD requests")
 )
 
 // MetadataPath returns the path at which the metadata of issuer is

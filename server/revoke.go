@@ -16,10 +16,10 @@ const (
 )
 
 var (
-	errMissingToken     = errors.New(errors.ErrInvalidRequest, "The token parameter is missing")
-	errTokenInQuery     = errors.New(errors.ErrInvalidRequest, "The token must be sent in the request body")
-	errRevokeMethod     = errors.New(errors.ErrInvalidRequest, "The revocation endpoint accepts only POST requests")
-	errIntrospectMethod = errors.New(errors.ErrInvalidRequest, "The introspection endpoint accepts only POST requests")
+	errMissingToken     = errors.WithDescription(errors.ErrInvalidRequest, "The token parameter is missing")
+	errTokenInQuery     = errors.WithDescription(errors.ErrInvalidRequest, "The token must be sent in the request body")
+	errRevokeMethod     = errors.WithDescription(errors.ErrInvalidRequest, "The revocation endpoint accepts only POST requests")
+	errIntrospectMethod = errors.WithDescription(errors.ErrInvalidRequest, "The introspection endpoint accepts only POST requests")
 )
 
 // TokenRevoker is implemented by managers that revoke a token on behalf of

@@ -11,15 +11,15 @@ import (
 )
 
 var (
-	errMissingGrantType = errors.New(errors.ErrInvalidRequest, "The grant_type parameter is missing")
-	errMissingCode      = errors.New(errors.ErrInvalidRequest, "The code parameter is missing")
-	errMissingRefresh   = errors.New(errors.ErrInvalidRequest, "The refresh_token parameter is missing")
-	errMissingUserCreds = errors.New(errors.ErrInvalidRequest, "The username and password parameters are required")
-	errUnsupportedGrant = errors.New(errors.ErrUnsupportedGrantType, "The grant_type is not supported by this server")
-	errGrantNotAllowed  = errors.New(errors.ErrUnauthorizedClient, "The client is not allowed to use this grant type")
-	errScopeNotAllowed  = errors.New(errors.ErrInvalidScope, "The client is not allowed to request this scope")
-	errOwnerCredentials = errors.New(errors.ErrInvalidGrant, "The resource owner credentials are invalid")
-	errRefreshRefused   = errors.New(errors.ErrInvalidGrant, "The refresh token may not be used")
+	errMissingGrantType = errors.WithDescription(errors.ErrInvalidRequest, "The grant_type parameter is missing")
+	errMissingCode      = errors.WithDescription(errors.ErrInvalidRequest, "The code parameter is missing")
+	errMissingRefresh   = errors.WithDescription(errors.ErrInvalidRequest, "The refresh_token parameter is missing")
+	errMissingUserCreds = errors.WithDescription(errors.ErrInvalidRequest, "The username and password parameters are required")
+	errUnsupportedGrant = errors.WithDescription(errors.ErrUnsupportedGrantType, "The grant_type is not supported by this server")
+	errGrantNotAllowed  = errors.WithDescription(errors.ErrUnauthorizedClient, "The client is not allowed to use this grant type")
+	errScopeNotAllowed  = errors.WithDescription(errors.ErrInvalidScope, "The client is not allowed to request this scope")
+	errOwnerCredentials = errors.WithDescription(errors.ErrInvalidGrant, "The resource owner credentials are invalid")
+	errRefreshRefused   = errors.WithDescription(errors.ErrInvalidGrant, "The refresh token may not be used")
 )
 
 // HandleTokenRequest serves the token endpoint (RFC 6749 3.2): it reads and

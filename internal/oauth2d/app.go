@@ -353,7 +353,7 @@ func (a *App) passwordAuthorization(ctx context.Context, _, username, password s
 	case stderrors.Is(err, web.ErrBadCredentials):
 		return "", errors.ErrAccessDenied
 	case stderrors.Is(err, web.ErrThrottled):
-		return "", errors.New(errors.ErrInvalidGrant, "Too many failed attempts for this user; try again later")
+		return "", errors.WithDescription(errors.ErrInvalidGrant, "Too many failed attempts for this user; try again later")
 	}
 	return "", fmt.Errorf("oauth2d: password grant: %w", err)
 }

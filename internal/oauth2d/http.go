@@ -218,7 +218,7 @@ func (a *App) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 // errThrottledClient is the answer to a client locked out after repeated
 // failed authentications: invalid_client (RFC 6749 5.2) with status 429
 // and Retry-After (RFC 6585 4).
-var errThrottledClient = errors.New(errors.ErrInvalidClient, "Too many failed client authentications; try again later")
+var errThrottledClient = errors.WithDescription(errors.ErrInvalidClient, "Too many failed client authentications; try again later")
 
 // handleToken serves the token endpoint (RFC 6749 3.2) through the server,
 // throttling failed client authentications per client_id: after repeated

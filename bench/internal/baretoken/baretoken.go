@@ -91,7 +91,7 @@ type claims struct {
 // (RFC 6749 2.3.1), makes 32 random bytes and answers with the token.
 func (h *Handler) ServeToken(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		writeError(w, oerrors.New(oerrors.ErrInvalidRequest, "POST only"))
+		writeError(w, oerrors.WithDescription(oerrors.ErrInvalidRequest, "POST only"))
 		return
 	}
 	if err := r.ParseForm(); err != nil {
@@ -159,7 +159,7 @@ type introspectionResponse struct {
 // active. It needs WithStore.
 func (h *Handler) ServeIntrospect(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		writeError(w, oerrors.New(oerrors.ErrInvalidRequest, "POST only"))
+		writeError(w, oerrors.WithDescription(oerrors.ErrInvalidRequest, "POST only"))
 		return
 	}
 	if err := r.ParseForm(); err != nil {
