@@ -3,6 +3,7 @@ package oauth2
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -28,6 +29,10 @@ type TokenGenerateRequest struct {
 	// lifetime.
 	AccessTokenExp time.Duration
 	Request        *http.Request
+	// Extension is extension data to store with the grant (see
+	// ExtendableTokenInfo): at the authorization endpoint it is kept with
+	// the code, and the tokens issued from the code inherit it.
+	Extension url.Values
 }
 
 // Manager implements the grants over a ClientStore and a TokenStore.

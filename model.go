@@ -1,6 +1,9 @@
 package oauth2
 
-import "time"
+import (
+	"net/url"
+	"time"
+)
 
 // ClientInfo is a registered client (RFC 6749 2).
 type ClientInfo interface {
@@ -90,4 +93,29 @@ type TokenInfo interface {
 	SetRefreshCreateAt(time.Time)
 	GetRefreshExpiresIn() time.Duration
 	SetRefreshExpiresIn(time.Duration)
+}
+
+// MaxExtensionBytes bounds the extension data of one grant record, measured
+// as the length of url.Values.Encode: the manager refuses a larger one at
+// issuance with server_error, so that no store ever holds an unbounded value.
+const MaxExtensionBytes = 4096
+
+// ExtendableTokenInfo is a TokenInfo that carries extension data with its
+// grant, as go-oauth2 v4.5.3 introduced: small named string values that
+// features attach to a grant (an OpenID Connect nonce, auth_time and acr; a
+// DPoP key thumbprint; an application's own values from
+// manage.ExtractExtensionHandler). Every store keeps it with the record, and
+// the manager copies it from a code to the tokens issued from it and from a
+// refresh token to the tokens that replace it. Stores treat it as opaque.
+//
+// Extension data is not secret: it may appear in token responses and JWT
+// claims. It never holds a password, a token or a code, and it is at most
+// MaxExtensionBytes long once encoded.
+type ExtendableTokenInfo interface {
+	TokenInfo
+	// GetExtension returns the extension data; nil when there is none.
+	// Callers must not modify the returned map.
+	GetExtension() url.Values
+	// SetExtension replaces the extension data.
+	SetExtension(url.Values)
 }

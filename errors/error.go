@@ -59,7 +59,7 @@ var (
 )
 
 // Lookup maps any error to what goes on the wire: its code error, HTTP
-// status and description. Store outages (oauth2.ErrUnavailable, a context
+// status and description. A StatusError in err's chain sets the status. Store outages (oauth2.ErrUnavailable, a context
 // deadline) map to temporarily_unavailable; an error that wraps no code maps
 // to server_error, and its text is not shown.
 func Lookup(err error) (code error, status int, description string) {
@@ -82,6 +82,9 @@ func Lookup(err error) (code error, status int, description string) {
 	}
 	status = http.StatusBadRequest
 	if s, ok := StatusCodes[code]; ok {
+		status = s
+	}
+	if s, _, ok := statusOf(err); ok {
 		status = s
 	}
 	var d *detailError

@@ -20,7 +20,11 @@ func NewResponse(err error, statusCode int) *Response {
 	if statusCode == 0 {
 		statusCode = status
 	}
-	return &Response{Error: code, Description: desc, StatusCode: statusCode}
+	re := &Response{Error: code, Description: desc, StatusCode: statusCode}
+	if _, h, ok := statusOf(err); ok {
+		re.Header = h.Clone()
+	}
+	return re
 }
 
 // SetHeader sets a response header.

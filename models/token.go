@@ -1,6 +1,7 @@
 package models
 
 import (
+	"net/url"
 	"time"
 
 	"github.com/oauth2d/oauth2"
@@ -25,9 +26,15 @@ type Token struct {
 	Refresh             string                     `json:"Refresh"`
 	RefreshCreateAt     time.Time                  `json:"RefreshCreateAt"`
 	RefreshExpiresIn    time.Duration              `json:"RefreshExpiresIn"`
+	// Extension is the grant's extension data (oauth2.ExtendableTokenInfo),
+	// nil when there is none.
+	Extension url.Values `json:"Extension,omitempty"`
 }
 
-var _ oauth2.TokenInfo = (*Token)(nil)
+var (
+	_ oauth2.TokenInfo           = (*Token)(nil)
+	_ oauth2.ExtendableTokenInfo = (*Token)(nil)
+)
 
 // NewToken returns an empty token.
 func NewToken() *Token { return &Token{} }
@@ -132,3 +139,9 @@ func (t *Token) GetRefreshExpiresIn() time.Duration { return t.RefreshExpiresIn 
 
 // SetRefreshExpiresIn sets the refresh token's lifetime.
 func (t *Token) SetRefreshExpiresIn(exp time.Duration) { t.RefreshExpiresIn = exp }
+
+// GetExtension returns the extension data, nil when there is none.
+func (t *Token) GetExtension() url.Values { return t.Extension }
+
+// SetExtension sets the extension data.
+func (t *Token) SetExtension(e url.Values) { t.Extension = e }

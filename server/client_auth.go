@@ -131,7 +131,9 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, f *for
 				method = AuthMethodBasic
 			}
 			var c oauth2.ClientInfo
-			c, err = s.verifyClient(ctx, id, sec, method)
+			c, err = s.observeClientAuth(r, id, method, func() (oauth2.ClientInfo, error) {
+				return s.verifyClient(ctx, id, sec, method)
+			})
 			if err == nil {
 				return c, sec, nil
 			}
@@ -142,18 +144,24 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, f *for
 		return nil, "", err
 
 	case ext != nil:
-		c, err := ext.Authenticate(ctx, r, f)
+		c, err := s.observeClientAuth(r, f.Get("client_id"), ext.Method(), func() (oauth2.ClientInfo, error) {
+			c, err := ext.Authenticate(ctx, r, f)
+			if err != nil {
+				return nil, err
+			}
+			if c == nil {
+				return nil, errClientAuth
+			}
+			if id, _ := f.lookup("client_id"); len(id) > 0 && string(id) != c.GetID() {
+				return nil, errClientAuth
+			}
+			if !methodAllowed(c, ext.Method()) {
+				return nil, errClientAuth
+			}
+			return c, nil
+		})
 		if err != nil {
 			return nil, "", err
-		}
-		if c == nil {
-			return nil, "", errClientAuth
-		}
-		if id, _ := f.lookup("client_id"); len(id) > 0 && string(id) != c.GetID() {
-			return nil, "", errClientAuth
-		}
-		if !methodAllowed(c, ext.Method()) {
-			return nil, "", errClientAuth
 		}
 		return c, "", nil
 
@@ -174,7 +182,9 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, f *for
 			// golang.org/x/oauth2 does for clients without a secret.
 			method = AuthMethodNone
 		}
-		c, err := s.verifyClient(ctx, id, sec, method)
+		c, err := s.observeClientAuth(r, id, method, func() (oauth2.ClientInfo, error) {
+			return s.verifyClient(ctx, id, sec, method)
+		})
 		if err != nil {
 			return nil, "", &headerAuthError{err}
 		}
@@ -192,12 +202,33 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, f *for
 		if hasPost {
 			method, sec = AuthMethodPost, string(postSecret)
 		}
-		c, err := s.verifyClient(ctx, id, sec, method)
+		c, err := s.observeClientAuth(r, id, method, func() (oauth2.ClientInfo, error) {
+			return s.verifyClient(ctx, id, sec, method)
+		})
 		if err != nil {
 			return nil, "", err
 		}
 		return c, sec, nil
 	}
+}
+
+// observeClientAuth runs verify between the ClientAuthHandler's two calls:
+// the handler may refuse the request before anything is verified, and then
+// hears the outcome.
+func (s *Server) observeClientAuth(r *http.Request, id, method string, verify func() (oauth2.ClientInfo, error)) (oauth2.ClientInfo, error) {
+	fn := s.ClientAuthHandler
+	if fn == nil {
+		return verify()
+	}
+	done, err := fn(r, id, method)
+	if err != nil {
+		return nil, err
+	}
+	c, err := verify()
+	if done != nil {
+		done(c, err)
+	}
+	return c, err
 }
 
 // verifyClient looks the client up and checks the presented secret (or,

@@ -292,8 +292,8 @@ type deviceAuthorizationResponse struct {
 
 func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request, f *form) (*deviceAuthorizationResponse, error) {
 	if r.Method != http.MethodPost {
-		return nil, &statusError{err: errDeviceMethod, status: http.StatusMethodNotAllowed,
-			header: http.Header{"Allow": {http.MethodPost}}}
+		return nil, errors.WithStatus(errDeviceMethod, http.StatusMethodNotAllowed,
+			http.Header{"Allow": {http.MethodPost}})
 	}
 	if err := f.readTokenForm(w, r, s.Config.maxBodyBytes()); err != nil {
 		return nil, err

@@ -74,6 +74,32 @@ type ExtensionFieldsHandler func(ti oauth2.TokenInfo) (fieldsValue map[string]an
 // Content-Type, Cache-Control: no-store and Pragma: no-cache (RFC 6749 5.1).
 type ResponseTokenHandler func(w http.ResponseWriter, data map[string]any, header http.Header, statusCode ...int) error
 
+// ClientAuthHandler is called at every endpoint where a client
+// authenticates (token, revocation, introspection, device authorization:
+// RFC 6749 2.3, RFC 7009 2.1, RFC 7662 2.1, RFC 8628 3.1) once the request
+// has named its client and before any credential is verified. clientID is
+// the client the request claims to be (the Basic user, the client_id
+// parameter, or the subject of a client assertion, not yet verified); method
+// is the token_endpoint_auth_method it uses (RFC 7591 2: AuthMethodBasic,
+// AuthMethodPost, AuthMethodNone, or a ClientAuthenticator's Method).
+//
+// A non-nil error refuses the request before anything is verified: it is
+// answered as an error response (errors.WithStatus sets its status, for
+// example 429 with Retry-After for a client that failed too often). Else
+// done, when not nil, is called exactly once with the outcome: the
+// authenticated client, or the error of the failed authentication (an
+// errors.ErrInvalidClient for wrong credentials; a store failure is passed
+// through as it is, and is no failure of the client).
+//
+// This is where a throttle of failed client authentications belongs: it
+// sees exactly the client the server verifies, with no second parser.
+type ClientAuthHandler func(r *http.Request, clientID, method string) (done func(client oauth2.ClientInfo, err error), err error)
+
+// TokenIssuedHandler is called when the token endpoint has issued a token,
+// before the response is written, with the grant type and the stored
+// record (its client is ti.GetClientID()). It must not modify ti.
+type TokenIssuedHandler func(r *http.Request, gt oauth2.GrantType, ti oauth2.TokenInfo)
+
 // ClientBasicHandler takes the client credentials from the Authorization
 // header only (client_secret_basic, RFC 6749 2.3.1), decoding the ID and
 // secret with the form encoding the RFC requires. Set as the server's
@@ -111,6 +137,12 @@ func ClientFormHandler(r *http.Request) (clientID, clientSecret string, err erro
 	}
 	return clientID, form.Get("client_secret"), nil
 }
+
+// SetClientAuthHandler sets the ClientAuthHandler.
+func (s *Server) SetClientAuthHandler(handler ClientAuthHandler) { s.ClientAuthHandler = handler }
+
+// SetTokenIssuedHandler sets the TokenIssuedHandler.
+func (s *Server) SetTokenIssuedHandler(handler TokenIssuedHandler) { s.TokenIssuedHandler = handler }
 
 // SetTokenType sets Config.TokenType.
 func (s *Server) SetTokenType(tokenType string) { s.Config.TokenType = tokenType }

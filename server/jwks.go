@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/oauth2d/oauth2/errors"
 	"github.com/oauth2d/oauth2/generates"
 )
 
@@ -71,11 +72,8 @@ func (s *Server) publicGetOnly(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return true
 	}
-	_ = s.tokenError(w, &statusError{
-		err:    errDocumentMethod,
-		status: http.StatusMethodNotAllowed,
-		header: http.Header{"Allow": hdrAllowGet},
-	})
+	_ = s.tokenError(w, errors.WithStatus(errDocumentMethod, http.StatusMethodNotAllowed,
+		http.Header{"Allow": hdrAllowGet}))
 	return false
 }
 

@@ -22,17 +22,6 @@ var (
 	hdrBasic   = `Basic realm="oauth2"`
 )
 
-// statusError gives an error response a status and headers other than
-// those of errors.Lookup; only the token endpoint's 405 uses it.
-type statusError struct {
-	err    error
-	status int
-	header http.Header
-}
-
-func (e *statusError) Error() string { return e.err.Error() }
-func (e *statusError) Unwrap() error { return e.err }
-
 // headerAuthError marks an error of a request whose client tried to
 // authenticate with the Authorization header, so that an invalid_client
 // answer carries WWW-Authenticate (RFC 6749 5.2).
@@ -68,10 +57,10 @@ func (s *Server) errorResponse(err error) *errors.Response {
 			re.Header = v.Header.Clone()
 		}
 	}
-	var se *statusError
-	if stderrors.As(err, &se) {
-		re.StatusCode = se.status
-		for k, v := range se.header {
+	var se *errors.StatusError
+	if stderrors.As(err, &se) && se.Status > 0 {
+		re.StatusCode = se.Status
+		for k, v := range se.Header {
 			re.SetHeader(k, strings.Join(v, ", "))
 		}
 	}

@@ -77,11 +77,8 @@ func (s *Server) HandleRevocationRequest(w http.ResponseWriter, r *http.Request)
 // authenticated client, the token and the token_type_hint.
 func (s *Server) readTokenRequest(w http.ResponseWriter, r *http.Request, f *form, methodErr error) (oauth2.ClientInfo, string, string, error) {
 	if r.Method != http.MethodPost {
-		return nil, "", "", &statusError{
-			err:    methodErr,
-			status: http.StatusMethodNotAllowed,
-			header: http.Header{"Allow": {http.MethodPost}},
-		}
+		return nil, "", "", errors.WithStatus(methodErr, http.StatusMethodNotAllowed,
+			http.Header{"Allow": {http.MethodPost}})
 	}
 	if err := f.readTokenForm(w, r, s.Config.maxBodyBytes()); err != nil {
 		return nil, "", "", err

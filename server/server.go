@@ -74,6 +74,11 @@ type Server struct {
 	ExtensionFieldsHandler ExtensionFieldsHandler
 	// ResponseTokenHandler writes token endpoint responses.
 	ResponseTokenHandler ResponseTokenHandler
+	// ClientAuthHandler is told of every client authentication, before
+	// and after the credentials are verified, and may refuse it first.
+	ClientAuthHandler ClientAuthHandler
+	// TokenIssuedHandler is told of every token the token endpoint issues.
+	TokenIssuedHandler TokenIssuedHandler
 
 	// jwks is the key set the JWKS endpoint publishes (see SetKeySet).
 	jwks jwksState

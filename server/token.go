@@ -51,6 +51,9 @@ func (s *Server) HandleTokenRequest(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return s.tokenError(w, err)
 	}
+	if fn := s.TokenIssuedHandler; fn != nil {
+		fn(r, gt, ti)
+	}
 	return s.writeTokenSuccess(w, ti)
 }
 
@@ -160,11 +163,8 @@ func (s *Server) methodNotAllowed() error {
 	if s.Config.AllowGetAccessRequest {
 		allow = "GET, POST"
 	}
-	return &statusError{
-		err:    errMethodNotAllowed,
-		status: http.StatusMethodNotAllowed,
-		header: http.Header{"Allow": {allow}},
-	}
+	return errors.WithStatus(errMethodNotAllowed, http.StatusMethodNotAllowed,
+		http.Header{"Allow": {allow}})
 }
 
 // grantTypeOf returns the grant type named by raw, or "" for a name this
