@@ -174,6 +174,10 @@ func NewJWTIDTokenGenerate(ks *KeySet, issuer string, opts ...IDTokenOption) (*J
 // Issuer returns the issuer identifier of the ID tokens.
 func (g *JWTIDTokenGenerate) Issuer() string { return g.issuer }
 
+// KeySet returns the key set that signs the ID tokens: the one the server
+// must publish at its jwks_uri.
+func (g *JWTIDTokenGenerate) KeySet() *KeySet { return g.keys }
+
 // Subjects returns the Subjects of WithSubjects, nil when none.
 func (g *JWTIDTokenGenerate) Subjects() *oidc.Subjects { return g.subjects }
 

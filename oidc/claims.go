@@ -369,6 +369,24 @@ func (c *Claims) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// ClaimsFromMap returns the Claims of m, a map of claim names to values as
+// a YAML or JSON decoder gives it (strings, booleans, numbers, and a map
+// for address), with the rules of UnmarshalJSON. A nil map has no claims.
+func ClaimsFromMap(m map[string]any) (*Claims, error) {
+	if m == nil {
+		return &Claims{}, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("oidc: claims: %w", err)
+	}
+	var c Claims
+	if err := c.UnmarshalJSON(b); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
 // set decodes one member of a claims object.
 func (c *Claims) set(name string, raw json.RawMessage) error {
 	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {

@@ -216,3 +216,20 @@ func TestHasScopeMatchesWholeValues(t *testing.T) {
 		}
 	}
 }
+
+func TestClaimsFromMapReadsAConfigurationMap(t *testing.T) {
+	c, err := oidc.ClaimsFromMap(map[string]any{
+		"name": "Test User", "email": "test@example.com", "email_verified": true,
+		"address": map[string]any{"locality": "Oxford"}, "updated_at": 1700000000, "employee_id": 42,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "Test User" || !c.EmailVerified || c.Address.Locality != "Oxford" || c.UpdatedAt.Unix() != 1700000000 ||
+		c.Extra["employee_id"] != json.Number("42") {
+		t.Fatalf("claims %+v", c)
+	}
+	if _, err := oidc.ClaimsFromMap(map[string]any{"email_verified": "yes"}); err == nil {
+		t.Fatal("a string email_verified was accepted")
+	}
+}
