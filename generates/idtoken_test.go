@@ -238,6 +238,27 @@ func TestIDTokenOnRefreshHasNoNonceAndKeepsAuthTime(t *testing.T) {
 	}
 }
 
+func TestIDTokenIatAndExpFollowTheClockAndLifetime(t *testing.T) {
+	k := newTestKey(t, "ES256", 0)
+	now := time.Unix(1_800_000_000, 0)
+	g := newIDGen(t, keySetOf(t, k), generates.WithIDTokenClock(func() time.Time { return now }),
+		generates.WithIDTokenLifetime(5*time.Minute))
+	raw, err := g.IDToken(context.Background(), &generates.IDTokenRequest{Client: newOIDCClient(idClientID), TokenInfo: idGrant(t, "openid", oidc.GrantInfo{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := goOIDCVerify(t, raw, "ES256", pubOf(k), now.Add(4*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tok.IssuedAt.Equal(now) || !tok.Expiry.Equal(now.Add(5*time.Minute)) {
+		t.Fatalf("iat %v exp %v", tok.IssuedAt, tok.Expiry)
+	}
+	if _, err := goOIDCVerify(t, raw, "ES256", pubOf(k), now.Add(6*time.Minute)); err == nil {
+		t.Fatal("go-oidc accepted the ID token after its exp")
+	}
+}
+
 func TestIDTokenSignedWithTheClientsRegisteredAlg(t *testing.T) {
 	es, rs := newTestKey(t, "ES256", 0), newTestKey(t, "RS256", 0)
 	ks := keySetOf(t, es, rs) // ES256 current, RS256 kept for ID tokens
