@@ -32,6 +32,41 @@ var (
 	ErrExpiredToken         = errors.New("expired_token")
 )
 
+// Error codes of OpenID Connect Core 1.0 3.1.2.6 (authentication errors,
+// redirected to the client like those of RFC 6749 4.1.2.1) and of OpenID
+// Connect Core 1.0 6 and Registration 1.0 (request objects and
+// registration).
+// https://openid.net/specs/openid-connect-core-1_0.html#AuthError
+var (
+	// ErrLoginRequired: the request had prompt=none and the End-User must
+	// authenticate first.
+	ErrLoginRequired = errors.New("login_required")
+	// ErrConsentRequired: the request had prompt=none and the End-User must
+	// consent first.
+	ErrConsentRequired = errors.New("consent_required")
+	// ErrInteractionRequired: the request had prompt=none and the End-User
+	// must interact with the server in some other way.
+	ErrInteractionRequired = errors.New("interaction_required")
+	// ErrAccountSelectionRequired: the request had prompt=none and the
+	// End-User must choose one of several sessions.
+	ErrAccountSelectionRequired = errors.New("account_selection_required")
+	// ErrInvalidRequestURI: the request_uri does not resolve or holds an
+	// invalid request object.
+	ErrInvalidRequestURI = errors.New("invalid_request_uri")
+	// ErrInvalidRequestObject: the request parameter holds an invalid
+	// request object.
+	ErrInvalidRequestObject = errors.New("invalid_request_object")
+	// ErrRequestNotSupported: the server does not support the request
+	// parameter (OpenID Connect Core 1.0 6).
+	ErrRequestNotSupported = errors.New("request_not_supported")
+	// ErrRequestURINotSupported: the server does not support the
+	// request_uri parameter (OpenID Connect Core 1.0 6).
+	ErrRequestURINotSupported = errors.New("request_uri_not_supported")
+	// ErrRegistrationNotSupported: the server does not support the
+	// registration parameter (OpenID Connect Core 1.0 7.2.1).
+	ErrRegistrationNotSupported = errors.New("registration_not_supported")
+)
+
 // codes lists every code error, for Lookup.
 var codes = []error{
 	ErrInvalidRequest, ErrUnauthorizedClient, ErrAccessDenied,
@@ -40,6 +75,9 @@ var codes = []error{
 	ErrUnsupportedGrantType, ErrInvalidToken, ErrInsufficientScope,
 	ErrUnsupportedTokenType, ErrAuthorizationPending, ErrSlowDown,
 	ErrExpiredToken,
+	ErrLoginRequired, ErrConsentRequired, ErrInteractionRequired,
+	ErrAccountSelectionRequired, ErrInvalidRequestURI, ErrInvalidRequestObject,
+	ErrRequestNotSupported, ErrRequestURINotSupported, ErrRegistrationNotSupported,
 }
 
 // Descriptions are the default error_description of each code.
@@ -60,6 +98,16 @@ var Descriptions = map[error]string{
 	ErrAuthorizationPending:    "The authorization request is still pending",
 	ErrSlowDown:                "The client is polling too quickly",
 	ErrExpiredToken:            "The device code has expired",
+
+	ErrLoginRequired:            "The End-User must authenticate, which prompt=none does not allow",
+	ErrConsentRequired:          "The End-User must consent, which prompt=none does not allow",
+	ErrInteractionRequired:      "The End-User must interact with the authorization server, which prompt=none does not allow",
+	ErrAccountSelectionRequired: "The End-User must select an account, which prompt=none does not allow",
+	ErrInvalidRequestURI:        "The request_uri is invalid or does not resolve",
+	ErrInvalidRequestObject:     "The request object is invalid",
+	ErrRequestNotSupported:      "The authorization server does not support the request parameter",
+	ErrRequestURINotSupported:   "The authorization server does not support the request_uri parameter",
+	ErrRegistrationNotSupported: "The authorization server does not support the registration parameter",
 }
 
 // StatusCodes are the HTTP statuses of each code: 400 unless listed

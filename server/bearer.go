@@ -24,6 +24,14 @@ func (s *Server) BearerAuth(r *http.Request) (string, bool) {
 }
 
 func (s *Server) bearerToken(r *http.Request) (string, error) {
+	return s.bearerTokenFrom(r, s.Config.AllowBearerFromForm, s.Config.AllowBearerFromQuery)
+}
+
+// bearerTokenFrom is bearerToken with the places a token may come from
+// besides the Authorization header: the form body (RFC 6750 2.2), which
+// some endpoints accept whatever the configuration (OpenID Connect Core 1.0
+// 5.3.1), and the query (RFC 6750 2.3).
+func (s *Server) bearerTokenFrom(r *http.Request, fromForm, fromQuery bool) (string, error) {
 	var token string
 	found := 0
 	if vals := r.Header["Authorization"]; len(vals) > 0 {
@@ -37,7 +45,7 @@ func (s *Server) bearerToken(r *http.Request) (string, error) {
 		token = t
 		found++
 	}
-	if s.Config.AllowBearerFromForm && r.Method == http.MethodPost &&
+	if fromForm && r.Method == http.MethodPost &&
 		isFormContentType(r.Header.Get("Content-Type")) {
 		if r.PostForm == nil && r.Body != nil {
 			r.Body = http.MaxBytesReader(nil, r.Body, s.Config.maxBodyBytes())
@@ -53,7 +61,7 @@ func (s *Server) bearerToken(r *http.Request) (string, error) {
 			found++
 		}
 	}
-	if s.Config.AllowBearerFromQuery {
+	if fromQuery {
 		q, err := url.ParseQuery(r.URL.RawQuery)
 		if err != nil {
 			return "", errMalformedForm
