@@ -90,6 +90,9 @@ func (m *Manager) exchangeCode(ctx context.Context, tgr *oauth2.TokenGenerateReq
 	issued.SetScope(code.GetScope())
 	issued.SetRedirectURI(code.GetRedirectURI())
 	issued.SetGrantID(code.GetGrantID())
+	if err := m.extend(ctx, tgr, issued, code, true); err != nil {
+		return nil, err
+	}
 	cfg := &m.codeCfg
 	issued.SetAccessCreateAt(now)
 	issued.SetAccessExpiresIn(accessExp(tgr, cfg.AccessTokenExp))
