@@ -357,8 +357,8 @@ func FuzzFileTokenStore_Open(f *testing.F) {
 	f.Add([]byte(""))
 	f.Add([]byte("{}\t0\n"))
 	f.Add([]byte(line(`{"put":{"client":"c","grant":"g","parts":[{"k":"` + k + `","c":1,"ttl":60},null,{"k":"` + k + `","c":1,"gone":true}]}}`)))
-	f.Add([]byte(line(`{"used":[{"k":"` + k + `","kind":7}]}`) + line(`{"revoke":"g"}`)))
-	f.Add([]byte(line(`{"put":{"grant":"g","ext":{"a":["b"]},"parts":[null,{"k":"` + k + `","c":-9223372036854775808}]}}`) +
+	f.Add([]byte(line(`{"used":[{"k":"`+k+`","kind":7}]}`) + line(`{"revoke":"g"}`)))
+	f.Add([]byte(line(`{"put":{"grant":"g","ext":{"a":["b"]},"parts":[null,{"k":"`+k+`","c":-9223372036854775808}]}}`) +
 		line(`{"del":["`+k+`","x"],"used":[{"k":"`+k+`","kind":2,"grant":"g","until":5}]}`) + "{\"rev"))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
