@@ -43,8 +43,9 @@ import (
 // holds the value it was looked up by and none of its other codes or
 // tokens. The extension data of oauth2.ExtendableTokenInfo is kept.
 //
-// One process only: the file is locked (on Unix) so that a second process
-// cannot open it, and changes are serialized by one lock, so that
+// One process only: the file is locked (on Unix) so that a second process,
+// or a second store in this one, cannot open it while it is open; changes
+// are serialized by one lock, so that
 // throughput is bounded by the disk's sync latency, typically a few hundred
 // to a few thousand writes a second. Reads never wait for the disk. For
 // more, or for several processes, use the SQLite, PostgreSQL, MySQL or
@@ -57,7 +58,6 @@ type FileTokenStore struct {
 	// write and sync, so readers do not take it.
 	wmu    sync.Mutex
 	f      *os.File
-	unlock func()
 	size   int64 // bytes of whole lines in the file
 	base   int64 // size after the last compaction
 	broken error // set when the file may hold a write that failed
@@ -108,26 +108,23 @@ func OpenFileTokenStore(filename string, opts ...FileOption) (*FileTokenStore, e
 	if filename == "" {
 		return nil, errors.New("store: file: no file name")
 	}
-	unlock, err := lockFile(filename + ".lock")
-	if err != nil {
-		return nil, fmt.Errorf("store: file %s: %w", filename, err)
-	}
 	f, err := os.OpenFile(filename, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		unlock()
 		return nil, fmt.Errorf("store: file: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("store: file %s: %w", filename, err)
 	}
 	s := &FileTokenStore{
 		now:     c.now,
 		path:    filename,
 		f:       f,
-		unlock:  unlock,
 		entries: make(map[fkey]*fentry),
 		grants:  make(map[string][]fkey),
 	}
 	if err := s.replay(); err != nil {
 		f.Close()
-		unlock()
 		return nil, fmt.Errorf("store: file %s: %w", filename, err)
 	}
 	if s.size > compactMin {
@@ -155,7 +152,6 @@ func (s *FileTokenStore) Close() error {
 	if s.broken == nil {
 		s.broken = errClosed
 	}
-	s.unlock()
 	return err
 }
 
@@ -547,6 +543,12 @@ func (s *FileTokenStore) compact() error {
 	tmp := s.path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
+		return err
+	}
+	// The new file is locked before it takes the journal's name, so that
+	// no other opener ever finds the name unlocked.
+	if err := lockFile(f); err != nil {
+		f.Close()
 		return err
 	}
 	w := bufio.NewWriterSize(f, 64<<10)

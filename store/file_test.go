@@ -335,6 +335,26 @@ func TestFileTokenStore_OneOpenerAtATime(t *testing.T) {
 		s2.(*store.FileTokenStore).Close()
 		t.Fatal("a second store opened the same file")
 	}
+	// After a compaction the new file is locked as the old one was.
+	restore := store.SetFileCompactMin(0)
+	if err := s.Create(context.Background(), &models.Token{Access: fileKey(), AccessCreateAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	restore()
+	if s2, err := store.NewFileTokenStore(path); err == nil {
+		s2.(*store.FileTokenStore).Close()
+		t.Fatal("a second store opened the file after a compaction")
+	}
+	// A file removed and created again is a new store, as go-oauth2 v4's
+	// tests do it.
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	s3, err := store.OpenFileTokenStore(path)
+	if err != nil {
+		t.Fatalf("open of a removed file's name: %v", err)
+	}
+	s3.Close()
 	s.Close()
 	if err := s.Create(context.Background(), &models.Token{Access: fileKey(), AccessCreateAt: time.Now()}); err == nil {
 		t.Fatal("a closed store accepted a write")
