@@ -1,0 +1,99 @@
+package apidiff_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// packages are the package names an apidiff line may start with.
+var packages = map[string]bool{"errors": true, "generates": true, "manage": true, "models": true, "server": true, "store": true}
+
+// mustName returns the names MIGRATING.md must mention, together in one
+// paragraph, for the subject of one apidiff line ("./generates.(*JWTAccessGenerate).Token",
+// "TokenStore.RotateRefresh", "package .../utils/uuid", ...).
+func mustName(subject string) []string {
+	if p, ok := strings.CutPrefix(subject, "package github.com/oauth2d/oauth2/"); ok {
+		return []string{p}
+	}
+	if m, owner, ok := strings.Cut(subject, ", method set of *"); ok {
+		// An embedded type's method, promoted to owner.
+		return append(mustName(m), owner)
+	}
+	subject = strings.TrimPrefix(subject, "./")
+	r := strings.NewReplacer("(*", "", ")", "")
+	parts := strings.Split(r.Replace(subject), ".")
+	if len(parts) == 2 && packages[parts[0]] {
+		return []string{subject}
+	}
+	if packages[parts[0]] || parts[0] == "sync" {
+		parts = parts[1:]
+	}
+	return parts
+}
+
+// TestMigratingNamesEveryIncompatibleChange: every incompatible change of
+// the apidiff reports is named in MIGRATING.md, so that a user reading it
+// finds each difference with its reason.
+func TestMigratingNamesEveryIncompatibleChange(t *testing.T) {
+	doc, err := os.ReadFile("../../MIGRATING.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	paragraphs := strings.Split(string(doc), "\n\n")
+	for _, report := range []string{"v3.9.2.txt", "v4.5.4.txt"} {
+		data, err := os.ReadFile(report)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rest, ok := strings.Cut(string(data), "Incompatible changes:\n")
+		if !ok {
+			t.Fatalf("%s has no incompatible changes section", report)
+		}
+		incompatible, _, _ := strings.Cut(rest, "Compatible changes:")
+		n := 0
+		for _, line := range strings.Split(incompatible, "\n") {
+			subject, ok := strings.CutPrefix(line, "- ")
+			if !ok {
+				continue
+			}
+			subject, _, _ = strings.Cut(subject, ": ")
+			names := mustName(subject)
+			found := false
+			for _, p := range paragraphs {
+				all := true
+				for _, name := range names {
+					all = all && strings.Contains(p, name)
+				}
+				if all {
+					found = true
+					break
+				}
+			}
+			if !found {
+				t.Errorf("%s: MIGRATING.md has no paragraph naming %s (%q)", report, strings.Join(names, " and "), line)
+			}
+			n++
+		}
+		if n == 0 {
+			t.Fatalf("%s lists no incompatible change", report)
+		}
+	}
+}
+
+func TestMustName(t *testing.T) {
+	tests := map[string]string{
+		"./generates.(*JWTAccessGenerate).Token":              "JWTAccessGenerate Token",
+		"./generates.NewJWTAccessGenerate":                    "generates.NewJWTAccessGenerate",
+		"TokenStore.RotateRefresh":                            "TokenStore RotateRefresh",
+		"./store.ClientStore.RWMutex":                         "ClientStore RWMutex",
+		"sync.(*RWMutex).TryLock, method set of *ClientStore": "RWMutex TryLock ClientStore",
+		"package github.com/oauth2d/oauth2/utils/uuid":        "utils/uuid",
+		"TokenGenerateRequest":                                "TokenGenerateRequest",
+	}
+	for subject, want := range tests {
+		if got := strings.Join(mustName(subject), " "); got != want {
+			t.Errorf("mustName(%q) = %q, want %q", subject, got, want)
+		}
+	}
+}
