@@ -95,7 +95,11 @@ func (m *Manager) extend(ctx context.Context, tgr *oauth2.TokenGenerateRequest, 
 	}
 	eti.SetExtension(ext)
 	if handler != nil {
-		handler(tgr, eti)
+		// The handler gets a copy of the request: handing it tgr itself
+		// would make every caller's request escape to the heap, an
+		// allocation per token even without a handler.
+		req := *tgr
+		handler(&req, eti)
 		ext = eti.GetExtension()
 		if len(ext) == 0 {
 			eti.SetExtension(nil)
