@@ -21,7 +21,8 @@ import (
 // authorization code or implicit token (GenerateAuthToken), and the tokens
 // of the code, password, client credentials and device grants. It is not
 // called for a refresh: the new tokens keep the grant's extension data as
-// the refresh token had it.
+// the refresh token had it. tgr is a copy of the request: changing it
+// changes nothing.
 //
 // Extension data is not secret: it may go into token responses (through the
 // server's ExtensionFieldsHandler) and JWT claims (generates.WithExtensionClaims).
