@@ -117,11 +117,11 @@ var (
 	accessCookiePtr  = reflect.ValueOf(AccessTokenCookieResolveHandler).Pointer()
 )
 
-// refreshToken returns the refresh token of a refresh request read into f:
-// the refresh_token parameter unless a RefreshTokenResolveHandler says
-// otherwise. Whichever resolver is used, a missing or empty token is the
-// same invalid_request.
-func (s *Server) refreshToken(r *http.Request, f *form) (string, error) {
+// refreshToken returns the refresh token of a refresh request r whose
+// parameters the server has read into p: the refresh_token parameter unless
+// a RefreshTokenResolveHandler says otherwise. Whichever resolver is used,
+// a missing or empty token is the same invalid_request.
+func (s *Server) refreshToken(r *http.Request, p Params) (string, error) {
 	h := s.RefreshTokenResolveHandler
 	var ptr uintptr
 	if h != nil {
@@ -129,7 +129,7 @@ func (s *Server) refreshToken(r *http.Request, f *form) (string, error) {
 	}
 	switch {
 	case h == nil || ptr == refreshFormPtr:
-		if t := f.Get("refresh_token"); t != "" {
+		if t := p.Get("refresh_token"); t != "" {
 			return t, nil
 		}
 		return "", errMissingRefresh
@@ -139,7 +139,8 @@ func (s *Server) refreshToken(r *http.Request, f *form) (string, error) {
 		}
 		return "", errMissingRefresh
 	}
-	if r.Form == nil {
+	if f, ok := p.(*form); ok && r.Form == nil {
+		// The resolver reads r.Form, as go-oauth2's did.
 		s.fillRequestForm(r, f)
 	}
 	t, err := h(r)
