@@ -51,9 +51,19 @@ func (m *Manager) minPKCELen() int {
 }
 
 // validPKCEValue reports whether s is a well-formed code verifier or plain
-// challenge (RFC 7636 4.1), with the manager's minimum length.
+// challenge (RFC 7636 4.1).
+func validPKCEValue(s string) bool {
+	return len(s) >= pkceMinLen && len(s) <= pkceMaxLen && isUnreserved(s)
+}
+
+// validPKCEValue reports whether s is a well-formed code verifier or plain
+// challenge, shorter than 43 characters too with
+// PKCEConfig.AllowShortVerifier.
 func (m *Manager) validPKCEValue(s string) bool {
-	return len(s) >= m.minPKCELen() && len(s) <= pkceMaxLen && isUnreserved(s)
+	if !m.pkce.AllowShortVerifier {
+		return validPKCEValue(s)
+	}
+	return s != "" && len(s) <= pkceMaxLen && isUnreserved(s)
 }
 
 // checkCodeChallenge validates the PKCE parameters of an authorization
