@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/oauth2d/oauth2"
@@ -29,6 +31,11 @@ import (
 // Never put a password, a token or a code in it. Data larger than
 // oauth2.MaxExtensionBytes once encoded, or not valid UTF-8, is refused:
 // the request fails with server_error and nothing is stored.
+//
+// Keys that start with "oauth2d_" are the library's own (such as the scope
+// a grant was given, which a refresh may not exceed): a handler that sets,
+// changes or removes one is refused the same way, so that a handler copying
+// request parameters into the data cannot let a client write them.
 type ExtractExtensionHandler func(tgr *oauth2.TokenGenerateRequest, ti oauth2.ExtendableTokenInfo)
 
 // SetExtractExtensionHandler sets the ExtractExtensionHandler; nil removes
@@ -43,7 +50,12 @@ var (
 	errExtensionTooLarge = stderrors.New("manage: extension data larger than oauth2.MaxExtensionBytes")
 	errExtensionNotUTF8  = stderrors.New("manage: extension data is not valid UTF-8")
 	errExtensionModel    = stderrors.New("manage: the token model does not implement oauth2.ExtendableTokenInfo")
+	errExtensionReserved = stderrors.New("manage: the ExtractExtensionHandler changed a reserved (oauth2d_) extension key")
 )
+
+// reservedPrefix starts the extension keys the library keeps for itself;
+// an ExtractExtensionHandler may not change them.
+const reservedPrefix = "oauth2d_"
 
 // extend sets the extension data of ti, a record the manager is creating
 // for tgr, before its tokens are generated (a JWT generator reads it):
@@ -100,8 +112,13 @@ func (m *Manager) extend(ctx context.Context, tgr *oauth2.TokenGenerateRequest, 
 		// would make every caller's request escape to the heap, an
 		// allocation per token even without a handler.
 		req := *tgr
+		before := reservedKeys(ext)
 		handler(&req, eti)
 		ext = eti.GetExtension()
+		if !sameReserved(before, ext) {
+			eti.SetExtension(nil)
+			return m.refuseExtension(ctx, ti, errExtensionReserved, len(ext))
+		}
 		if len(ext) == 0 {
 			eti.SetExtension(nil)
 			return nil
@@ -116,6 +133,35 @@ func (m *Manager) extend(ctx context.Context, tgr *oauth2.TokenGenerateRequest, 
 		return m.refuseExtension(ctx, ti, err, len(ext))
 	}
 	return nil
+}
+
+// reservedKeys copies the reserved keys of ext, nil when it has none.
+func reservedKeys(ext url.Values) url.Values {
+	var r url.Values
+	for k, vs := range ext {
+		if strings.HasPrefix(k, reservedPrefix) {
+			if r == nil {
+				r = url.Values{}
+			}
+			r[k] = append([]string(nil), vs...)
+		}
+	}
+	return r
+}
+
+// sameReserved reports whether ext has exactly the reserved keys and values
+// of before.
+func sameReserved(before, ext url.Values) bool {
+	after := reservedKeys(ext)
+	if len(after) != len(before) {
+		return false
+	}
+	for k, vs := range before {
+		if !slices.Equal(vs, after[k]) {
+			return false
+		}
+	}
+	return true
 }
 
 // checkExtension enforces the bounds of oauth2.ExtendableTokenInfo: valid

@@ -16,9 +16,9 @@ import (
 	"github.com/oauth2d/oauth2/store"
 )
 
-// newExtensionEnv is newEnv over the file token store, which keeps the
+// newFileStoreEnv is newEnv over the file token store, which keeps the
 // extension data of every record it stores.
-func newExtensionEnv(t *testing.T) *env {
+func newFileStoreEnv(t *testing.T) *env {
 	t.Helper()
 	e := newEnv(t)
 	fs, err := store.OpenFileTokenStore(filepath.Join(t.TempDir(), "tokens.db"), store.WithFileClock(e.clock.Now))
@@ -53,7 +53,7 @@ func sameValues(t *testing.T, what string, got, want url.Values) {
 // as returned ones; the handler runs at the authorization and token
 // endpoints, not at a refresh (go-oauth2 v4.5.3).
 func TestExtension_TravelsWithTheGrant(t *testing.T) {
-	e := newExtensionEnv(t)
+	e := newFileStoreEnv(t)
 	var calls []string
 	e.m.SetExtractExtensionHandler(func(tgr *oauth2.TokenGenerateRequest, ti oauth2.ExtendableTokenInfo) {
 		// go-oauth2 v4 handlers change the map in place.
@@ -135,7 +135,7 @@ func TestExtension_TravelsWithTheGrant(t *testing.T) {
 func TestExtension_DirectGrants(t *testing.T) {
 	for _, gt := range []oauth2.GrantType{oauth2.ClientCredentials, oauth2.PasswordCredentials} {
 		t.Run(gt.String(), func(t *testing.T) {
-			e := newExtensionEnv(t)
+			e := newFileStoreEnv(t)
 			e.m.SetExtractExtensionHandler(func(tgr *oauth2.TokenGenerateRequest, ti oauth2.ExtendableTokenInfo) {
 				ti.SetExtension(url.Values{"grant": {gt.String()}, "req": tgr.Extension["req"]})
 			})
@@ -159,7 +159,7 @@ func TestExtension_DirectGrants(t *testing.T) {
 // TestExtension_UnusedCarriesNothing: without extension data or a handler
 // records carry none, and a handler that leaves the data empty stores none.
 func TestExtension_UnusedCarriesNothing(t *testing.T) {
-	e := newExtensionEnv(t)
+	e := newFileStoreEnv(t)
 	ti := e.issueGrant("")
 	if ext := extensionOf(t, ti); ext != nil {
 		t.Fatalf("extension %v without any", ext)
@@ -197,7 +197,7 @@ func TestExtension_RefusedAtIssuance(t *testing.T) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
 	t.Cleanup(func() { slog.SetDefault(old) })
 	t.Run("exactly MaxExtensionBytes is accepted", func(t *testing.T) {
-		e := newExtensionEnv(t)
+		e := newFileStoreEnv(t)
 		ext := url.Values{"k": {big[:oauth2.MaxExtensionBytes-2]}}
 		ti, err := e.m.GenerateAccessToken(e.ctx, oauth2.ClientCredentials, &oauth2.TokenGenerateRequest{
 			ClientID: "conf", ClientSecret: confSecret, Extension: ext,
@@ -209,7 +209,7 @@ func TestExtension_RefusedAtIssuance(t *testing.T) {
 	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newExtensionEnv(t)
+			e := newFileStoreEnv(t)
 			logs.Reset()
 			// At the authorization endpoint: no code.
 			code, err := e.m.GenerateAuthToken(e.ctx, oauth2.Code, &oauth2.TokenGenerateRequest{
@@ -270,7 +270,7 @@ func (p *plainToken) GetExtension() {}
 // that cannot carry it is refused instead of dropped, since a feature may
 // depend on it (a key binding); without data the model works as before.
 func TestExtension_ModelWithoutExtension(t *testing.T) {
-	e := newExtensionEnv(t)
+	e := newFileStoreEnv(t)
 	e.m.MapTokenModel(&plainToken{})
 	if _, ok := any(&plainToken{}).(oauth2.ExtendableTokenInfo); ok {
 		t.Fatal("plainToken carries extension data")
@@ -290,3 +290,52 @@ func TestExtension_ModelWithoutExtension(t *testing.T) {
 }
 
 var _ manage.ExtractExtensionHandler = func(*oauth2.TokenGenerateRequest, oauth2.ExtendableTokenInfo) {}
+
+// TestExtension_ReservedKeysAreTheLibrarys: an ExtractExtensionHandler
+// cannot set, change or remove an oauth2d_ key, so that a handler that
+// copies request parameters cannot let a client write the library's data;
+// other keys it may.
+func TestExtension_ReservedKeysAreTheLibrarys(t *testing.T) {
+	tests := []struct {
+		name    string
+		handler func(*oauth2.TokenGenerateRequest, oauth2.ExtendableTokenInfo)
+		ok      bool
+	}{
+		{"sets its own key", func(_ *oauth2.TokenGenerateRequest, ti oauth2.ExtendableTokenInfo) {
+			ti.GetExtension().Set("app", "v")
+		}, true},
+		{"sets a reserved key", func(_ *oauth2.TokenGenerateRequest, ti oauth2.ExtendableTokenInfo) {
+			ti.GetExtension().Set("oauth2d_granted_scope", "admin")
+		}, false},
+		{"copies request parameters", func(tgr *oauth2.TokenGenerateRequest, ti oauth2.ExtendableTokenInfo) {
+			ti.SetExtension(url.Values{"oauth2d_x": {"from the client"}, "app": {"v"}})
+		}, false},
+		{"replaces the data, keeping the reserved key", func(_ *oauth2.TokenGenerateRequest, ti oauth2.ExtendableTokenInfo) {
+			ti.SetExtension(url.Values{"oauth2d_kept": ti.GetExtension()["oauth2d_kept"], "app": {"v"}})
+		}, true},
+		{"removes the reserved key", func(_ *oauth2.TokenGenerateRequest, ti oauth2.ExtendableTokenInfo) {
+			ti.SetExtension(url.Values{"app": {"v"}})
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newFileStoreEnv(t)
+			e.m.SetExtractExtensionHandler(tt.handler)
+			ti, err := e.m.GenerateAccessToken(e.ctx, oauth2.ClientCredentials, &oauth2.TokenGenerateRequest{
+				ClientID: "conf", ClientSecret: confSecret, Extension: url.Values{"oauth2d_kept": {"set by the library"}},
+			})
+			if tt.ok {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if got := extensionOf(t, ti).Get("oauth2d_kept"); got != "set by the library" {
+					t.Fatalf("reserved key %q", got)
+				}
+				return
+			}
+			if err == nil || ti != nil || errors.Code(err) != "server_error" {
+				t.Fatalf("got %v, %v; want server_error", ti, err)
+			}
+		})
+	}
+}
