@@ -2,6 +2,8 @@ package apidiff_test
 
 import (
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -96,4 +98,55 @@ func TestMustName(t *testing.T) {
 			t.Errorf("mustName(%q) = %q, want %q", subject, got, want)
 		}
 	}
+}
+
+// TestReportsAreCurrent runs refresh.sh into a temporary directory and
+// compares its reports with the kept ones, so that a change of the API
+// that MIGRATING.md does not account for fails here. It needs bash and the
+// Go module proxy, as refresh.sh does.
+func TestReportsAreCurrent(t *testing.T) {
+	out := t.TempDir()
+	cmd := exec.Command("bash", "refresh.sh")
+	cmd.Env = append(os.Environ(), "APIDIFF_OUT="+out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("refresh.sh: %v\n%s", err, b)
+	}
+	for _, report := range []string{"v3.9.2.txt", "v4.5.4.txt"} {
+		kept, err := os.ReadFile(report)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh, err := os.ReadFile(filepath.Join(out, report))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(kept) != string(fresh) {
+			t.Errorf("compat/apidiff/%s is out of date: run compat/apidiff/refresh.sh and account in MIGRATING.md for what changed:\n%s",
+				report, lineDiff(string(kept), string(fresh)))
+		}
+	}
+}
+
+// lineDiff lists the lines only one of a and b has.
+func lineDiff(a, b string) string {
+	in := func(s string) map[string]bool {
+		m := map[string]bool{}
+		for _, l := range strings.Split(s, "\n") {
+			m[l] = true
+		}
+		return m
+	}
+	ina, inb := in(a), in(b)
+	var d []string
+	for _, l := range strings.Split(a, "\n") {
+		if !inb[l] {
+			d = append(d, "kept only:  "+l)
+		}
+	}
+	for _, l := range strings.Split(b, "\n") {
+		if !ina[l] {
+			d = append(d, "fresh only: "+l)
+		}
+	}
+	return strings.Join(d, "\n")
 }

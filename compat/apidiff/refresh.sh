@@ -17,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
-out="$root/compat/apidiff"
+out="${APIDIFF_OUT:-$root/compat/apidiff}" # the test writes elsewhere to compare
 apidiff_version=v0.0.0-20261120182113-8801fbdfac81 # golang.org/x/exp
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
@@ -57,7 +57,7 @@ report() {
 		echo
 		"$apidiff" -m "$work/$name.export" "$work/new.export"
 	} >"$out/$name.txt"
-	echo "wrote $out/$name.txt"
+	echo "wrote $out/$name.txt" >&2
 }
 
 report v3.9.2 gopkg.in/oauth2.v3 v3.9.2 github.com/dgrijalva/jwt-go@v3.2.0+incompatible github.com/tidwall/buntdb@v1.1.2

@@ -52,7 +52,7 @@ var importsOnly = map[string]failure{
 	"TestAuthorizeCodeWithChallengePlain": {true, "PKCE plain is off by default (RFC 9700 2.1.1), " +
 		"and the token request sends code twice (RFC 6749 3.2: parameters must not be repeated)"},
 	"TestAuthorizeCodeWithChallengeS256": {true, "the token request sends code twice (RFC 6749 3.2: parameters must not be repeated)"},
-	"TestPasswordCredentials": {true, "the password grant is off by default (RFC 9700 2.4)"},
+	"TestPasswordCredentials":            {true, "the password grant is off by default (RFC 9700 2.4)"},
 	"TestRefreshing": {true, "a public client without PKCE sending a secret it does not have, " +
 		"and a refresh asking for scope one, wider than the grant's all (RFC 6749 6)"},
 }
