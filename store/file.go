@@ -551,36 +551,42 @@ func (s *FileTokenStore) compact() error {
 		f.Close()
 		return err
 	}
-	w := bufio.NewWriterSize(f, 64<<10)
-	var size int64
-	write := func(c *jchange) error {
-		body, err := json.Marshal(c)
-		if err != nil {
-			return err
-		}
-		n, err := fmt.Fprintf(w, "%s\t%x\n", body, crc32.Checksum(body, crcTable))
-		size += int64(n)
-		return err
-	}
+	// The state cannot change while wmu is held, so the records are
+	// collected under the read lock and written without any lock: reads go
+	// on during a compaction.
 	s.mu.Lock()
 	now := fileNano(s.now())
 	s.sweepExpired(now, len(s.expiry))
+	s.mu.Unlock()
+	var changes []*jchange
+	s.mu.RLock()
 	seen := make(map[*frec]bool)
 	for k, e := range s.entries {
-		if !e.live(now) {
-			continue
-		}
-		if e.rec == nil {
-			err = write(&jchange{Used: []jused{{Key: k.j(), Kind: e.kind, Grant: e.grant, Until: e.until}}})
-		} else if !seen[e.rec] {
+		switch {
+		case !e.live(now):
+		case e.rec == nil:
+			changes = append(changes, &jchange{Used: []jused{{Key: k.j(), Kind: e.kind, Grant: e.grant, Until: e.until}}})
+		case !seen[e.rec]:
 			seen[e.rec] = true
-			err = write(&jchange{Put: e.rec.j()})
+			changes = append(changes, &jchange{Put: e.rec.j()})
 		}
-		if err != nil {
+	}
+	s.mu.RUnlock()
+	w := bufio.NewWriterSize(f, 64<<10)
+	var size int64
+	for _, c := range changes {
+		body, merr := json.Marshal(c)
+		if merr != nil {
+			err = merr
+			break
+		}
+		n, werr := fmt.Fprintf(w, "%s\t%x\n", body, crc32.Checksum(body, crcTable))
+		size += int64(n)
+		if werr != nil {
+			err = werr
 			break
 		}
 	}
-	s.mu.Unlock()
 	if err == nil {
 		err = w.Flush()
 	}
