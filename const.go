@@ -1,5 +1,12 @@
 package oauth2
 
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"strings"
+)
+
 // ResponseType is an authorization endpoint response type (RFC 6749 3.1.1).
 type ResponseType string
 
@@ -56,3 +63,29 @@ const (
 )
 
 func (ccm CodeChallengeMethod) String() string { return string(ccm) }
+
+// Validate reports whether the code verifier ver matches the code challenge
+// cc under the method ccm (RFC 7636 4.6), as go-oauth2 v4's method did:
+// plain compares the two, S256 compares BASE64URL(SHA256(ver)) with cc,
+// ignoring any '=' padding on cc. Both comparisons take constant time. An
+// empty challenge or verifier, or an unknown method, never matches.
+//
+// Validate checks only the transform. The manager also enforces the
+// verifier's length and characters (RFC 7636 4.1) and which methods are
+// allowed (https://www.rfc-editor.org/rfc/rfc7636#section-4.1); use the
+// manager's checks, not Validate alone, to redeem a code.
+func (ccm CodeChallengeMethod) Validate(cc, ver string) bool {
+	if cc == "" || ver == "" {
+		return false
+	}
+	switch ccm {
+	case CodeChallengePlain:
+		return subtle.ConstantTimeCompare([]byte(cc), []byte(ver)) == 1
+	case CodeChallengeS256:
+		sum := sha256.Sum256([]byte(ver))
+		var enc [43]byte // base64url of 32 bytes, unpadded
+		base64.RawURLEncoding.Encode(enc[:], sum[:])
+		return subtle.ConstantTimeCompare(enc[:], []byte(strings.TrimRight(cc, "="))) == 1
+	}
+	return false
+}

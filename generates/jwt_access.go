@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -99,9 +100,10 @@ type AuthTimeInfo interface {
 type JWTOption func(*jwtOptions)
 
 type jwtOptions struct {
-	kid      string
-	issuer   string
-	audience []string
+	kid       string
+	issuer    string
+	audience  []string
+	extClaims []string
 }
 
 // WithKeyID sets the kid header (RFC 7515 4.1.4). Without it the key ID is
@@ -132,6 +134,7 @@ type JWTAccessGenerate struct {
 
 	iss []byte // `"iss":"…",`, or nil
 	aud []byte // the JSON value of aud, or nil for the client ID
+	ext []extClaim
 }
 
 var _ oauth2.AccessGenerate = (*JWTAccessGenerate)(nil)
@@ -159,6 +162,7 @@ func newJWTAccessGenerate(opts []JWTOption) (*JWTAccessGenerate, jwtOptions) {
 		}
 		g.aud = append(g.aud, ']')
 	}
+	g.ext, g.err = extensionClaims(o.extClaims)
 	return g, o
 }
 
@@ -172,6 +176,9 @@ func newJWTAccessGenerate(opts []JWTOption) (*JWTAccessGenerate, jwtOptions) {
 func NewJWTAccessGenerate(key []byte, method jwt.SigningMethod, opts ...JWTOption) *JWTAccessGenerate {
 	g, o := newJWTAccessGenerate(opts)
 	parsed, err := ParseSigningKey(key, method)
+	if g.err != nil {
+		return g
+	}
 	if err == nil {
 		g.key, err = newSigningKey(o.kid, method, parsed, false)
 	}
@@ -188,6 +195,9 @@ func NewJWTAccessGenerate(key []byte, method jwt.SigningMethod, opts ...JWTOptio
 // such as a KMS key, whose Public key is of that kind).
 func NewJWTAccessGenerateFromKey(key any, method jwt.SigningMethod, opts ...JWTOption) (*JWTAccessGenerate, error) {
 	g, o := newJWTAccessGenerate(opts)
+	if g.err != nil {
+		return nil, g.err
+	}
 	k, err := newSigningKey(o.kid, method, key, true)
 	if err != nil {
 		return nil, err
@@ -201,7 +211,7 @@ func NewJWTAccessGenerateFromKey(key any, method jwt.SigningMethod, opts ...JWTO
 // rotated while it runs (RFC 7517 5). WithKeyID is ignored.
 func NewJWTAccessGenerateFromKeySet(ks *KeySet, opts ...JWTOption) *JWTAccessGenerate {
 	g, _ := newJWTAccessGenerate(opts)
-	if ks == nil {
+	if ks == nil && g.err == nil {
 		g.err = fmt.Errorf("generates: JWT access token key: %w", ErrNoSigningKey)
 	}
 	g.keys = ks
@@ -299,6 +309,9 @@ func (g *JWTAccessGenerate) Token(_ context.Context, data *oauth2.GenerateBasic,
 		iat:      iat.Unix(),
 		jti:      rnd[:jtiBytes],
 	}
+	if len(g.ext) > 0 {
+		v.ext = extensionOf(ti)
+	}
 	if at, ok := ti.(AuthTimeInfo); ok {
 		if t := at.GetAuthTime(); !t.IsZero() {
 			v.authTime = t.Unix()
@@ -340,6 +353,7 @@ type claimValues struct {
 	exp, iat             int64
 	authTime             int64 // 0: unknown
 	jti                  []byte
+	ext                  url.Values // extension data, for WithExtensionClaims
 }
 
 // appendClaims appends the JWT Claims Set (RFC 7519 4, RFC 9068 2.2) to c
@@ -372,5 +386,6 @@ func (g *JWTAccessGenerate) appendClaims(c []byte, v *claimValues) []byte {
 		c = append(c, `,"auth_time":`...)
 		c = appendNumericDate(c, v.authTime)
 	}
+	c = appendExtensionClaims(c, g.ext, v.ext)
 	return append(c, '}')
 }

@@ -58,6 +58,9 @@ func (m *Manager) GenerateAuthToken(ctx context.Context, rt oauth2.ResponseType,
 	// request must then repeat it identically (RFC 6749 4.1.3).
 	ti.SetRedirectURI(tgr.RedirectURI)
 	ti.SetScope(tgr.Scope)
+	if err := m.extend(ctx, tgr, ti, nil, true); err != nil {
+		return nil, err
+	}
 
 	var err error
 	if rt == oauth2.Code {

@@ -56,6 +56,12 @@ type PKCEConfig struct {
 	// method, which RFC 7636 4.3 defines to be plain. It is off by default
 	// (RFC 9700 2.1.1).
 	AllowPlain bool
+	// AllowShortVerifier accepts code verifiers (and plain challenges)
+	// shorter than the 43 characters RFC 7636 4.1 requires, for legacy
+	// clients such as go-oauth2 v4's example client. A short verifier is
+	// easier to guess; leave it off unless such a client must be served.
+	// Without it a short verifier is refused as "code_verifier too short".
+	AllowShortVerifier bool
 }
 
 // Default configurations, the seed's values. A manager copies them when it

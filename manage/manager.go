@@ -53,6 +53,9 @@ type Manager struct {
 	accessGenerate    oauth2.AccessGenerate
 	clientStore       oauth2.ClientStore
 	tokenStore        oauth2.TokenStore
+
+	// extractExtension fills extension data of new records (extension.go).
+	extractExtension ExtractExtensionHandler
 }
 
 var _ oauth2.Manager = (*Manager)(nil)

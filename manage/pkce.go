@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"strings"
 
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/errors"
@@ -17,6 +18,13 @@ const (
 	pkceMaxLen  = 128
 	pkceS256Len = 43
 )
+
+// errShortVerifier: a code_verifier (or plain code_challenge) shorter than
+// the 43 characters RFC 7636 4.1 requires, refused unless
+// PKCEConfig.AllowShortVerifier. It says so instead of "does not match", so
+// that a legacy client's developer sees the cause.
+var errShortVerifier = errors.WithDescription(errors.ErrInvalidGrant,
+	"code_verifier too short: RFC 7636 4.1 requires 43 to 128 characters")
 
 // isUnreserved reports whether s has only the unreserved characters of
 // RFC 3986 2.3, [A-Za-z0-9-._~], as RFC 7636 4.1 requires.
@@ -33,55 +41,85 @@ func isUnreserved(s string) bool {
 	return true
 }
 
+// minPKCELen is the shortest code verifier or plain challenge accepted:
+// 43 characters (RFC 7636 4.1), or one with PKCEConfig.AllowShortVerifier.
+func (m *Manager) minPKCELen() int {
+	if m.pkce.AllowShortVerifier {
+		return 1
+	}
+	return pkceMinLen
+}
+
 // validPKCEValue reports whether s is a well-formed code verifier or plain
 // challenge (RFC 7636 4.1).
 func validPKCEValue(s string) bool {
 	return len(s) >= pkceMinLen && len(s) <= pkceMaxLen && isUnreserved(s)
 }
 
+// validPKCEValue reports whether s is a well-formed code verifier or plain
+// challenge, shorter than 43 characters too with
+// PKCEConfig.AllowShortVerifier.
+func (m *Manager) validPKCEValue(s string) bool {
+	if !m.pkce.AllowShortVerifier {
+		return validPKCEValue(s)
+	}
+	return s != "" && len(s) <= pkceMaxLen && isUnreserved(s)
+}
+
 // checkCodeChallenge validates the PKCE parameters of an authorization
-// request and returns the method to store (RFC 7636 4.3, 4.4.1):
+// request and returns the challenge and method to store (RFC 7636 4.3,
+// 4.4.1):
 //
 //   - a missing method means plain (RFC 7636 4.3), refused unless
 //     PKCEConfig.AllowPlain (RFC 9700 2.1.1); another unknown method is
 //     refused with errors.ErrUnsupportedCodeChallengeMethod;
+//   - an S256 challenge sent with base64 '=' padding (as go-oauth2 v4's
+//     example client does) is stored without it: RFC 7636 4.2 defines the
+//     challenge as the unpadded encoding, and the comparison at the token
+//     endpoint is unchanged;
 //   - a malformed challenge is errors.ErrInvalidCodeChallengeLen;
 //   - no challenge from a public client, or from any client when
 //     PKCEConfig.Required, is errors.ErrMissingCodeChallenge.
-func (m *Manager) checkCodeChallenge(cli oauth2.ClientInfo, challenge string, method oauth2.CodeChallengeMethod) (oauth2.CodeChallengeMethod, error) {
+//
+// See https://www.rfc-editor.org/rfc/rfc7636#section-4.2.
+func (m *Manager) checkCodeChallenge(cli oauth2.ClientInfo, challenge string, method oauth2.CodeChallengeMethod) (string, oauth2.CodeChallengeMethod, error) {
 	if challenge == "" {
 		if method != "" || cli.IsPublic() || m.pkce.Required {
-			return "", errors.ErrMissingCodeChallenge
+			return "", "", errors.ErrMissingCodeChallenge
 		}
-		return "", nil
+		return "", "", nil
 	}
 	if method == "" {
 		method = oauth2.CodeChallengePlain
 	}
 	switch method {
 	case oauth2.CodeChallengeS256:
+		if len(challenge) == pkceS256Len+1 && challenge[pkceS256Len] == '=' {
+			challenge = challenge[:pkceS256Len]
+		}
 		if len(challenge) != pkceS256Len || !isUnreserved(challenge) {
-			return "", errors.ErrInvalidCodeChallengeLen
+			return "", "", errors.ErrInvalidCodeChallengeLen
 		}
 	case oauth2.CodeChallengePlain:
 		if !m.pkce.AllowPlain {
-			return "", errors.ErrUnsupportedCodeChallengeMethod
+			return "", "", errors.ErrUnsupportedCodeChallengeMethod
 		}
-		if !validPKCEValue(challenge) {
-			return "", errors.ErrInvalidCodeChallengeLen
+		if !m.validPKCEValue(challenge) {
+			return "", "", errors.ErrInvalidCodeChallengeLen
 		}
 	default:
-		return "", errors.ErrUnsupportedCodeChallengeMethod
+		return "", "", errors.ErrUnsupportedCodeChallengeMethod
 	}
-	return method, nil
+	return challenge, method, nil
 }
 
 // verifyCodeChallenge checks the code_verifier of a token request against
 // the challenge stored with the code (RFC 7636 4.6), in constant time. A
 // code issued with a challenge needs a verifier, and a code issued without
 // one refuses a verifier: PKCE cannot be downgraded either way
-// (RFC 9700 4.8).
-func verifyCodeChallenge(ti oauth2.TokenInfo, verifier string) error {
+// (RFC 9700 4.8). A verifier shorter than 43 characters is refused as too
+// short unless PKCEConfig.AllowShortVerifier (RFC 7636 4.1).
+func (m *Manager) verifyCodeChallenge(ti oauth2.TokenInfo, verifier string) error {
 	challenge := ti.GetCodeChallenge()
 	if challenge == "" {
 		if verifier != "" {
@@ -92,7 +130,10 @@ func verifyCodeChallenge(ti oauth2.TokenInfo, verifier string) error {
 	if verifier == "" {
 		return errors.ErrMissingCodeVerifier
 	}
-	if !validPKCEValue(verifier) {
+	if len(verifier) < m.minPKCELen() {
+		return errShortVerifier
+	}
+	if !m.validPKCEValue(verifier) {
 		return errors.ErrInvalidCodeChallenge
 	}
 	switch ti.GetCodeChallengeMethod() {
@@ -100,7 +141,9 @@ func verifyCodeChallenge(ti oauth2.TokenInfo, verifier string) error {
 		sum := sha256.Sum256([]byte(verifier))
 		var enc [pkceS256Len]byte
 		base64.RawURLEncoding.Encode(enc[:], sum[:])
-		if subtle.ConstantTimeCompare(enc[:], []byte(challenge)) != 1 {
+		// A challenge stored by an older release, or by a store written
+		// by go-oauth2, may still carry its padding.
+		if subtle.ConstantTimeCompare(enc[:], []byte(strings.TrimRight(challenge, "="))) != 1 {
 			return errors.ErrInvalidCodeChallenge
 		}
 	case oauth2.CodeChallengePlain, "":

@@ -35,6 +35,10 @@ func TestPKCE_AuthorizationRequestChecks(t *testing.T) {
 		{"S256 too short", "conf", manage.PKCEConfig{}, rfcChallenge[:42], oauth2.CodeChallengeS256, errors.ErrInvalidCodeChallengeLen},
 		{"S256 too long", "conf", manage.PKCEConfig{}, rfcChallenge + "A", oauth2.CodeChallengeS256, errors.ErrInvalidCodeChallengeLen},
 		{"S256 with padding", "conf", manage.PKCEConfig{}, rfcChallenge[:42] + "=", oauth2.CodeChallengeS256, errors.ErrInvalidCodeChallengeLen},
+		{"S256 with padding after 43 characters is accepted", "conf", manage.PKCEConfig{}, rfcChallenge + "=", oauth2.CodeChallengeS256, nil},
+		{"S256 with two padding characters", "conf", manage.PKCEConfig{}, rfcChallenge + "==", oauth2.CodeChallengeS256, errors.ErrInvalidCodeChallengeLen},
+		{"plain 11 chars with AllowShortVerifier", "conf", manage.PKCEConfig{AllowPlain: true, AllowShortVerifier: true}, "s256example", oauth2.CodeChallengePlain, nil},
+		{"AllowShortVerifier keeps the 128 limit", "conf", manage.PKCEConfig{AllowPlain: true, AllowShortVerifier: true}, long + "a", oauth2.CodeChallengePlain, errors.ErrInvalidCodeChallengeLen},
 		{"S256 with a reserved character", "conf", manage.PKCEConfig{}, rfcChallenge[:42] + "/", oauth2.CodeChallengeS256, errors.ErrInvalidCodeChallengeLen},
 		{"plain with a space", "conf", manage.PKCEConfig{AllowPlain: true}, rfcVerifier[:42] + " ", oauth2.CodeChallengePlain, errors.ErrInvalidCodeChallengeLen},
 	}
@@ -73,7 +77,7 @@ func TestPKCE_VerifierChecks(t *testing.T) {
 		{"S256 wrong verifier", manage.PKCEConfig{}, rfcChallenge, oauth2.CodeChallengeS256, strings.Repeat("x", 43), errors.ErrInvalidCodeChallenge},
 		{"S256 challenge sent as verifier", manage.PKCEConfig{}, rfcChallenge, oauth2.CodeChallengeS256, rfcChallenge, errors.ErrInvalidCodeChallenge},
 		{"verifier missing", manage.PKCEConfig{}, rfcChallenge, oauth2.CodeChallengeS256, "", errors.ErrMissingCodeVerifier},
-		{"verifier too short", manage.PKCEConfig{}, rfcChallenge, oauth2.CodeChallengeS256, rfcVerifier[:42], errors.ErrInvalidCodeChallenge},
+		{"verifier too short", manage.PKCEConfig{}, rfcChallenge, oauth2.CodeChallengeS256, rfcVerifier[:42], errors.ErrInvalidGrant},
 		{"verifier with a reserved character", manage.PKCEConfig{}, rfcChallenge, oauth2.CodeChallengeS256, rfcVerifier[:42] + "+", errors.ErrInvalidCodeChallenge},
 		{"plain matches", manage.PKCEConfig{AllowPlain: true}, rfcVerifier, oauth2.CodeChallengePlain, rfcVerifier, nil},
 		{"plain via missing method", manage.PKCEConfig{AllowPlain: true}, rfcVerifier, "", rfcVerifier, nil},
@@ -131,5 +135,59 @@ func TestPKCE_DowngradeRefusedBothWays(t *testing.T) {
 	}
 	if _, err := e.exchange(without.GetCode(), confRedirect, ""); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The verifier of go-oauth2 v4's example client, and its challenge as that
+// client sends it: base64 with padding.
+const (
+	v4Verifier        = "s256example"
+	v4PaddedChallenge = "Qn3Kywp0OiU4NK_AFzGPlmrcYJDJ13Abj_jdL08Ahg8="
+)
+
+// TestPKCE_Leniency: a padded S256 challenge is stored unpadded and its
+// verifier matches; a verifier shorter than 43 characters is refused as too
+// short unless PKCEConfig.AllowShortVerifier, and with the option it must
+// still match (RFC 7636 4.1, 4.2, 4.6).
+func TestPKCE_Leniency(t *testing.T) {
+	tests := []struct {
+		name      string
+		cfg       manage.PKCEConfig
+		challenge string
+		verifier  string
+		want      error  // nil: tokens issued
+		desc      string // wanted error text
+	}{
+		{"padded challenge, RFC verifier", manage.PKCEConfig{}, rfcChallenge + "=", rfcVerifier, nil, ""},
+		{"short verifier refused by default", manage.PKCEConfig{}, v4PaddedChallenge, v4Verifier, errors.ErrInvalidGrant, "code_verifier too short"},
+		{"short wrong verifier still says too short", manage.PKCEConfig{}, rfcChallenge, "abc", errors.ErrInvalidGrant, "code_verifier too short"},
+		{"short verifier with AllowShortVerifier", manage.PKCEConfig{AllowShortVerifier: true}, v4PaddedChallenge, v4Verifier, nil, ""},
+		{"short wrong verifier with AllowShortVerifier", manage.PKCEConfig{AllowShortVerifier: true}, v4PaddedChallenge, "s256exampl", errors.ErrInvalidCodeChallenge, "does not match"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.m.SetPKCE(tt.cfg)
+			code, err := e.m.GenerateAuthToken(e.ctx, oauth2.Code, &oauth2.TokenGenerateRequest{
+				ClientID: "conf", RedirectURI: confRedirect, CodeChallenge: tt.challenge, CodeChallengeMethod: oauth2.CodeChallengeS256,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := code.GetCodeChallenge(); strings.HasSuffix(got, "=") {
+				t.Fatalf("stored challenge %q keeps its padding", got)
+			}
+			ti, err := e.exchange(code.GetCode(), confRedirect, tt.verifier)
+			if tt.want == nil {
+				if err != nil || ti.GetAccess() == "" {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			wantErr(t, ti, err, tt.want)
+			if _, _, desc := errors.Lookup(err); !strings.Contains(desc, tt.desc) {
+				t.Fatalf("error_description %q, want it to say %q", desc, tt.desc)
+			}
+		})
 	}
 }

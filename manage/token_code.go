@@ -18,7 +18,7 @@ var errRedirectMismatch = errors.WithDescription(errors.ErrInvalidGrant, "The re
 // challenge, and the first record of a new grant, whose ID every token
 // issued from the code shares so that a replay of the code revokes them.
 func (m *Manager) issueCode(ctx context.Context, cli oauth2.ClientInfo, ti oauth2.TokenInfo, tgr *oauth2.TokenGenerateRequest) error {
-	method, err := m.checkCodeChallenge(cli, tgr.CodeChallenge, tgr.CodeChallengeMethod)
+	challenge, method, err := m.checkCodeChallenge(cli, tgr.CodeChallenge, tgr.CodeChallengeMethod)
 	if err != nil {
 		return err
 	}
@@ -28,7 +28,7 @@ func (m *Manager) issueCode(ctx context.Context, cli oauth2.ClientInfo, ti oauth
 	}
 	now := m.now()
 	ti.SetGrantID(newGrantID())
-	ti.SetCodeChallenge(tgr.CodeChallenge)
+	ti.SetCodeChallenge(challenge)
 	ti.SetCodeChallengeMethod(method)
 	ti.SetCodeCreateAt(now)
 	ti.SetCodeExpiresIn(m.codeExp)
@@ -80,7 +80,7 @@ func (m *Manager) exchangeCode(ctx context.Context, tgr *oauth2.TokenGenerateReq
 	if err := m.checkCodeRedirect(ctx, cli, code.GetRedirectURI(), tgr.RedirectURI); err != nil {
 		return nil, err
 	}
-	if err := verifyCodeChallenge(code, tgr.CodeVerifier); err != nil {
+	if err := m.verifyCodeChallenge(code, tgr.CodeVerifier); err != nil {
 		return nil, err
 	}
 
@@ -90,6 +90,9 @@ func (m *Manager) exchangeCode(ctx context.Context, tgr *oauth2.TokenGenerateReq
 	issued.SetScope(code.GetScope())
 	issued.SetRedirectURI(code.GetRedirectURI())
 	issued.SetGrantID(code.GetGrantID())
+	if err := m.extend(ctx, tgr, issued, code, true); err != nil {
+		return nil, err
+	}
 	cfg := &m.codeCfg
 	issued.SetAccessCreateAt(now)
 	issued.SetAccessExpiresIn(accessExp(tgr, cfg.AccessTokenExp))

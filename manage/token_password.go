@@ -36,6 +36,9 @@ func (m *Manager) issueDirect(ctx context.Context, cli oauth2.ClientInfo, tgr *o
 	ti.SetClientID(cli.GetID())
 	ti.SetUserID(tgr.UserID)
 	ti.SetScope(tgr.Scope)
+	if err := m.extend(ctx, tgr, ti, nil, true); err != nil {
+		return nil, err
+	}
 	ti.SetAccessCreateAt(now)
 	ti.SetAccessExpiresIn(accessExp(tgr, cfg.AccessTokenExp))
 	withRefresh := cfg.IsGenerateRefresh && allowsGrant(cli, oauth2.Refreshing)

@@ -62,6 +62,9 @@ func (m *Manager) RefreshAccessToken(ctx context.Context, tgr *oauth2.TokenGener
 	issued.SetRedirectURI(old.GetRedirectURI())
 	issued.SetGrantID(old.GetGrantID())
 	issued.SetScope(scope)
+	if err := m.extend(ctx, tgr, issued, old, false); err != nil {
+		return nil, err
+	}
 
 	// The access lifetime: the configured one, else the one the grant's
 	// access tokens had, else (the store returned no access part, e.g. it

@@ -17,9 +17,10 @@ var errBearerTwoMethods = errors.WithDescription(errors.ErrInvalidRequest, "The 
 // form-encoded POST body only when Config.AllowBearerFromForm (RFC 6750
 // 2.2); from the access_token query parameter only when
 // Config.AllowBearerFromQuery (RFC 6750 2.3). A request with a token in
-// more than one place, or a malformed one, has none.
+// more than one place, or a malformed one, has none. An
+// AccessTokenResolveHandler, when set, replaces these rules.
 func (s *Server) BearerAuth(r *http.Request) (string, bool) {
-	token, err := s.bearerToken(r)
+	token, err := s.accessToken(r)
 	return token, err == nil && token != ""
 }
 
@@ -124,7 +125,7 @@ func isB64Token(s string) bool {
 // (RFC 6750 2) from the manager, or an error wrapping invalid_token (or
 // invalid_request for a token sent more than once, RFC 6750 3.1).
 func (s *Server) ValidationBearerToken(r *http.Request) (oauth2.TokenInfo, error) {
-	token, err := s.bearerToken(r)
+	token, err := s.accessToken(r)
 	if err != nil {
 		return nil, err
 	}

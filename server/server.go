@@ -79,6 +79,12 @@ type Server struct {
 	ClientAuthHandler ClientAuthHandler
 	// TokenIssuedHandler is told of every token the token endpoint issues.
 	TokenIssuedHandler TokenIssuedHandler
+	// RefreshTokenResolveHandler, when set, reads the refresh token of a
+	// refresh request (see resolve.go); nil reads refresh_token.
+	RefreshTokenResolveHandler RefreshTokenResolveHandler
+	// AccessTokenResolveHandler, when set, reads the access token of a
+	// resource request (see resolve.go); nil reads the Authorization header.
+	AccessTokenResolveHandler AccessTokenResolveHandler
 
 	// jwks is the key set the JWKS endpoint publishes (see SetKeySet).
 	jwks jwksState

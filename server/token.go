@@ -117,8 +117,8 @@ func (s *Server) validateTokenRequest(w http.ResponseWriter, r *http.Request, f 
 		}
 	case oauth2.Refreshing:
 		// RFC 6749 6.
-		if tgr.Refresh = f.Get("refresh_token"); tgr.Refresh == "" {
-			return "", nil, errMissingRefresh
+		if tgr.Refresh, err = s.refreshToken(r, f); err != nil {
+			return "", nil, err
 		}
 		tgr.Scope = f.Get("scope")
 	case oauth2.ClientCredentials:
