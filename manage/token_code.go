@@ -62,8 +62,8 @@ func (m *Manager) exchangeCode(ctx context.Context, tgr *oauth2.TokenGenerateReq
 	if err != nil {
 		return nil, err
 	}
-	if !allowsGrant(cli, oauth2.AuthorizationCode) {
-		return nil, errors.ErrUnauthorizedClient
+	if err := cli.CheckGrant(oauth2.AuthorizationCode); err != nil {
+		return nil, err
 	}
 	if tgr.Code == "" {
 		return nil, errors.ErrInvalidAuthorizeCode
@@ -73,11 +73,11 @@ func (m *Manager) exchangeCode(ctx context.Context, tgr *oauth2.TokenGenerateReq
 		return nil, m.codeStoreError(ctx, err)
 	}
 	now := m.now()
-	if code == nil || code.GetClientID() != cli.GetID() ||
+	if code == nil || code.GetClientID() != cli.ID() ||
 		expired(code.GetCodeCreateAt(), code.GetCodeExpiresIn(), now) {
 		return nil, errors.ErrInvalidAuthorizeCode
 	}
-	if err := m.checkCodeRedirect(ctx, cli, code.GetRedirectURI(), tgr.RedirectURI); err != nil {
+	if err := m.checkCodeRedirect(ctx, cli.Info(), code.GetRedirectURI(), tgr.RedirectURI); err != nil {
 		return nil, err
 	}
 	if err := verifyCodeChallenge(code, tgr.CodeVerifier); err != nil {
@@ -93,12 +93,12 @@ func (m *Manager) exchangeCode(ctx context.Context, tgr *oauth2.TokenGenerateReq
 	cfg := &m.codeCfg
 	issued.SetAccessCreateAt(now)
 	issued.SetAccessExpiresIn(accessExp(tgr, cfg.AccessTokenExp))
-	withRefresh := cfg.IsGenerateRefresh && allowsGrant(cli, oauth2.Refreshing)
+	withRefresh := cfg.IsGenerateRefresh && cli.AllowsGrant(oauth2.Refreshing)
 	if withRefresh {
 		issued.SetRefreshCreateAt(now)
 		issued.SetRefreshExpiresIn(cfg.RefreshTokenExp)
 	}
-	if err := m.generateAccess(ctx, cli, issued, now, withRefresh, tgr); err != nil {
+	if err := m.generateAccess(ctx, cli.Info(), issued, now, withRefresh, tgr); err != nil {
 		return nil, err
 	}
 	if err := m.tokenStore.ExchangeCode(ctx, tgr.Code, issued); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/errors"
+	"github.com/oauth2d/oauth2/policy"
 )
 
 // RefreshAccessToken is the refresh token grant (RFC 6749 6).
@@ -30,8 +31,8 @@ func (m *Manager) RefreshAccessToken(ctx context.Context, tgr *oauth2.TokenGener
 	if err != nil {
 		return nil, err
 	}
-	if !allowsGrant(cli, oauth2.Refreshing) {
-		return nil, errors.ErrUnauthorizedClient
+	if err := cli.CheckGrant(oauth2.Refreshing); err != nil {
+		return nil, err
 	}
 	if tgr.Refresh == "" {
 		return nil, errors.ErrInvalidRefreshToken
@@ -40,7 +41,7 @@ func (m *Manager) RefreshAccessToken(ctx context.Context, tgr *oauth2.TokenGener
 	if err != nil {
 		return nil, m.refreshStoreError(ctx, err)
 	}
-	if old == nil || old.GetClientID() != cli.GetID() {
+	if old == nil || old.GetClientID() != cli.ID() {
 		return nil, errors.ErrInvalidRefreshToken
 	}
 	now := m.now()
@@ -49,7 +50,7 @@ func (m *Manager) RefreshAccessToken(ctx context.Context, tgr *oauth2.TokenGener
 	}
 	scope := old.GetScope()
 	if tgr.Scope != "" {
-		if !scopeWithin(tgr.Scope, scope) {
+		if !policy.ScopeWithin(tgr.Scope, scope) {
 			return nil, errors.ErrInvalidScope
 		}
 		scope = tgr.Scope
@@ -105,7 +106,7 @@ func (m *Manager) RefreshAccessToken(ctx context.Context, tgr *oauth2.TokenGener
 	if !rcfg.IsGenerateRefresh {
 		issued.SetRefresh(tgr.Refresh)
 	}
-	if err := m.generateAccess(ctx, cli, issued, now, rcfg.IsGenerateRefresh, tgr); err != nil {
+	if err := m.generateAccess(ctx, cli.Info(), issued, now, rcfg.IsGenerateRefresh, tgr); err != nil {
 		return nil, err
 	}
 	if err := m.tokenStore.RotateRefresh(ctx, tgr.Refresh, issued); err != nil {
