@@ -13,6 +13,7 @@ import (
 
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/errors"
+	"github.com/oauth2d/oauth2/policy"
 )
 
 // AuthorizeRequest is a validated authorization request (RFC 6749 4.1.1,
@@ -248,7 +249,8 @@ func (s *Server) GetAuthorizeToken(ctx context.Context, req *AuthorizeRequest) (
 		}
 		client = c
 	}
-	if err := s.checkClientGrant(client, req.ClientID, gt); err != nil {
+	pc := policy.Of(client)
+	if err := s.checkClientGrant(pc, gt); err != nil {
 		if stderrors.Is(err, errGrantNotAllowed) {
 			return nil, errResponseNotAllowed
 		}
@@ -269,14 +271,8 @@ func (s *Server) GetAuthorizeToken(ctx context.Context, req *AuthorizeRequest) (
 		AccessTokenExp:      req.AccessTokenExp,
 		Request:             req.Request,
 	}
-	if fn := s.ClientScopeHandler; fn != nil {
-		allowed, err := fn(tgr)
-		if err != nil {
-			return nil, err
-		}
-		if !allowed {
-			return nil, errScopeNotAllowed
-		}
+	if err := s.checkClientScope(tgr); err != nil {
+		return nil, err
 	}
 	return s.Manager.GenerateAuthToken(ctx, req.ResponseType, tgr)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/errors"
+	"github.com/oauth2d/oauth2/policy"
 )
 
 // Token type hints of RFC 7009 2.1, also used by RFC 7662 2.1.
@@ -61,7 +62,7 @@ func (s *Server) HandleRevocationRequest(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return s.tokenError(w, err)
 	}
-	if err := s.revokeToken(r.Context(), client, token, hint); err != nil {
+	if err := s.revokeToken(r.Context(), client.Info(), token, hint); err != nil {
 		return s.tokenError(w, err)
 	}
 	h := w.Header()
@@ -75,27 +76,30 @@ func (s *Server) HandleRevocationRequest(w http.ResponseWriter, r *http.Request)
 // 2.1, RFC 7662 2.1): POST only, the token endpoint's form parsing and
 // client authentication, and a token parameter in the body. It returns the
 // authenticated client, the token and the token_type_hint.
-func (s *Server) readTokenRequest(w http.ResponseWriter, r *http.Request, f *form, methodErr error) (oauth2.ClientInfo, string, string, error) {
+func (s *Server) readTokenRequest(w http.ResponseWriter, r *http.Request, f *form, methodErr error) (policy.Client, string, string, error) {
 	if r.Method != http.MethodPost {
-		return nil, "", "", errors.WithStatus(methodErr, http.StatusMethodNotAllowed,
+		return policy.Client{}, "", "", errors.WithStatus(methodErr, http.StatusMethodNotAllowed,
 			http.Header{"Allow": {http.MethodPost}})
 	}
 	if err := f.readTokenForm(w, r, s.Config.maxBodyBytes()); err != nil {
-		return nil, "", "", err
+		return policy.Client{}, "", "", err
 	}
 	if modeOf(s.ClientInfoHandler) == modeCustom {
 		s.fillRequestForm(r, f)
 	}
 	client, _, err := s.authenticateClient(r.Context(), r, f)
 	if err != nil {
-		return nil, "", "", err
+		return policy.Client{}, "", "", err
 	}
 	token, inQuery := f.lookup("token")
 	if len(token) == 0 {
-		return nil, "", "", errMissingToken
+		return policy.Client{}, "", "", errMissingToken
 	}
 	if inQuery {
-		return nil, "", "", errTokenInQuery
+		return policy.Client{}, "", "", errTokenInQuery
+	}
+	if err := f.checkBodyOnly(); err != nil {
+		return policy.Client{}, "", "", err
 	}
 	return client, string(token), tokenTypeHint(f), nil
 }
