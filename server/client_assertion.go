@@ -107,9 +107,12 @@ var errAssertionUnusable = stderrors.New("server: unusable client assertion")
 //     the client secret in the clear, at least as long as the hash output
 //     (RFC 7518 3.2). A client that keeps only a hash of its secret cannot
 //     use client_secret_jwt;
-//   - aud contains Config.Issuer or the token endpoint URL
-//     (Config.Endpoints.Token, else the issuer followed by PathToken);
-//     without Config.Issuer no assertion is accepted;
+//   - aud is Config.Issuer or the token endpoint URL
+//     (Config.Endpoints.Token, else the issuer followed by PathToken), or an
+//     array of which every entry is one of those: an assertion meant for
+//     another audience as well is refused (the audience injection of
+//     draft-ietf-oauth-rfc7523bis); without Config.Issuer no assertion is
+//     accepted;
 //   - exp is present and not past, and at most ClientAssertionMaxLifetime
 //     ahead; nbf and iat, when present, are not in the future; each with
 //     ClientAssertionLeeway;
@@ -353,8 +356,11 @@ func (a *ClientAssertionAuthenticator) audiences() []string {
 }
 
 // validAssertionClaims checks aud, exp, nbf, iat and jti (RFC 7523 3).
+// Every audience must be one of aud: an assertion that names this server
+// among others could be replayed to it by any of them
+// (draft-ietf-oauth-rfc7523bis, audience injection).
 func validAssertionClaims(c *jwt.RegisteredClaims, aud []string, now time.Time) bool {
-	if !slices.ContainsFunc(c.Audience, func(v string) bool { return slices.Contains(aud, v) }) {
+	if len(c.Audience) == 0 || slices.ContainsFunc(c.Audience, func(v string) bool { return !slices.Contains(aud, v) }) {
 		return false
 	}
 	if c.ExpiresAt == nil || !now.Before(c.ExpiresAt.Add(ClientAssertionLeeway)) ||
