@@ -69,6 +69,10 @@ var (
 	// ErrMalformedScope: the scope has characters outside the syntax of
 	// RFC 6749 3.3 and Appendix A.4.
 	ErrMalformedScope = errors.WithDescription(errors.ErrInvalidScope, "The scope parameter is malformed")
+	// ErrForeignToken: a client asked to revoke a token that was issued to
+	// another client (RFC 7009 2.1: the request is refused, and the token
+	// stays valid).
+	ErrForeignToken = errors.WithDescription(errors.ErrUnauthorizedClient, "The token was issued to another client")
 )
 
 // Client is a registered client with its optional interfaces read once.

@@ -26,9 +26,10 @@ var (
 // TokenRevoker is implemented by managers that revoke a token on behalf of
 // the client it was issued to (RFC 7009 2.1), as manage.Manager does:
 // revoking a refresh token revokes its whole grant, the access tokens
-// issued with it included; a token that is unknown, already invalid or
-// another client's is left alone and nil returned; a store failure is
-// returned, wrapped.
+// issued with it included; a token that is unknown or already invalid is
+// left alone and nil returned; another client's live token is left alone
+// and an error matching errors.ErrUnauthorizedClient returned
+// (policy.ErrForeignToken); a store failure is returned, wrapped.
 type TokenRevoker interface {
 	RevokeToken(ctx context.Context, client oauth2.ClientInfo, token, tokenTypeHint string) error
 }
@@ -46,14 +47,18 @@ type TokenRevoker interface {
 // first, so a wrong hint still finds the token; an unknown hint value is
 // ignored rather than answered with unsupported_token_type, which RFC 7009
 // 2.2.1 allows but does not require. An unknown, expired or already revoked
-// token, or another client's token (left valid), is answered 200 as RFC
-// 7009 2.2 requires, so the answer reveals nothing.
+// token is answered 200 as RFC 7009 2.2 requires. A live token issued to
+// another client is refused with 400 unauthorized_client and stays valid
+// (RFC 7009 2.1: the server "verifies whether the token was issued to the
+// client making the revocation request. If this validation fails, the
+// request is refused").
 //
 // Errors are those of the token endpoint (RFC 7009 2.2.1, RFC 6749 5.2):
 // 405 with an Allow header for a method other than POST, 400
-// invalid_request, 401 invalid_client (with WWW-Authenticate when the
-// client used Basic), and 503 temporarily_unavailable when the store is
-// down: a revocation that may not have happened is never answered 200.
+// invalid_request or unauthorized_client, 401 invalid_client (with
+// WWW-Authenticate when the client used Basic), and 503
+// temporarily_unavailable when the store is down: a revocation that may not
+// have happened is never answered 200.
 // The returned error is that of writing the response.
 func (s *Server) HandleRevocationRequest(w http.ResponseWriter, r *http.Request) error {
 	f := getForm()
@@ -120,9 +125,10 @@ func tokenTypeHint(f *form) string {
 // revokeToken revokes token for client through the manager's TokenRevoker
 // or, for a manager without one, through the oauth2.Manager methods: the
 // token is loaded as an access and as a refresh token (the hint choosing
-// the order) and removed when it is client's. Without a TokenRevoker a
-// refresh token takes only the access token stored with it, which is all
-// that oauth2.Manager can remove.
+// the order) and removed when it is client's, refused with
+// policy.ErrForeignToken when it is another client's. Without a
+// TokenRevoker a refresh token takes only the access token stored with it,
+// which is all that oauth2.Manager can remove.
 func (s *Server) revokeToken(ctx context.Context, client oauth2.ClientInfo, token, hint string) error {
 	if rv, ok := s.Manager.(TokenRevoker); ok {
 		return rv.RevokeToken(ctx, client, token, hint)
@@ -143,8 +149,11 @@ func (s *Server) revokeToken(ctx context.Context, client oauth2.ClientInfo, toke
 			}
 			return err
 		}
-		if ti == nil || ti.GetClientID() != client.GetID() {
+		if ti == nil {
 			return nil
+		}
+		if ti.GetClientID() != client.GetID() {
+			return policy.ErrForeignToken
 		}
 		return remove(ctx, token)
 	}
