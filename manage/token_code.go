@@ -2,6 +2,11 @@ package manage
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
 	stderrors "errors"
 	"fmt"
 
@@ -27,7 +32,7 @@ func (m *Manager) issueCode(ctx context.Context, cli oauth2.ClientInfo, ti oauth
 		return errNoAuthorizeGenerate
 	}
 	now := m.now()
-	ti.SetGrantID(newGrantID())
+	ti.SetGrantID(codeGrantID(cli.GetID(), method, tgr.CodeChallenge))
 	ti.SetCodeChallenge(tgr.CodeChallenge)
 	ti.SetCodeChallengeMethod(method)
 	ti.SetCodeCreateAt(now)
@@ -57,6 +62,15 @@ func (m *Manager) issueCode(ctx context.Context, cli oauth2.ClientInfo, ti oauth
 // ExchangeCode does, and a replayed code (or the loser of a concurrent
 // exchange) revokes every token the code issued (RFC 6749 4.1.2,
 // RFC 9700 4.5).
+//
+// A replay is judged like a first exchange before it revokes anything
+// (OAuth 2.1 7.5.2): a replayed code presented by another client, or with a
+// code_verifier that does not match the code's challenge, is refused
+// without revoking, so that whoever merely saw a code cannot have the
+// legitimate client's tokens revoked. The store forgets a consumed code's
+// record and returns only its grant ID; the grant ID of a code binds its
+// client and challenge (codeGrantID), which is what the replay is checked
+// against.
 func (m *Manager) exchangeCode(ctx context.Context, tgr *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
 	cli, err := m.authenticate(ctx, tgr)
 	if err != nil {
@@ -70,6 +84,10 @@ func (m *Manager) exchangeCode(ctx context.Context, tgr *oauth2.TokenGenerateReq
 	}
 	code, err := m.tokenStore.GetByCode(ctx, tgr.Code)
 	if err != nil {
+		var reused *oauth2.ReusedError
+		if stderrors.As(err, &reused) && !replayBinds(reused.GrantID, cli.ID(), tgr.CodeVerifier) {
+			return nil, errors.ErrInvalidAuthorizeCode
+		}
 		return nil, m.codeStoreError(ctx, err)
 	}
 	now := m.now()
@@ -140,4 +158,74 @@ func (m *Manager) checkCodeRedirect(ctx context.Context, cli oauth2.ClientInfo, 
 		return errRedirectMismatch
 	}
 	return nil
+}
+
+// Grant IDs of authorization codes (codeGrantID) are 16 random bytes and a
+// 12-byte tag binding the code's client and PKCE challenge, base64url.
+const (
+	codeGrantRandLen = 16
+	codeGrantTagLen  = 12
+	codeGrantIDLen   = codeGrantRandLen + codeGrantTagLen
+)
+
+// codeGrantID returns a fresh grant ID for a code issued to clientID with
+// the PKCE challenge of method ("" and "" without PKCE): 128 random bits
+// followed by a tag, the first 96 bits of SHA-256 over the random part, the
+// client ID, the method and the challenge. The method is bound too, so that
+// the challenge, which travels in the authorization request, never passes
+// as a plain verifier of an S256 code.
+// The tag lets a replay of the consumed code be checked against the client
+// and the verifier (replayBinds) although the store keeps nothing of a
+// consumed code but its grant ID. It reveals nothing usable: the challenge
+// is the SHA-256 of a verifier of at least 256 bits of entropy (RFC 7636
+// 7.1), or, for plain, the verifier the code's record already holds.
+func codeGrantID(clientID string, method oauth2.CodeChallengeMethod, challenge string) string {
+	var b [codeGrantIDLen]byte
+	_, _ = rand.Read(b[:codeGrantRandLen]) // crypto/rand.Read never fails (Go 1.24+)
+	tag := codeGrantTag(b[:codeGrantRandLen], clientID, method, challenge)
+	copy(b[codeGrantRandLen:], tag[:codeGrantTagLen])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func codeGrantTag(random []byte, clientID string, method oauth2.CodeChallengeMethod, challenge string) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write([]byte("oauth2d code grant v1\x00"))
+	h.Write(random)
+	var n [8]byte
+	for _, field := range []string{clientID, string(method)} {
+		binary.BigEndian.PutUint64(n[:], uint64(len(field)))
+		h.Write(n[:])
+		h.Write([]byte(field))
+	}
+	h.Write([]byte(challenge))
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
+// replayBinds reports whether a replay of the consumed code of grantID, by
+// clientID with verifier, is otherwise a valid exchange: the code was
+// issued to clientID, and verifier matches its challenge (S256 or plain),
+// or both are absent. A grant ID of another form (a code issued before
+// grant IDs carried the tag) cannot be checked and counts as binding, so
+// that its replay still revokes the grant as RFC 6749 4.1.2 asks.
+func replayBinds(grantID, clientID, verifier string) bool {
+	raw, err := base64.RawURLEncoding.DecodeString(grantID)
+	if err != nil || len(raw) != codeGrantIDLen {
+		return true
+	}
+	random, tag := raw[:codeGrantRandLen], raw[codeGrantRandLen:]
+	matches := func(method oauth2.CodeChallengeMethod, challenge string) bool {
+		want := codeGrantTag(random, clientID, method, challenge)
+		return subtle.ConstantTimeCompare(want[:codeGrantTagLen], tag) == 1
+	}
+	if verifier == "" {
+		return matches("", "")
+	}
+	if !validPKCEValue(verifier) {
+		return false
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	s256 := base64.RawURLEncoding.EncodeToString(sum[:])
+	return matches(oauth2.CodeChallengeS256, s256) || matches(oauth2.CodeChallengePlain, verifier)
 }
