@@ -98,6 +98,19 @@ func (f *form) checkBodyOnly() error {
 	return nil
 }
 
+// CheckBodyParams returns an invalid_request error when a parameter read
+// from p so far came from the query string of a POST request, where RFC
+// 6749 3.2 has no parameter of a token request belong (query strings end
+// up in logs). The server checks it after Grant.ReadRequest; a grant calls
+// it itself before it acts on what it read, for example before it verifies
+// a password it read. For Params the server did not make it returns nil.
+func CheckBodyParams(p Params) error {
+	if f, ok := p.(*form); ok {
+		return f.checkBodyOnly()
+	}
+	return nil
+}
+
 // lookup returns the raw value of key and whether it came from the query.
 func (f *form) lookup(key string) ([]byte, bool) {
 	for i := range f.params {

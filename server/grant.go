@@ -40,7 +40,9 @@ type Grant interface {
 	// invalid_request error with a description (errors.WithDescription)
 	// that never repeats the value. On a POST, a parameter read from p that
 	// was sent in the query string instead of the body makes the server
-	// refuse the request with invalid_request (RFC 6749 3.2).
+	// refuse the request with invalid_request (RFC 6749 3.2) once
+	// ReadRequest returns; a grant that acts on a parameter (verifies a
+	// password, calls another service) calls CheckBodyParams first.
 	ReadRequest(ctx context.Context, s *Server, p Params, tgr *oauth2.TokenGenerateRequest) error
 	// Issue has the server's Manager issue the token of the request read
 	// by ReadRequest (or given to GetAccessToken) and returns the stored

@@ -43,6 +43,10 @@ func (passwordGrant) ReadRequest(ctx context.Context, s *Server, p Params, tgr *
 	if username == "" || password == "" {
 		return errMissingUserCreds
 	}
+	// Nothing is verified with a password read from the query string.
+	if err := CheckBodyParams(p); err != nil {
+		return err
+	}
 	fn := s.PasswordAuthorizationHandler
 	if fn == nil {
 		return errUnsupportedGrant
