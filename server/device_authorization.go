@@ -44,12 +44,12 @@ const (
 	// the token endpoint (RFC 8628 3.2 interval; 5 seconds is the
 	// default of the RFC).
 	DefaultDevicePollInterval = 5 * time.Second
-	// DefaultUserCodeFailureLimit is how many user codes one throttle key
-	// may look up within DefaultUserCodeFailureWindow before
+	// DefaultUserCodeFailureLimit is how many unknown user codes one
+	// throttle key may enter within DefaultUserCodeFailureWindow before
 	// LookupUserCode refuses it (RFC 8628 5.1).
 	DefaultUserCodeFailureLimit = 10
 	// DefaultUserCodeFailureWindow is the window of
-	// DefaultUserCodeFailureLimit, counted from the key's first lookup.
+	// DefaultUserCodeFailureLimit, and how long the refusal lasts at most.
 	DefaultUserCodeFailureWindow = 15 * time.Minute
 	// PathDevice is the default path of the verification URI under the
 	// issuer (RFC 8628 3.2 verification_uri).
@@ -78,8 +78,12 @@ const (
 	kvDevicePoll     = "oauth2/device/poll/"     // live while the client must wait
 	kvDeviceSlow     = "oauth2/device/slow/"     // count of slow_down answers
 	kvDeviceInterval = "oauth2/device/interval/" // the interval after slow_down
-	// kvUserCodeTries counts the user code lookups of a throttle key.
-	kvUserCodeTries = "oauth2/device/user-tries/"
+	// kvUserCodeTries and kvUserCodeOK count the user code lookups of a
+	// throttle key in one window, and those of them that succeeded;
+	// kvUserCodeOKSeen holds the latter count where Get can read it.
+	kvUserCodeTries  = "oauth2/device/user-tries/"
+	kvUserCodeOK     = "oauth2/device/user-ok/"
+	kvUserCodeOKSeen = "oauth2/device/user-ok-seen/"
 )
 
 // DeviceConfig configures the device authorization grant (RFC 8628). The
@@ -98,10 +102,9 @@ type DeviceConfig struct {
 	// DefaultDevicePollInterval.
 	PollInterval time.Duration
 	// UserCodeFailureLimit and UserCodeFailureWindow throttle the guessing
-	// of user codes (RFC 8628 5.1): a throttle key may look up that many
-	// user codes, right or wrong, within the window that starts with its
-	// first lookup; LookupUserCode refuses it for the rest of the window.
-	// Zero or less means DefaultUserCodeFailureLimit and
+	// of user codes (RFC 8628 5.1): after that many unknown codes within a
+	// window, LookupUserCode refuses the throttle key for the rest of the
+	// window. Zero or less means DefaultUserCodeFailureLimit and
 	// DefaultUserCodeFailureWindow.
 	UserCodeFailureLimit  int
 	UserCodeFailureWindow time.Duration

@@ -99,20 +99,28 @@ func TestLookupUserCode_ConcurrentGuessesAreBounded(t *testing.T) {
 	}
 }
 
-// TestLookupUserCode_ValidCodeBuysNoGuesses: looking up a valid code of
-// one's own counts like any other attempt, so that it cannot be used to
-// reset or extend the throttle.
+// TestLookupUserCode_ValidCodeBuysNoGuesses: a successful lookup gives
+// its attempt back, so a user who enters the right code is not counted;
+// but looking up a valid code of one's own any number of times never buys
+// more than the limit of wrong guesses.
 func TestLookupUserCode_ValidCodeBuysNoGuesses(t *testing.T) {
 	e := newDeviceEnv(t)
 	e.srv.Config.Device.UserCodeFailureLimit = 3
 	da := e.authorizeDevice("read")
 	ctx := context.Background()
-	for i := range 3 {
+	for i := range 20 {
 		if _, err := e.srv.LookupUserCode(ctx, da.UserCode, "k"); err != nil {
-			t.Fatalf("lookup %d: %v", i+1, err)
+			t.Fatalf("valid lookup %d: %v", i+1, err)
 		}
 	}
-	if _, err := e.srv.LookupUserCode(ctx, "BCDF-BCDF", "k"); !stderrors.Is(err, server.ErrUserCodeThrottled) {
-		t.Fatalf("a guess after the limit was spent on valid lookups: %v", err)
+	for i := range 3 {
+		if _, err := e.srv.LookupUserCode(ctx, "BCDF-BCDF", "k"); !stderrors.Is(err, server.ErrUserCodeInvalid) {
+			t.Fatalf("guess %d: %v", i+1, err)
+		}
+	}
+	for _, code := range []string{"BCDF-BCDF", da.UserCode} {
+		if _, err := e.srv.LookupUserCode(ctx, code, "k"); !stderrors.Is(err, server.ErrUserCodeThrottled) {
+			t.Fatalf("after the limit of guesses, %s: %v", code, err)
+		}
 	}
 }

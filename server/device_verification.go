@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	stderrors "errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/oauth2d/oauth2"
@@ -35,8 +36,8 @@ var (
 	// ErrUserCodeInvalid: the user code is malformed, unknown, expired, or
 	// already approved or denied.
 	ErrUserCodeInvalid = errors.WithDescription(errors.ErrInvalidGrant, "The code is invalid, expired or already used")
-	// ErrUserCodeThrottled: too many user codes were entered under the
-	// throttle key; the page should ask the user to wait (RFC 8628 5.1).
+	// ErrUserCodeThrottled: too many invalid user codes were entered under
+	// the throttle key; the page should ask the user to wait (RFC 8628 5.1).
 	ErrUserCodeThrottled = errors.WithDescription(errors.ErrAccessDenied, "Too many invalid codes were entered; try again later")
 )
 
@@ -46,35 +47,57 @@ var (
 // malformed, unknown, expired or already answered code is
 // ErrUserCodeInvalid.
 //
-// Guessing is throttled per throttleKey (RFC 8628 5.1): every lookup first
-// reserves an attempt with one atomic KVStore.Incr, and only a reserved
-// attempt looks the code up. Once Config.Device.UserCodeFailureLimit
-// attempts were reserved within the window (Config.Device
-// .UserCodeFailureWindow, counted from the key's first attempt), every
-// lookup under that key, right or wrong, is ErrUserCodeThrottled until the
-// window has passed, in every process sharing the store; of any number of
-// concurrent lookups at most the limit look a code up. A successful lookup
-// counts too, so that looking up a valid code of one's own never buys
-// further guesses. throttleKey names who is guessing: the page's session,
-// the user, the client's IP address, or a combination; it is stored
-// hashed. All lookups with an empty throttleKey share one counter. A store
-// failure is returned wrapped.
+// Guessing is throttled per throttleKey (RFC 8628 5.1): after
+// Config.Device.UserCodeFailureLimit failed lookups within a window of
+// Config.Device.UserCodeFailureWindow (windows follow one another on the
+// server's clock), every lookup under that key, right or wrong, is
+// ErrUserCodeThrottled until the window ends, in every process sharing the
+// store. Each lookup first reserves an attempt with one atomic
+// KVStore.Incr and looks the code up only when the reservation is within
+// the limit, so that of any number of concurrent wrong codes at most the
+// limit are looked up; a successful lookup then gives its attempt back
+// (a second counter of the same window), so that a user who enters the
+// right code is not counted, while a valid code of one's own, looked up
+// any number of times, buys no further guesses. throttleKey names who is
+// guessing: the page's session, the user, the client's IP address, or a
+// combination; it is stored hashed. All lookups with an empty throttleKey
+// share one counter. A store failure is returned wrapped.
 func (s *Server) LookupUserCode(ctx context.Context, userCode, throttleKey string) (*DeviceRequest, error) {
 	kv, err := s.kvStore()
 	if err != nil {
 		return nil, err
 	}
 	cfg := &s.Config.Device
-	n, err := kv.Incr(ctx, kvUserCodeTries+codeHash(throttleKey), cfg.failureWindow())
+	tries, ok, okSeen, ttl := userCodeThrottleKeys(throttleKey, cfg.failureWindow(), s.clock())
+	n, err := kv.Incr(ctx, tries, ttl)
 	if err != nil {
 		return nil, fmt.Errorf("server: count user code lookup: %w", err)
 	}
-	if n > cfg.failureLimit() {
-		return nil, ErrUserCodeThrottled
+	if limit := cfg.failureLimit(); n > limit {
+		// Over the limit on reservations alone: only the successes of
+		// this window can make room.
+		succeeded, err := kvCount(ctx, kv, okSeen)
+		if err != nil {
+			return nil, err
+		}
+		if n-succeeded > limit {
+			return nil, ErrUserCodeThrottled
+		}
 	}
 	code, rec, err := s.userCodeRecord(ctx, kv, userCode)
 	if err != nil {
 		return nil, err
+	}
+	// A counter made by Incr is not readable with Get (the KVStore
+	// contract does not say), so the count is published beside it. Two
+	// concurrent successes may publish out of order: the published count is
+	// then too low, which throttles sooner, never later.
+	m, err := kv.Incr(ctx, ok, ttl)
+	if err != nil {
+		return nil, fmt.Errorf("server: count user code lookup: %w", err)
+	}
+	if err := kv.Put(ctx, okSeen, strconv.AppendInt(nil, m, 10), ttl); err != nil {
+		return nil, fmt.Errorf("server: count user code lookup: %w", err)
 	}
 	return &DeviceRequest{
 		UserCode:  FormatUserCode(code),
@@ -82,6 +105,35 @@ func (s *Server) LookupUserCode(ctx context.Context, userCode, throttleKey strin
 		Scope:     rec.Scope,
 		ExpiresAt: rec.expiresAt(),
 	}, nil
+}
+
+// userCodeThrottleKeys returns the KVStore keys of the attempts and of the
+// successful lookups of throttleKey in the window now falls in (the
+// counter and its published value), and the time left in that window,
+// which all of them live for: a success is always counted in the window of
+// its own reservation, so that successes never outnumber the attempts they
+// give back.
+func userCodeThrottleKeys(throttleKey string, window time.Duration, now time.Time) (tries, ok, okSeen string, ttl time.Duration) {
+	w := now.UnixNano() / int64(window)
+	suffix := codeHash(throttleKey) + "/" + strconv.FormatInt(w, 10)
+	ttl = time.Duration((w+1)*int64(window) - now.UnixNano())
+	return kvUserCodeTries + suffix, kvUserCodeOK + suffix, kvUserCodeOKSeen + suffix, ttl
+}
+
+// kvCount reads a count published with KVStore.Put; a missing one is zero.
+func kvCount(ctx context.Context, kv oauth2.KVStore, key string) (int64, error) {
+	raw, err := kv.Get(ctx, key)
+	if stderrors.Is(err, oauth2.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("server: read user code throttle: %w", err)
+	}
+	n, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("server: read user code throttle: %w", errMalformedDevice)
+	}
+	return n, nil
 }
 
 // userCodeRecord returns the normalised user code and its live record, or
