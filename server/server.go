@@ -8,6 +8,16 @@
 // authorization code, refresh token and client credentials grants, POST-only
 // token requests, redirect URIs checked before any redirect, errors mapped to
 // RFC codes through package errors.
+//
+// Each grant of the token endpoint is a Grant in one registry (one file per
+// grant: token_code.go, token_refresh.go, token_client.go,
+// token_password.go, token_device.go); RegisterGrant adds another, and
+// dispatch, CheckGrantType, the metadata and Grants all follow the
+// registry. What a client may do (its grants, scopes and authentication
+// method) is decided by package policy, the same rules the manager applies.
+// The ClientAuthHandler and TokenIssuedHandler hooks tell an application
+// (a throttle, metrics) what the server read and did, so that it never
+// parses a request a second time.
 package server
 
 import (
