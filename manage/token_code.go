@@ -184,23 +184,23 @@ func codeGrantID(clientID string, method oauth2.CodeChallengeMethod, challenge s
 	_, _ = rand.Read(b[:codeGrantRandLen]) // crypto/rand.Read never fails (Go 1.24+)
 	tag := codeGrantTag(b[:codeGrantRandLen], clientID, method, challenge)
 	copy(b[codeGrantRandLen:], tag[:codeGrantTagLen])
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	var out [(codeGrantIDLen*8 + 5) / 6]byte
+	base64.RawURLEncoding.Encode(out[:], b[:])
+	return string(out[:])
 }
 
 func codeGrantTag(random []byte, clientID string, method oauth2.CodeChallengeMethod, challenge string) [sha256.Size]byte {
-	h := sha256.New()
-	h.Write([]byte("oauth2d code grant v1\x00"))
-	h.Write(random)
-	var n [8]byte
-	for _, field := range []string{clientID, string(method)} {
-		binary.BigEndian.PutUint64(n[:], uint64(len(field)))
-		h.Write(n[:])
-		h.Write([]byte(field))
-	}
-	h.Write([]byte(challenge))
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
-	return sum
+	// Length-prefixed fields in one buffer, on the stack for the usual
+	// sizes: this runs for every code issued.
+	var stack [256]byte
+	b := append(stack[:0], "oauth2d code grant v1\x00"...)
+	b = append(b, random...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(clientID)))
+	b = append(b, clientID...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(method)))
+	b = append(b, method...)
+	b = append(b, challenge...)
+	return sha256.Sum256(b)
 }
 
 // replayBinds reports whether a replay of the consumed code of grantID, by

@@ -114,7 +114,7 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, f *for
 		return policy.Client{}, "", &headerAuthError{errTwoAuthMethods}
 	}
 	hasHeader := len(authz) == 1 && authz[0] != ""
-	if f.bodyOnly {
+	if f.bodyOnly && f.inQuery > 0 {
 		for _, k := range credentialParams {
 			if v, inQuery := f.lookup(k); len(v) > 0 && inQuery {
 				return policy.Client{}, "", errSecretInQuery

@@ -53,6 +53,8 @@ type form struct {
 	// the query string instead, which the server then refuses.
 	bodyOnly  bool
 	queryRead bool
+	// inQuery counts the parameters taken from the query string.
+	inQuery int
 }
 
 var formPool = sync.Pool{New: func() any {
@@ -71,7 +73,7 @@ func putForm(f *form) {
 	clear(f.params)
 	f.params = f.params[:0]
 	f.buf = f.buf[:0]
-	f.bodyOnly, f.queryRead = false, false
+	f.bodyOnly, f.queryRead, f.inQuery = false, false, 0
 	formPool.Put(f)
 }
 
@@ -266,6 +268,9 @@ func (f *form) add(k, v []byte, query bool) error {
 		return errTooManyParams
 	}
 	f.params = append(f.params, param{key: k, val: v, query: query})
+	if query {
+		f.inQuery++
+	}
 	return nil
 }
 
