@@ -263,7 +263,7 @@ func (s *Server) GetAuthorizeToken(ctx context.Context, req *AuthorizeRequest) (
 		client = c
 	}
 	pc := policy.Of(client)
-	if err := s.checkClientGrant(pc, gt); err != nil {
+	if err := s.checkClientGrant(pc, req.ClientID, gt); err != nil {
 		if stderrors.Is(err, errGrantNotAllowed) {
 			return nil, errResponseNotAllowed
 		}

@@ -240,7 +240,7 @@ func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request, f *
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkClientGrant(client, oauth2.DeviceCode); err != nil {
+	if err := s.checkClientGrant(client, client.ID(), oauth2.DeviceCode); err != nil {
 		return nil, err
 	}
 	scope, err := readScope(f)

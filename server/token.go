@@ -105,7 +105,7 @@ func (s *Server) validateTokenRequest(w http.ResponseWriter, r *http.Request, f 
 	// The client must be allowed the grant before anything else of the
 	// request is looked at (the password grant's resource owner
 	// credentials, for one).
-	if err := s.checkClientGrant(client, e.info.Type); err != nil {
+	if err := s.checkClientGrant(client, client.ID(), e.info.Type); err != nil {
 		return nil, nil, err
 	}
 	tgr := &oauth2.TokenGenerateRequest{
@@ -151,14 +151,14 @@ func (s *Server) fillRequestForm(r *http.Request, f *form) {
 
 // checkClientGrant checks the grant against the client's registration
 // through the policy (RFC 7591 2; public clients never get client
-// credentials, RFC 6749 4.4) and then the ClientAuthorizedHandler (RFC
-// 6749 5.2 unauthorized_client).
-func (s *Server) checkClientGrant(client policy.Client, gt oauth2.GrantType) error {
+// credentials, RFC 6749 4.4) and then the ClientAuthorizedHandler, asked
+// about clientID (RFC 6749 5.2 unauthorized_client).
+func (s *Server) checkClientGrant(client policy.Client, clientID string, gt oauth2.GrantType) error {
 	if err := client.CheckGrant(gt); err != nil {
 		return err
 	}
 	if fn := s.ClientAuthorizedHandler; fn != nil {
-		allowed, err := fn(client.ID(), gt)
+		allowed, err := fn(clientID, gt)
 		if err != nil {
 			return err
 		}
@@ -210,18 +210,8 @@ func (s *Server) GetAccessToken(ctx context.Context, gt oauth2.GrantType, tgr *o
 	if e == nil || !s.enabled(e) {
 		return nil, errUnsupportedGrant
 	}
-	client := policy.Of(tgr.Client)
-	if err := client.CheckGrant(gt); err != nil {
+	if err := s.checkClientGrant(policy.Of(tgr.Client), tgr.ClientID, gt); err != nil {
 		return nil, err
-	}
-	if fn := s.ClientAuthorizedHandler; fn != nil {
-		allowed, err := fn(tgr.ClientID, gt)
-		if err != nil {
-			return nil, err
-		}
-		if !allowed {
-			return nil, errGrantNotAllowed
-		}
 	}
 	return e.grant.Issue(ctx, s, tgr)
 }
