@@ -95,6 +95,13 @@ type TokenInfo interface {
 	SetRefreshExpiresIn(time.Duration)
 }
 
+// ReservedExtensionPrefix starts the extension keys the library keeps for
+// itself (the scope a grant was given, OpenID Connect's nonce and auth_time,
+// a DPoP key thumbprint): an application's manage.ExtractExtensionHandler
+// may not set, change or remove them, so that a handler copying request
+// parameters into the data cannot let a client write them.
+const ReservedExtensionPrefix = "oauth2d_"
+
 // MaxExtensionBytes bounds the extension data of one grant record, measured
 // as the length of url.Values.Encode: the manager refuses a larger one at
 // issuance with server_error, so that no store ever holds an unbounded value.

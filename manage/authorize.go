@@ -6,6 +6,7 @@ import (
 
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/errors"
+	"github.com/oauth2d/oauth2/policy"
 )
 
 // GenerateAuthToken answers an authorization request (RFC 6749 4.1.1,
@@ -32,6 +33,7 @@ func (m *Manager) GenerateAuthToken(ctx context.Context, rt oauth2.ResponseType,
 			return nil, err
 		}
 	}
+	pc := policy.Of(cli)
 	if _, err := m.ValidateRedirectURI(ctx, cli, tgr.RedirectURI); err != nil {
 		return nil, err
 	}
@@ -44,11 +46,11 @@ func (m *Manager) GenerateAuthToken(ctx context.Context, rt oauth2.ResponseType,
 	default:
 		return nil, errors.ErrUnsupportedResponseType
 	}
-	if !allowsGrant(cli, gt) {
-		return nil, errors.ErrUnauthorizedClient
+	if err := pc.CheckGrant(gt); err != nil {
+		return nil, err
 	}
-	if !clientAllowsScope(cli, tgr.Scope) {
-		return nil, errors.ErrInvalidScope
+	if err := pc.CheckScope(tgr.Scope); err != nil {
+		return nil, err
 	}
 
 	ti := m.newToken()

@@ -74,8 +74,8 @@ func TestGenerateAuthToken_CodeRecord(t *testing.T) {
 				t.Fatalf("code times %v %v", ti.GetCodeCreateAt(), ti.GetCodeExpiresIn())
 			}
 			raw, err := base64.RawURLEncoding.DecodeString(ti.GetGrantID())
-			if err != nil || len(raw) != 16 {
-				t.Fatalf("grant ID %q is not 128 bits of base64url", ti.GetGrantID())
+			if err != nil || len(raw) != 28 {
+				t.Fatalf("grant ID %q is not 128 random bits and a 96-bit tag, base64url", ti.GetGrantID())
 			}
 			stored, err := e.tokens.GetByCode(e.ctx, ti.GetCode())
 			if err != nil || stored.GetGrantID() != ti.GetGrantID() || stored.GetRedirectURI() != tt.redirect {

@@ -55,7 +55,7 @@ var (
 
 // reservedPrefix starts the extension keys the library keeps for itself;
 // an ExtractExtensionHandler may not change them.
-const reservedPrefix = "oauth2d_"
+const reservedPrefix = oauth2.ReservedExtensionPrefix
 
 // extend sets the extension data of ti, a record the manager is creating
 // for tgr, before its tokens are generated (a JWT generator reads it):

@@ -20,8 +20,8 @@ import (
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/errors"
 	"github.com/oauth2d/oauth2/generates"
-	"github.com/oauth2d/oauth2/internal/secret"
 	"github.com/oauth2d/oauth2/models"
+	"github.com/oauth2d/oauth2/policy"
 )
 
 // Configuration errors: they wrap no RFC code, so the server answers
@@ -151,59 +151,18 @@ func (m *Manager) GetClient(ctx context.Context, clientID string) (oauth2.Client
 	return cli, nil
 }
 
-// authenticate returns the client of a token request (RFC 6749 2.3, 3.2.1).
-// A client the server has already authenticated (tgr.Client) is taken as
-// is. Otherwise the manager looks up tgr.ClientID and verifies
-// tgr.ClientSecret in constant time: a public client presents no secret, a
-// confidential one presents its own.
-func (m *Manager) authenticate(ctx context.Context, tgr *oauth2.TokenGenerateRequest) (oauth2.ClientInfo, error) {
+// authenticate returns the client of a token request (RFC 6749 2.3,
+// 3.2.1), read by the policy once. A client the server has already
+// authenticated (tgr.Client) is taken as is. Otherwise the manager looks up
+// tgr.ClientID and verifies tgr.ClientSecret through policy.Authenticate,
+// as the server does: a public client presents no secret, a confidential
+// one its own, compared in constant time, and an unknown client takes the
+// time of a wrong secret. Every failure is invalid_client.
+func (m *Manager) authenticate(ctx context.Context, tgr *oauth2.TokenGenerateRequest) (policy.Client, error) {
 	if tgr.Client != nil {
-		return tgr.Client, nil
+		return policy.Of(tgr.Client), nil
 	}
-	cli, err := m.GetClient(ctx, tgr.ClientID)
-	if err != nil {
-		return nil, err
-	}
-	if cli.IsPublic() {
-		if tgr.ClientSecret != "" {
-			return nil, errors.ErrInvalidClient
-		}
-		return cli, nil
-	}
-	if tgr.ClientSecret == "" {
-		return nil, errors.ErrInvalidClient
-	}
-	if v, ok := cli.(oauth2.ClientPasswordVerifier); ok {
-		if !v.VerifyPassword(tgr.ClientSecret) {
-			return nil, errors.ErrInvalidClient
-		}
-		return cli, nil
-	}
-	want := cli.GetSecret()
-	if want == "" || !secret.Equal(want, tgr.ClientSecret) {
-		return nil, errors.ErrInvalidClient
-	}
-	return cli, nil
-}
-
-// allowsGrant reports whether the client's registration allows gt: every
-// grant when it registers none (RFC 7591 2). The implicit grant may be
-// registered as oauth2.Implicit or as "implicit".
-func allowsGrant(cli oauth2.ClientInfo, gt oauth2.GrantType) bool {
-	md, ok := cli.(oauth2.ClientMetadata)
-	if !ok {
-		return true
-	}
-	gts := md.GetGrantTypes()
-	if len(gts) == 0 {
-		return true
-	}
-	for _, g := range gts {
-		if g == gt || (gt == oauth2.Implicit && g == "implicit") {
-			return true
-		}
-	}
-	return false
+	return policy.Authenticate(ctx, m.GetClient, tgr.ClientID, tgr.ClientSecret, policy.AuthMethodSecret)
 }
 
 // newToken returns an empty record of the mapped token model.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/errors"
+	"github.com/oauth2d/oauth2/policy"
 )
 
 // Token type hints of RFC 7009 2.1.
@@ -22,10 +23,12 @@ const (
 // whatever tokenTypeHint says; the hint only chooses which is tried first.
 // Revoking a refresh token revokes its whole grant, the access tokens
 // issued with it included (RFC 7009 2.1, RFC 9700 4.14.2); revoking an
-// access token removes that token. A token that is unknown, already
-// invalid, or issued to another client is left alone and nil is returned,
-// so that the endpoint answers 200 and reveals nothing (RFC 7009 2.2). A
-// store failure is returned wrapped (503 or 500).
+// access token removes that token. A token that is unknown or already
+// invalid is left alone and nil is returned, so that the endpoint answers
+// 200 (RFC 7009 2.2). A live token issued to another client is left alone
+// and policy.ErrForeignToken (unauthorized_client) returned: RFC 7009 2.1
+// has the server refuse the request. A store failure is returned wrapped
+// (503 or 500).
 func (m *Manager) RevokeToken(ctx context.Context, cli oauth2.ClientInfo, token, tokenTypeHint string) error {
 	if cli == nil {
 		return errors.ErrInvalidClient
@@ -60,8 +63,11 @@ func (m *Manager) revokeAccess(ctx context.Context, cli oauth2.ClientInfo, token
 		}
 		return false, fmt.Errorf("manage: revoke: %w", err)
 	}
-	if ti == nil || ti.GetClientID() != cli.GetID() {
+	if ti == nil {
 		return true, nil
+	}
+	if ti.GetClientID() != cli.GetID() {
+		return true, policy.ErrForeignToken
 	}
 	if err := m.tokenStore.RemoveByAccess(ctx, token); err != nil {
 		return true, fmt.Errorf("manage: revoke access token: %w", err)
@@ -84,8 +90,11 @@ func (m *Manager) revokeRefresh(ctx context.Context, cli oauth2.ClientInfo, toke
 		}
 		return false, fmt.Errorf("manage: revoke: %w", err)
 	}
-	if ti == nil || ti.GetClientID() != cli.GetID() {
+	if ti == nil {
 		return true, nil
+	}
+	if ti.GetClientID() != cli.GetID() {
+		return true, policy.ErrForeignToken
 	}
 	if id := ti.GetGrantID(); id != "" {
 		err = m.tokenStore.RevokeGrant(ctx, id)

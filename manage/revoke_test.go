@@ -1,6 +1,7 @@
 package manage_test
 
 import (
+	stderrors "errors"
 	"fmt"
 	"testing"
 
@@ -10,8 +11,8 @@ import (
 )
 
 // TestRevokeToken follows RFC 7009 2.1: the token is found whatever the
-// hint, a refresh token takes its whole grant, another client's token and
-// an unknown token are left alone with no error.
+// hint, a refresh token takes its whole grant, another client's token is
+// refused with unauthorized_client and left alone.
 func TestRevokeToken(t *testing.T) {
 	tests := []struct {
 		name          string
@@ -47,7 +48,12 @@ func TestRevokeToken(t *testing.T) {
 			if tt.which == "refresh" {
 				token = cur.GetRefresh()
 			}
-			if err := e.m.RevokeToken(e.ctx, e.clients[tt.client], token, tt.hint); err != nil {
+			err = e.m.RevokeToken(e.ctx, e.clients[tt.client], token, tt.hint)
+			if foreign := tt.client != "conf"; foreign {
+				if !stderrors.Is(err, errors.ErrUnauthorizedClient) {
+					t.Fatalf("RevokeToken of another client's token = %v, want unauthorized_client", err)
+				}
+			} else if err != nil {
 				t.Fatalf("RevokeToken: %v", err)
 			}
 			if got := e.accessLive(cur.GetAccess()); got != tt.accessLive {

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/oauth2d/oauth2"
-	"github.com/oauth2d/oauth2/errors"
 )
 
 // clientToken is the client credentials grant (RFC 6749 4.4.2), the hot
@@ -16,8 +15,8 @@ func (m *Manager) clientToken(ctx context.Context, tgr *oauth2.TokenGenerateRequ
 	if err != nil {
 		return nil, err
 	}
-	if cli.IsPublic() || !allowsGrant(cli, oauth2.ClientCredentials) {
-		return nil, errors.ErrUnauthorizedClient
+	if err := cli.CheckGrant(oauth2.ClientCredentials); err != nil {
+		return nil, err
 	}
 	return m.issueDirect(ctx, cli, tgr, &m.clientCfg)
 }

@@ -3,6 +3,7 @@ package manage_test
 import (
 	stderrors "errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -251,6 +252,86 @@ func TestGenerateAccessToken_CodeStoreErrorsWrapped(t *testing.T) {
 			e.m.MapTokenStorage(e.tokens)
 			if _, err := e.exchange(code.GetCode(), confRedirect, rfcVerifier); err != nil {
 				t.Fatalf("code lost after a store failure: %v", err)
+			}
+		})
+	}
+}
+
+// TestGenerateAccessToken_InvalidCodeReplayRevokesNothing: a replayed code
+// is judged like a first exchange before it revokes anything (OAuth 2.1
+// 7.5.2): presented by another client, or with a code_verifier that does
+// not match its challenge (or none), it is refused with invalid_grant and
+// the tokens issued from the code stay live; a replay that would otherwise
+// be valid revokes them (RFC 6749 4.1.2).
+func TestGenerateAccessToken_InvalidCodeReplayRevokesNothing(t *testing.T) {
+	otherVerifier := strings.Repeat("x", 43)
+	tests := []struct {
+		name       string
+		challenge  string // the verifier the code was issued with, "" for none
+		client     string
+		verifier   string
+		wantRevoke bool
+	}{
+		{"wrong code_verifier", rfcVerifier, "conf", otherVerifier, false},
+		{"no code_verifier", rfcVerifier, "conf", "", false},
+		{"malformed code_verifier", rfcVerifier, "conf", "short", false},
+		{"the challenge itself as a plain verifier", rfcVerifier, "conf", rfcChallenge, false},
+		{"another client with the right verifier", rfcVerifier, "conf2", rfcVerifier, false},
+		{"another client, code without PKCE", "", "conf2", "", false},
+		{"a verifier for a code issued without PKCE", "", "conf", rfcVerifier, false},
+		{"the client with the right verifier", rfcVerifier, "conf", rfcVerifier, true},
+		{"the client, code without PKCE", "", "conf", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			code := e.authorize("conf", confRedirect, "", tt.challenge)
+			first, err := e.exchange(code.GetCode(), confRedirect, tt.challenge)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ti, err := e.m.GenerateAccessToken(e.ctx, oauth2.AuthorizationCode, &oauth2.TokenGenerateRequest{
+				ClientID: tt.client, ClientSecret: confSecret, Code: code.GetCode(), RedirectURI: confRedirect, CodeVerifier: tt.verifier,
+			})
+			wantErr(t, ti, err, errors.ErrInvalidGrant, code.GetCode())
+			live := e.accessLive(first.GetAccess()) && e.refreshLive(first.GetRefresh())
+			if live == tt.wantRevoke {
+				t.Fatalf("tokens of the code live = %t after the replay, want %t", live, !tt.wantRevoke)
+			}
+		})
+	}
+}
+
+// TestGenerateAccessToken_PlainCodeReplay: the replay check of a code
+// issued with a plain challenge (when enabled) compares the verifier as
+// the exchange does.
+func TestGenerateAccessToken_PlainCodeReplay(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		verifier   string
+		wantRevoke bool
+	}{
+		{"wrong verifier", strings.Repeat("y", 43), false},
+		{"right verifier", rfcVerifier, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.m.SetPKCE(manage.PKCEConfig{AllowPlain: true})
+			code, err := e.m.GenerateAuthToken(e.ctx, oauth2.Code, &oauth2.TokenGenerateRequest{
+				ClientID: "conf", UserID: "alice", RedirectURI: confRedirect,
+				CodeChallenge: rfcVerifier, CodeChallengeMethod: oauth2.CodeChallengePlain,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, err := e.exchange(code.GetCode(), confRedirect, rfcVerifier)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ti, err := e.exchange(code.GetCode(), confRedirect, tt.verifier)
+			wantErr(t, ti, err, errors.ErrInvalidGrant)
+			if live := e.accessLive(first.GetAccess()); live == tt.wantRevoke {
+				t.Fatalf("access token live = %t, want %t", live, !tt.wantRevoke)
 			}
 		})
 	}

@@ -28,8 +28,8 @@ func (m *Manager) deviceToken(ctx context.Context, tgr *oauth2.TokenGenerateRequ
 	if err != nil {
 		return nil, err
 	}
-	if !allowsGrant(cli, oauth2.DeviceCode) {
-		return nil, errors.ErrUnauthorizedClient
+	if err := cli.CheckGrant(oauth2.DeviceCode); err != nil {
+		return nil, err
 	}
 	if tgr.UserID == "" {
 		return nil, errDeviceNoUser

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/oauth2d/oauth2"
-	"github.com/oauth2d/oauth2/errors"
+	"github.com/oauth2d/oauth2/policy"
 )
 
 // passwordToken is the resource owner password credentials grant
@@ -17,8 +17,8 @@ func (m *Manager) passwordToken(ctx context.Context, tgr *oauth2.TokenGenerateRe
 	if err != nil {
 		return nil, err
 	}
-	if !allowsGrant(cli, oauth2.PasswordCredentials) {
-		return nil, errors.ErrUnauthorizedClient
+	if err := cli.CheckGrant(oauth2.PasswordCredentials); err != nil {
+		return nil, err
 	}
 	return m.issueDirect(ctx, cli, tgr, &m.passwordCfg)
 }
@@ -27,13 +27,13 @@ func (m *Manager) passwordToken(ctx context.Context, tgr *oauth2.TokenGenerateRe
 // password and client credentials. A refresh token, when configured and
 // allowed for the client, opens a new grant that its rotation and replay
 // detection follow (RFC 9700 4.14.2).
-func (m *Manager) issueDirect(ctx context.Context, cli oauth2.ClientInfo, tgr *oauth2.TokenGenerateRequest, cfg *Config) (oauth2.TokenInfo, error) {
-	if !clientAllowsScope(cli, tgr.Scope) {
-		return nil, errors.ErrInvalidScope
+func (m *Manager) issueDirect(ctx context.Context, cli policy.Client, tgr *oauth2.TokenGenerateRequest, cfg *Config) (oauth2.TokenInfo, error) {
+	if err := cli.CheckScope(tgr.Scope); err != nil {
+		return nil, err
 	}
 	now := m.now()
 	ti := m.newToken()
-	ti.SetClientID(cli.GetID())
+	ti.SetClientID(cli.ID())
 	ti.SetUserID(tgr.UserID)
 	ti.SetScope(tgr.Scope)
 	if err := m.extend(ctx, tgr, ti, nil, true); err != nil {
@@ -41,13 +41,13 @@ func (m *Manager) issueDirect(ctx context.Context, cli oauth2.ClientInfo, tgr *o
 	}
 	ti.SetAccessCreateAt(now)
 	ti.SetAccessExpiresIn(accessExp(tgr, cfg.AccessTokenExp))
-	withRefresh := cfg.IsGenerateRefresh && allowsGrant(cli, oauth2.Refreshing)
+	withRefresh := cfg.IsGenerateRefresh && cli.AllowsGrant(oauth2.Refreshing)
 	if withRefresh {
 		ti.SetGrantID(newGrantID())
 		ti.SetRefreshCreateAt(now)
 		ti.SetRefreshExpiresIn(cfg.RefreshTokenExp)
 	}
-	if err := m.generateAccess(ctx, cli, ti, now, withRefresh, tgr); err != nil {
+	if err := m.generateAccess(ctx, cli.Info(), ti, now, withRefresh, tgr); err != nil {
 		return nil, err
 	}
 	if err := m.tokenStore.Create(ctx, ti); err != nil {

@@ -125,7 +125,7 @@ func TestRefresh_CannotWidenScope(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t)
+			e := newExtensionEnv(t)
 			first := e.issueGrant(tt.granted)
 			ti, err := e.refresh("conf", confSecret, first.GetRefresh(), tt.requested)
 			if !tt.ok {
@@ -138,12 +138,65 @@ func TestRefresh_CannotWidenScope(t *testing.T) {
 			if err != nil || ti.GetScope() != tt.want {
 				t.Fatalf("scope %q, %v; want %q", scopeOf(ti), err, tt.want)
 			}
-			// A narrowed grant stays narrowed.
+			// A refresh without scope gets the original scope back, even
+			// after a narrowed one (RFC 6749 6); the narrowing was the
+			// access token's, not the grant's.
 			again, err := e.refresh("conf", confSecret, ti.GetRefresh(), "")
-			if err != nil || again.GetScope() != tt.want {
-				t.Fatalf("second refresh scope %q, %v", scopeOf(again), err)
+			if err != nil || again.GetScope() != tt.granted {
+				t.Fatalf("second refresh scope %q, %v; want the original %q", scopeOf(again), err, tt.granted)
 			}
 		})
+	}
+}
+
+// newExtensionEnv is newEnv over extensionStore, for the tests of data a
+// grant keeps in its extension (the scope originally granted).
+func newExtensionEnv(t *testing.T) *env {
+	t.Helper()
+	e := newEnv(t)
+	e.tokens = newExtensionStore(t, e.clock.Now)
+	e.m.MapTokenStorage(e.tokens)
+	return e
+}
+
+// TestRefresh_OmittedScopeAfterNarrowingIsTheOriginal follows a grant
+// through narrowing refreshes: a refresh may ask for any part of the scope
+// the resource owner granted, however narrow the previous access token was,
+// and a refresh without scope gets all of it back (RFC 6749 6: "if omitted
+// is treated as equal to the scope originally granted by the resource
+// owner"). It never gets more.
+func TestRefresh_OmittedScopeAfterNarrowingIsTheOriginal(t *testing.T) {
+	e := newExtensionEnv(t)
+	first := e.issueGrant("read write admin")
+	steps := []struct {
+		requested, want string
+		ok              bool
+	}{
+		{"read", "read", true},
+		{"", "read write admin", true},
+		{"write", "write", true},
+		{"read admin", "read admin", true},
+		{"delete", "", false},
+		{"", "read write admin", true},
+		{"", "read write admin", true},
+	}
+	cur := first
+	for i, st := range steps {
+		next, err := e.refresh("conf", confSecret, cur.GetRefresh(), st.requested)
+		if !st.ok {
+			wantErr(t, next, err, errors.ErrInvalidScope)
+			continue
+		}
+		if err != nil || next.GetScope() != st.want {
+			t.Fatalf("step %d (scope %q): got %q, %v; want %q", i, st.requested, scopeOf(next), err, st.want)
+		}
+		// The access token carries the narrowed scope, for resource
+		// servers and introspection.
+		at, err := e.m.LoadAccessToken(e.ctx, next.GetAccess())
+		if err != nil || at.GetScope() != st.want {
+			t.Fatalf("step %d: access token scope %q, %v", i, scopeOf(at), err)
+		}
+		cur = next
 	}
 }
 
@@ -342,5 +395,43 @@ func TestRefresh_NeverIssuesNonExpiringAccessByAccident(t *testing.T) {
 	}
 	if next.GetAccessExpiresIn() != 2*time.Hour {
 		t.Fatalf("access lifetime %v, want 2h", next.GetAccessExpiresIn())
+	}
+}
+
+// TestRefresh_PublicClientsAlwaysRotate: a public client's refresh token is
+// rotated at every refresh even when rotation is turned off for the
+// server, and the rotated-out token's replay revokes the grant (RFC 9700
+// 4.14.2); a confidential client keeps its refresh token as configured.
+func TestRefresh_PublicClientsAlwaysRotate(t *testing.T) {
+	e := newEnv(t)
+	e.m.SetRefreshTokenCfg(&manage.RefreshingConfig{IsGenerateRefresh: false})
+
+	code := e.authorize("pub", pubRedirect, "", rfcVerifier)
+	first, err := e.m.GenerateAccessToken(e.ctx, oauth2.AuthorizationCode, &oauth2.TokenGenerateRequest{
+		ClientID: "pub", Code: code.GetCode(), RedirectURI: pubRedirect, CodeVerifier: rfcVerifier,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := e.refresh("pub", "", first.GetRefresh(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.GetRefresh() == "" || next.GetRefresh() == first.GetRefresh() {
+		t.Fatal("a public client's refresh token was not rotated")
+	}
+	if e.refreshLive(first.GetRefresh()) {
+		t.Fatal("the rotated-out refresh token is still live")
+	}
+	ti, err := e.refresh("pub", "", first.GetRefresh(), "")
+	wantErr(t, ti, err, errors.ErrInvalidRefreshToken)
+	if e.accessLive(next.GetAccess()) || e.refreshLive(next.GetRefresh()) {
+		t.Fatal("replaying the rotated-out token did not revoke the grant")
+	}
+
+	conf := e.issueGrant("")
+	kept, err := e.refresh("conf", confSecret, conf.GetRefresh(), "")
+	if err != nil || kept.GetRefresh() != conf.GetRefresh() {
+		t.Fatalf("a confidential client's refresh token changed with rotation off: %v", err)
 	}
 }

@@ -3,10 +3,11 @@
 package models
 
 import (
-	"slices"
+	"crypto/sha256"
+	"crypto/subtle"
 
 	"github.com/oauth2d/oauth2"
-	"github.com/oauth2d/oauth2/internal/secret"
+	"github.com/oauth2d/oauth2/policy"
 )
 
 // Client is a registered client (RFC 6749 2, RFC 7591 2). The seed's fields
@@ -17,8 +18,11 @@ type Client struct {
 	// Secret is the client secret in the clear (the seed's field). Prefer
 	// SecretHash: persistent client stores keep only a hash.
 	Secret string
-	// SecretHash is an argon2id or bcrypt hash of the secret; when set, it
-	// is used instead of Secret.
+	// SecretHash is a hash of the secret, argon2id or bcrypt; when set, it
+	// is used instead of Secret. Its scheme must be registered
+	// (RegisterSecretHash): importing github.com/oauth2d/oauth2/models/secrethash
+	// registers argon2id and bcrypt, and makes such hashes. A hash of no
+	// registered scheme verifies nothing.
 	SecretHash string
 	// Domain is the seed's single redirect base, matched on exact scheme,
 	// host and port. RedirectURIs, when set, take precedence.
@@ -80,19 +84,23 @@ func (c *Client) GetTokenEndpointAuthMethod() string { return c.TokenEndpointAut
 func (c *Client) HasSecret() bool { return c.SecretHash != "" || c.Secret != "" }
 
 // VerifyPassword reports whether secret is the client's secret, in constant
-// time. A client without a secret verifies nothing.
+// time: against SecretHash when set, through the verifier registered for
+// its scheme (none registered: false), else against Secret. A client
+// without a secret verifies nothing.
 func (c *Client) VerifyPassword(s string) bool {
 	switch {
 	case c.SecretHash != "":
-		return secret.Verify(c.SecretHash, s)
+		return verifySecretHash(c.SecretHash, s)
 	case c.Secret != "":
-		return secret.Equal(c.Secret, s)
+		da, db := sha256.Sum256([]byte(c.Secret)), sha256.Sum256([]byte(s))
+		return subtle.ConstantTimeCompare(da[:], db[:]) == 1
 	}
 	return false
 }
 
-// AllowsGrant reports whether the client may use gt: every grant when
-// GrantTypes is empty.
+// AllowsGrant reports whether the client may use gt, by the same rule the
+// manager and the server apply (policy.Client.CheckGrant): every grant when
+// GrantTypes is empty, and never client_credentials for a public client.
 func (c *Client) AllowsGrant(gt oauth2.GrantType) bool {
-	return len(c.GrantTypes) == 0 || slices.Contains(c.GrantTypes, gt)
+	return policy.Of(c).AllowsGrant(gt)
 }

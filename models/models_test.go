@@ -1,6 +1,8 @@
 package models_test
 
 import (
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/oauth2d/oauth2"
@@ -50,5 +52,50 @@ func TestToken_NewIsEmpty(t *testing.T) {
 	n := tok.New()
 	if n.GetAccess() != "" || n.GetGrantID() != "" {
 		t.Fatal("New returned a non-empty token")
+	}
+}
+
+// TestClient_SecretHashOfAnUnregisteredScheme: a SecretHash verifies
+// through the verifier registered for its scheme, and nothing verifies a
+// hash of a scheme no one registered.
+func TestClient_SecretHashOfAnUnregisteredScheme(t *testing.T) {
+	c := models.Client{SecretHash: "$test-scheme$secret-Vv1"}
+	if c.VerifyPassword("secret-Vv1") {
+		t.Fatal("a hash of an unregistered scheme verified")
+	}
+	models.RegisterSecretHash("$test-scheme$", func(hash, secret string) bool {
+		return hash == "$test-scheme$"+secret
+	})
+	if !c.VerifyPassword("secret-Vv1") || c.VerifyPassword("secret-Vv2") {
+		t.Fatal("the registered scheme's verifier was not used")
+	}
+}
+
+// TestModels_DoesNotLinkXCrypto: importing models (or the manager or the
+// server) does not link golang.org/x/crypto's password hashes; only
+// models/secrethash does.
+func TestModels_DoesNotLinkXCrypto(t *testing.T) {
+	for _, tt := range []struct {
+		pkg  string
+		want bool
+	}{
+		{"github.com/oauth2d/oauth2/models", false},
+		{"github.com/oauth2d/oauth2/manage", false},
+		{"github.com/oauth2d/oauth2/server", false},
+		{"github.com/oauth2d/oauth2/models/secrethash", true},
+	} {
+		out, err := exec.Command("go", "list", "-deps", tt.pkg).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", tt.pkg, err)
+		}
+		links := false
+		for _, dep := range strings.Fields(string(out)) {
+			if dep == "golang.org/x/crypto/argon2" || dep == "golang.org/x/crypto/bcrypt" {
+				links = true
+			}
+		}
+		if links != tt.want {
+			t.Errorf("%s links argon2 or bcrypt: %t, want %t", tt.pkg, links, tt.want)
+		}
 	}
 }

@@ -17,26 +17,28 @@ import (
 // (oauth2.ExtendableTokenInfo). They are named here and nowhere else. The
 // authorization endpoint writes them with the code; the manager copies them
 // to the tokens issued from the code and from their refresh tokens; the
-// token endpoint and the UserInfo endpoint read them back.
+// token endpoint and the UserInfo endpoint read them back. They start with
+// oauth2.ReservedExtensionPrefix, so that an application's
+// ExtractExtensionHandler cannot write them.
 const (
 	// ExtNonce is the nonce of the authentication request (OpenID Connect
 	// Core 1.0 3.1.2.1).
-	ExtNonce = "oidc.nonce"
+	ExtNonce = oauth2.ReservedExtensionPrefix + "oidc_nonce"
 	// ExtAuthTime is when the End-User authenticated, in decimal seconds
 	// since the epoch (2 auth_time).
-	ExtAuthTime = "oidc.auth_time"
+	ExtAuthTime = oauth2.ReservedExtensionPrefix + "oidc_auth_time"
 	// ExtACR is the Authentication Context Class Reference the
 	// authentication satisfied (2 acr).
-	ExtACR = "oidc.acr"
+	ExtACR = oauth2.ReservedExtensionPrefix + "oidc_acr"
 	// ExtAMR are the authentication methods used (2 amr, RFC 8176),
 	// space-separated.
-	ExtAMR = "oidc.amr"
+	ExtAMR = oauth2.ReservedExtensionPrefix + "oidc_amr"
 	// ExtClaims is the claims request parameter (5.5), in the canonical
 	// JSON of ClaimsRequest.MarshalJSON.
-	ExtClaims = "oidc.claims"
+	ExtClaims = oauth2.ReservedExtensionPrefix + "oidc_claims"
 	// ExtSID is the ID of the End-User's session at the server
 	// (Front-Channel Logout 1.0 3 sid).
-	ExtSID = "oidc.sid"
+	ExtSID = oauth2.ReservedExtensionPrefix + "oidc_sid"
 )
 
 // extKeys are the keys of GrantInfo, for Encode.

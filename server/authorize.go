@@ -13,6 +13,7 @@ import (
 
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/errors"
+	"github.com/oauth2d/oauth2/policy"
 )
 
 // AuthorizeRequest is a validated authorization request (RFC 6749 4.1.1,
@@ -46,6 +47,7 @@ var (
 	errUnsupportedResponse  = errors.WithDescription(errors.ErrUnsupportedResponseType, "The response_type is not supported by this server")
 	errResponseNotAllowed   = errors.WithDescription(errors.ErrUnauthorizedClient, "The client is not allowed to use this response type")
 	errNoUserAuthentication = errors.WithDescription(errors.ErrAccessDenied, "The resource owner could not be authenticated")
+	errMalformedState       = errors.WithDescription(errors.ErrInvalidRequest, "The state parameter has characters outside RFC 6749 Appendix A")
 )
 
 // HandleAuthorizeRequest serves the authorization endpoint (RFC 6749 3.1,
@@ -55,9 +57,13 @@ var (
 // error is redirected (RFC 6749 4.1.2.1): the error is written to the user
 // agent as a 400 (JSON when the request accepts it, else text/plain), or by
 // the PreRedirectErrorHandler. Every later error is redirected to the
-// validated URI with error, error_description, state and iss (RFC 9207). On
-// success the user agent is redirected with 302 Found: a code in the query,
-// or for the implicit grant the token in the fragment.
+// validated URI with error, error_description, state and iss (RFC 9207). A
+// state with characters outside VSCHAR (RFC 6749 Appendix A.5: control
+// characters, a NUL, anything not printable ASCII) is such an error,
+// invalid_request, redirected without the state; so is a scope outside
+// NQCHAR (Appendix A.4), invalid_scope. On success the user agent is
+// redirected with 302 Found: a code in the query, or for the implicit grant
+// the token in the fragment.
 //
 // It returns nil whenever it has written the response, error pages
 // included, so that the seed's pattern `if err != nil { http.Error(...) }`
@@ -184,6 +190,11 @@ func (s *Server) validateAuthorizeRequest(w http.ResponseWriter, r *http.Request
 		validated:    true,
 	}
 	if st := form["state"]; len(st) == 1 {
+		if !policy.ValidState(st[0]) {
+			// Refused, and not echoed: the client gets the error without
+			// the value it sent (RFC 6749 Appendix A.5).
+			return req, errMalformedState
+		}
 		req.State = st[0]
 	}
 	rts := form["response_type"]
@@ -205,6 +216,9 @@ func (s *Server) validateAuthorizeRequest(w http.ResponseWriter, r *http.Request
 	}
 	req.ResponseType = rt
 	req.Scope = form.Get("scope")
+	if !policy.ValidScope(req.Scope) {
+		return req, policy.ErrMalformedScope
+	}
 	req.CodeChallenge = form.Get("code_challenge")
 	req.CodeChallengeMethod = oauth2.CodeChallengeMethod(form.Get("code_challenge_method"))
 	if req.CodeChallenge != "" && req.CodeChallengeMethod == "" {
@@ -248,7 +262,8 @@ func (s *Server) GetAuthorizeToken(ctx context.Context, req *AuthorizeRequest) (
 		}
 		client = c
 	}
-	if err := s.checkClientGrant(client, req.ClientID, gt); err != nil {
+	pc := policy.Of(client)
+	if err := s.checkClientGrant(pc, req.ClientID, gt); err != nil {
 		if stderrors.Is(err, errGrantNotAllowed) {
 			return nil, errResponseNotAllowed
 		}
@@ -269,14 +284,8 @@ func (s *Server) GetAuthorizeToken(ctx context.Context, req *AuthorizeRequest) (
 		AccessTokenExp:      req.AccessTokenExp,
 		Request:             req.Request,
 	}
-	if fn := s.ClientScopeHandler; fn != nil {
-		allowed, err := fn(tgr)
-		if err != nil {
-			return nil, err
-		}
-		if !allowed {
-			return nil, errScopeNotAllowed
-		}
+	if err := s.checkClientScope(tgr); err != nil {
+		return nil, err
 	}
 	return s.Manager.GenerateAuthToken(ctx, req.ResponseType, tgr)
 }

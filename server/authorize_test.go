@@ -15,8 +15,10 @@ import (
 	"github.com/oauth2d/oauth2/server"
 )
 
-// trickyState must come back byte-identical (RFC 6749 4.1.2).
-const trickyState = "a&b=c d+e%2Ff/é#?\x01"
+// trickyState must come back byte-identical (RFC 6749 4.1.2): every
+// printable ASCII character a URL gives a meaning to is in it, all of them
+// within the VSCHAR syntax of RFC 6749 Appendix A.5.
+const trickyState = "a&b=c d+e%2Ff/#?~'\"<>;\\"
 
 func authQuery(kv ...string) string {
 	v := url.Values{}
@@ -199,6 +201,63 @@ func TestAuthorize_LaterErrorsRedirectWithStateAndIss(t *testing.T) {
 			}
 			if v.Get("code") != "" || e.issued() != before {
 				t.Error("a code was issued on an error path")
+			}
+		})
+	}
+}
+
+// TestAuthorize_StateAndScopeOutsideAppendixAAreRefused: a state with a
+// character outside VSCHAR (RFC 6749 Appendix A.5) is invalid_request, and
+// a scope outside NQCHAR (A.4) invalid_scope, redirected to the validated
+// redirect URI without the state; before the client and its redirect URI
+// are valid, the error is shown, not redirected. The bad value is never
+// echoed, and nothing is issued.
+func TestAuthorize_StateAndScopeOutsideAppendixAAreRefused(t *testing.T) {
+	tests := []struct {
+		name, param, value string
+		wantCode           string
+	}{
+		{"state with a NUL", "state", "abc\x00def", "invalid_request"},
+		{"state with a control character", "state", "abc\x01", "invalid_request"},
+		{"state with a line break", "state", "abc\r\nLocation: https://evil.example/", "invalid_request"},
+		{"state with DEL", "state", "abc\x7f", "invalid_request"},
+		{"state with a non-ASCII letter", "state", "caf\u00e9", "invalid_request"},
+		{"scope with a NUL", "scope", "read\x00admin", "invalid_scope"},
+		{"scope with a double quote", "scope", `read "admin"`, "invalid_scope"},
+		{"scope with a backslash", "scope", `read\admin`, "invalid_scope"},
+		{"scope with a tab", "scope", "read\tadmin", "invalid_scope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.srv.Config.Issuer = issuer
+			before := e.issued()
+			query := authQuery("response_type", "code", "client_id", confID, "redirect_uri", confRedirect,
+				"code_challenge", rfcChallenge, "code_challenge_method", "S256", tt.param, tt.value)
+			w, err := e.authorize(query)
+			if err != nil {
+				t.Fatalf("returned %v", err)
+			}
+			loc, v := redirectParams(t, w, false)
+			if !strings.HasPrefix(loc.String(), confRedirect+"?") {
+				t.Fatalf("redirected to %s", loc)
+			}
+			if v.Get("error") != tt.wantCode || v.Has("state") || v.Has("code") {
+				t.Fatalf("redirect parameters %v, want error %s and no state or code", v, tt.wantCode)
+			}
+			if strings.Contains(w.Header().Get("Location"), url.QueryEscape(tt.value)) {
+				t.Fatal("the refused value is echoed")
+			}
+			if e.issued() != before {
+				t.Fatal("a code was issued")
+			}
+
+			// With a redirect URI that is not registered, nothing is
+			// redirected at all (RFC 6749 4.1.2.1).
+			w, err = e.authorize(authQuery("response_type", "code", "client_id", confID,
+				"redirect_uri", "https://evil.example/cb", tt.param, tt.value))
+			if err != nil || w.Code != http.StatusBadRequest || w.Header().Get("Location") != "" {
+				t.Fatalf("unregistered redirect URI: returned %v, status %d, Location %q", err, w.Code, w.Header().Get("Location"))
 			}
 		})
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/errors"
+	"github.com/oauth2d/oauth2/policy"
 )
 
 // JWT client authentication (RFC 7523 2.2 and 3; OpenID Connect Core 9):
@@ -106,9 +107,12 @@ var errAssertionUnusable = stderrors.New("server: unusable client assertion")
 //     the client secret in the clear, at least as long as the hash output
 //     (RFC 7518 3.2). A client that keeps only a hash of its secret cannot
 //     use client_secret_jwt;
-//   - aud contains Config.Issuer or the token endpoint URL
-//     (Config.Endpoints.Token, else the issuer followed by PathToken);
-//     without Config.Issuer no assertion is accepted;
+//   - aud is Config.Issuer or the token endpoint URL
+//     (Config.Endpoints.Token, else the issuer followed by PathToken), or an
+//     array of which every entry is one of those: an assertion meant for
+//     another audience as well is refused (the audience injection of
+//     draft-ietf-oauth-rfc7523bis); without Config.Issuer no assertion is
+//     accepted;
 //   - exp is present and not past, and at most ClientAssertionMaxLifetime
 //     ahead; nbf and iat, when present, are not in the future; each with
 //     ClientAssertionLeeway;
@@ -130,6 +134,7 @@ type ClientAssertionAuthenticator struct {
 var (
 	_ ClientAuthenticator           = (*ClientAssertionAuthenticator)(nil)
 	_ ClientAuthenticatorAlgorithms = (*ClientAssertionAuthenticator)(nil)
+	_ ClientIDClaimer               = (*ClientAssertionAuthenticator)(nil)
 )
 
 // NewPrivateKeyJWTAuthenticator returns the private_key_jwt authenticator
@@ -262,7 +267,7 @@ func (a *ClientAssertionAuthenticator) Authenticate(ctx context.Context, _ *http
 			}
 			return nil, errAssertionUnusable
 		}
-		if !registeredFor(c, a.method) {
+		if !policy.Of(c).RegisteredFor(a.method) {
 			return nil, errAssertionUnusable
 		}
 		client = c
@@ -299,11 +304,41 @@ func (a *ClientAssertionAuthenticator) Authenticate(ctx context.Context, _ *http
 	return client, nil
 }
 
-// registeredFor reports whether the client registered method as its
-// token_endpoint_auth_method (RFC 7591 2): a JWT method is never a default.
-func registeredFor(c oauth2.ClientInfo, method string) bool {
-	md, ok := c.(oauth2.ClientMetadata)
-	return ok && md.GetTokenEndpointAuthMethod() == method
+// ClaimedClientID returns the client a request's assertion names, read
+// without verifying anything: its sub, else its iss (RFC 7523 3), "" when
+// the assertion cannot be read. The server tells it to the
+// ClientAuthHandler before the assertion is verified.
+func (a *ClientAssertionAuthenticator) ClaimedClientID(_ *http.Request, p Params) string {
+	var seg []byte
+	if f, ok := p.(*form); ok {
+		v, _ := f.lookup("client_assertion")
+		seg = v
+	} else {
+		seg = []byte(p.Get("client_assertion"))
+	}
+	if len(seg) > maxAssertionBytes {
+		return ""
+	}
+	parts := bytes.SplitN(seg, []byte{'.'}, 3)
+	if len(parts) != 3 {
+		return ""
+	}
+	raw := make([]byte, base64.RawURLEncoding.DecodedLen(len(parts[1])))
+	n, err := base64.RawURLEncoding.Decode(raw, parts[1])
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		Iss string `json:"iss"`
+		Sub string `json:"sub"`
+	}
+	if json.Unmarshal(raw[:n], &c) != nil {
+		return ""
+	}
+	if c.Sub != "" {
+		return c.Sub
+	}
+	return c.Iss
 }
 
 // audiences returns the values aud may hold: the issuer and the token
@@ -321,8 +356,11 @@ func (a *ClientAssertionAuthenticator) audiences() []string {
 }
 
 // validAssertionClaims checks aud, exp, nbf, iat and jti (RFC 7523 3).
+// Every audience must be one of aud: an assertion that names this server
+// among others could be replayed to it by any of them
+// (draft-ietf-oauth-rfc7523bis, audience injection).
 func validAssertionClaims(c *jwt.RegisteredClaims, aud []string, now time.Time) bool {
-	if !slices.ContainsFunc(c.Audience, func(v string) bool { return slices.Contains(aud, v) }) {
+	if len(c.Audience) == 0 || slices.ContainsFunc(c.Audience, func(v string) bool { return !slices.Contains(aud, v) }) {
 		return false
 	}
 	if c.ExpiresAt == nil || !now.Before(c.ExpiresAt.Add(ClientAssertionLeeway)) ||

@@ -292,11 +292,21 @@ func TestClientAssertion_Rules(t *testing.T) {
 			return parts[0] + "." + base64.RawURLEncoding.EncodeToString(c) + "." + parts[2]
 		}, status: 401, code: "invalid_client"},
 
-		// aud (RFC 7523 3 item 3).
+		// aud (RFC 7523 3 item 3, as draft-ietf-oauth-rfc7523bis narrows
+		// it): the issuer or the token endpoint, and an array only when
+		// every entry is one of those.
 		{name: "aud is the issuer", assertion: func() string { return pk(with(claimsFor(pkID), "aud", issuer)) }, status: 200},
-		{name: "aud list holds the token endpoint", assertion: func() string {
-			return pk(with(claimsFor(pkID), "aud", []string{"https://other.example", tokenURL}))
+		{name: "aud is the token endpoint", assertion: func() string { return pk(with(claimsFor(pkID), "aud", tokenURL)) }, status: 200},
+		{name: "aud list of the issuer and the token endpoint", assertion: func() string {
+			return pk(with(claimsFor(pkID), "aud", []string{issuer, tokenURL}))
 		}, status: 200},
+		{name: "aud list injects another audience before the issuer", assertion: func() string {
+			return pk(with(claimsFor(pkID), "aud", []string{"https://evil.example", issuer}))
+		}, status: 401, code: "invalid_client"},
+		{name: "aud list injects another audience after the token endpoint", assertion: func() string {
+			return pk(with(claimsFor(pkID), "aud", []string{tokenURL, "https://other.example"}))
+		}, status: 401, code: "invalid_client"},
+		{name: "aud is an empty list", assertion: func() string { return pk(with(claimsFor(pkID), "aud", []string{})) }, status: 401, code: "invalid_client"},
 		{name: "aud is another server", assertion: func() string { return pk(with(claimsFor(pkID), "aud", "https://other.example/token")) }, status: 401, code: "invalid_client"},
 		{name: "no aud", assertion: func() string { return pk(with(claimsFor(pkID), "aud", nil)) }, status: 401, code: "invalid_client"},
 		{name: "server without issuer accepts no assertion", issuer: "-", assertion: func() string { return pk(claimsFor(pkID)) }, status: 401, code: "invalid_client"},

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	stderrors "errors"
 	"net/http"
 	"reflect"
 	"strings"
@@ -12,7 +11,7 @@ import (
 
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/errors"
-	"github.com/oauth2d/oauth2/internal/secret"
+	"github.com/oauth2d/oauth2/policy"
 )
 
 // Client authentication methods of the token endpoint, by their RFC 7591 2
@@ -20,13 +19,13 @@ import (
 const (
 	// AuthMethodBasic: client_id and client_secret in the Authorization
 	// header with the Basic scheme (RFC 6749 2.3.1).
-	AuthMethodBasic = "client_secret_basic"
+	AuthMethodBasic = policy.AuthMethodBasic
 	// AuthMethodPost: client_id and client_secret in the request body
 	// (RFC 6749 2.3.1).
-	AuthMethodPost = "client_secret_post"
+	AuthMethodPost = policy.AuthMethodPost
 	// AuthMethodNone: a public client sends only its client_id (RFC 7591
 	// 2, RFC 6749 2.1).
-	AuthMethodNone = "none"
+	AuthMethodNone = policy.AuthMethodNone
 )
 
 // ClientAuthenticator is a further client authentication method of the
@@ -46,18 +45,25 @@ type ClientAuthenticator interface {
 	Authenticate(ctx context.Context, r *http.Request, p Params) (oauth2.ClientInfo, error)
 }
 
+// ClientIDClaimer is implemented by a ClientAuthenticator whose credentials
+// name the client by other means than the client_id parameter, as a client
+// assertion does with its subject (RFC 7523 3). When a request has no
+// client_id, the server asks it for the client the request claims to be,
+// to tell the ClientAuthHandler before anything is verified.
+type ClientIDClaimer interface {
+	// ClaimedClientID returns the client the credentials name, read
+	// without verifying anything, or "" when they name none.
+	ClaimedClientID(r *http.Request, p Params) string
+}
+
 var (
 	// errClientAuth is the one answer to every failed client
 	// authentication, so that it does not tell which part failed.
-	errClientAuth        = errors.WithDescription(errors.ErrInvalidClient, "Client authentication failed")
+	errClientAuth        = policy.ErrClientAuth
 	errMissingClientAuth = errClientAuth
 	errTwoAuthMethods    = errors.WithDescription(errors.ErrInvalidRequest, "The client used more than one authentication method")
-	errPublicClientGrant = errors.WithDescription(errors.ErrUnauthorizedClient, "Public clients cannot use this grant type")
+	errPublicClientGrant = policy.ErrPublicClientGrant
 )
-
-// dummySecret is compared against when the client is unknown, so that the
-// answer takes the time of a wrong secret.
-const dummySecret = "oauth2d unknown client timing equaliser"
 
 type clientInfoMode int
 
@@ -86,20 +92,37 @@ func modeOf(h ClientInfoHandler) clientInfoMode {
 	return modeCustom
 }
 
-// authenticateClient authenticates the client of a token request by the one
-// method it uses (RFC 6749 2.3) and returns it with the secret it
-// presented.
-func (s *Server) authenticateClient(ctx context.Context, r *http.Request, f *form) (oauth2.ClientInfo, string, error) {
+// credentialParams are the parameters that carry client credentials (RFC
+// 6749 2.3.1, RFC 7521 4.2): on a POST they must be in the body, never in
+// the query string, which ends up in logs.
+var credentialParams = [...]string{"client_id", "client_secret", "client_assertion", "client_assertion_type"}
+
+// authenticateClient authenticates the client of a request to the token,
+// revocation, introspection or device authorization endpoint by the one
+// method it uses (RFC 6749 2.3), and returns it, read by the policy, with
+// the secret it presented.
+//
+// Every request that names a client goes through the ClientAuthHandler
+// exactly once, with the client it claims to be and its method, before any
+// credential is verified; the handler then hears the outcome. Requests
+// refused as malformed before they name a client (two methods, a
+// malformed Authorization header, credentials in the query string) verify
+// nothing and are not reported.
+func (s *Server) authenticateClient(ctx context.Context, r *http.Request, f *form) (policy.Client, string, error) {
 	authz := r.Header["Authorization"]
 	if len(authz) > 1 {
-		return nil, "", &headerAuthError{errTwoAuthMethods}
+		return policy.Client{}, "", &headerAuthError{errTwoAuthMethods}
 	}
 	hasHeader := len(authz) == 1 && authz[0] != ""
-	postSecret, secretInQuery := f.lookup("client_secret")
-	hasPost := len(postSecret) > 0
-	if hasPost && secretInQuery && r.Method != http.MethodGet {
-		return nil, "", errSecretInQuery
+	if f.bodyOnly && f.inQuery > 0 {
+		for _, k := range credentialParams {
+			if v, inQuery := f.lookup(k); len(v) > 0 && inQuery {
+				return policy.Client{}, "", errSecretInQuery
+			}
+		}
 	}
+	postSecret, _ := f.lookup("client_secret")
+	hasPost := len(postSecret) > 0
 	var ext ClientAuthenticator
 	methods := 0
 	if hasHeader {
@@ -115,13 +138,14 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, f *for
 		}
 	}
 	if methods > 1 {
-		return nil, "", errTwoAuthMethods
+		return policy.Client{}, "", errTwoAuthMethods
 	}
 
 	mode := modeOf(s.ClientInfoHandler)
 	switch {
 	case mode == modeCustom:
 		id, sec, err := s.ClientInfoHandler(r)
+		var pc policy.Client
 		if err == nil {
 			method := AuthMethodPost
 			switch {
@@ -130,51 +154,44 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, f *for
 			case hasHeader:
 				method = AuthMethodBasic
 			}
-			var c oauth2.ClientInfo
-			c, err = s.observeClientAuth(r, id, method, func() (oauth2.ClientInfo, error) {
-				return s.verifyClient(ctx, id, sec, method)
-			})
-			if err == nil {
-				return c, sec, nil
+			pc, err = s.verifyClient(ctx, r, id, sec, method)
+		}
+		if err != nil {
+			if hasHeader {
+				err = &headerAuthError{err}
 			}
+			return policy.Client{}, "", err
 		}
-		if hasHeader {
-			err = &headerAuthError{err}
-		}
-		return nil, "", err
+		return pc, sec, nil
 
 	case ext != nil:
-		c, err := s.observeClientAuth(r, f.Get("client_id"), ext.Method(), func() (oauth2.ClientInfo, error) {
-			c, err := ext.Authenticate(ctx, r, f)
-			if err != nil {
-				return nil, err
+		id := f.Get("client_id")
+		if id == "" {
+			if c, ok := ext.(ClientIDClaimer); ok {
+				id = c.ClaimedClientID(r, f)
 			}
-			if c == nil {
-				return nil, errClientAuth
-			}
-			if id, _ := f.lookup("client_id"); len(id) > 0 && string(id) != c.GetID() {
-				return nil, errClientAuth
-			}
-			if !methodAllowed(c, ext.Method()) {
-				return nil, errClientAuth
-			}
-			return c, nil
-		})
-		if err != nil {
-			return nil, "", err
 		}
-		return c, "", nil
+		done, err := s.clientAuthStart(r, id, ext.Method())
+		if err != nil {
+			return policy.Client{}, "", err
+		}
+		pc, err := s.verifyExtension(ctx, r, f, ext)
+		clientAuthDone(done, pc, err)
+		if err != nil {
+			return policy.Client{}, "", err
+		}
+		return pc, "", nil
 
 	case hasHeader:
 		if mode == modeForm {
-			return nil, "", &headerAuthError{errClientAuth}
+			return policy.Client{}, "", &headerAuthError{errClientAuth}
 		}
 		id, sec, _, err := parseBasicAuth(r.Header)
 		if err != nil {
-			return nil, "", &headerAuthError{err}
+			return policy.Client{}, "", &headerAuthError{err}
 		}
-		if bid, _ := f.lookup("client_id"); len(bid) > 0 && string(bid) != id {
-			return nil, "", &headerAuthError{errClientAuth}
+		if bid := f.Get("client_id"); bid != "" && bid != id {
+			return policy.Client{}, "", &headerAuthError{errClientAuth}
 		}
 		method := AuthMethodBasic
 		if sec == "" {
@@ -182,108 +199,79 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, f *for
 			// golang.org/x/oauth2 does for clients without a secret.
 			method = AuthMethodNone
 		}
-		c, err := s.observeClientAuth(r, id, method, func() (oauth2.ClientInfo, error) {
-			return s.verifyClient(ctx, id, sec, method)
-		})
+		pc, err := s.verifyClient(ctx, r, id, sec, method)
 		if err != nil {
-			return nil, "", &headerAuthError{err}
+			return policy.Client{}, "", &headerAuthError{err}
 		}
-		return c, sec, nil
+		return pc, sec, nil
 
 	default:
 		if mode == modeBasic {
-			return nil, "", errMissingClientAuth
+			return policy.Client{}, "", errMissingClientAuth
 		}
 		id := f.Get("client_id")
 		if id == "" {
-			return nil, "", errMissingClientAuth
+			return policy.Client{}, "", errMissingClientAuth
 		}
 		method, sec := AuthMethodNone, ""
 		if hasPost {
 			method, sec = AuthMethodPost, string(postSecret)
 		}
-		c, err := s.observeClientAuth(r, id, method, func() (oauth2.ClientInfo, error) {
-			return s.verifyClient(ctx, id, sec, method)
-		})
+		pc, err := s.verifyClient(ctx, r, id, sec, method)
 		if err != nil {
-			return nil, "", err
+			return policy.Client{}, "", err
 		}
-		return c, sec, nil
+		return pc, sec, nil
 	}
 }
 
-// observeClientAuth runs verify between the ClientAuthHandler's two calls:
-// the handler may refuse the request before anything is verified, and then
-// hears the outcome.
-func (s *Server) observeClientAuth(r *http.Request, id, method string, verify func() (oauth2.ClientInfo, error)) (oauth2.ClientInfo, error) {
-	fn := s.ClientAuthHandler
-	if fn == nil {
-		return verify()
+// clientAuthStart tells the ClientAuthHandler of a client authentication
+// before anything is verified; a non-nil error refuses the request.
+func (s *Server) clientAuthStart(r *http.Request, id, method string) (func(oauth2.ClientInfo, error), error) {
+	if fn := s.ClientAuthHandler; fn != nil {
+		return fn(r, id, method)
 	}
-	done, err := fn(r, id, method)
-	if err != nil {
-		return nil, err
-	}
-	c, err := verify()
+	return nil, nil
+}
+
+// clientAuthDone tells the ClientAuthHandler the outcome.
+func clientAuthDone(done func(oauth2.ClientInfo, error), pc policy.Client, err error) {
 	if done != nil {
-		done(c, err)
+		done(pc.Info(), err)
 	}
-	return c, err
 }
 
-// verifyClient looks the client up and checks the presented secret (or,
-// for "none", that the client is public) and its registered method. An
-// unknown client takes the same path as a wrong secret.
-func (s *Server) verifyClient(ctx context.Context, id, presented, method string) (oauth2.ClientInfo, error) {
-	c, err := s.Manager.GetClient(ctx, id)
-	if err != nil || c == nil {
-		if err != nil && !stderrors.Is(err, oauth2.ErrNotFound) && !stderrors.Is(err, errors.ErrInvalidClient) {
-			// The store failed: temporarily_unavailable or server_error.
-			return nil, err
-		}
-		secret.Equal(dummySecret, presented)
-		return nil, errClientAuth
+// verifyClient verifies a client secret or a public client's "none"
+// through the policy (policy.Authenticate), between the ClientAuthHandler's
+// two calls.
+func (s *Server) verifyClient(ctx context.Context, r *http.Request, id, presented, method string) (policy.Client, error) {
+	done, err := s.clientAuthStart(r, id, method)
+	if err != nil {
+		return policy.Client{}, err
 	}
-	ok := true
-	if method == AuthMethodNone {
-		ok = c.IsPublic()
-	} else {
-		ok = verifySecret(c, presented)
-	}
-	if !ok || !methodAllowed(c, method) {
-		return nil, errClientAuth
-	}
-	return c, nil
+	pc, err := policy.Authenticate(ctx, s.Manager.GetClient, id, presented, method)
+	clientAuthDone(done, pc, err)
+	return pc, err
 }
 
-// verifySecret compares the presented secret in constant time: through the
-// client's own ClientPasswordVerifier (which may hold a hash), else as the
-// SHA-256 digests of both. A client without a secret verifies nothing.
-func verifySecret(c oauth2.ClientInfo, presented string) bool {
-	if v, ok := c.(oauth2.ClientPasswordVerifier); ok {
-		return v.VerifyPassword(presented)
+// verifyExtension runs a ClientAuthenticator and checks its client against
+// the client_id parameter and the client's registered method.
+func (s *Server) verifyExtension(ctx context.Context, r *http.Request, f *form, ext ClientAuthenticator) (policy.Client, error) {
+	c, err := ext.Authenticate(ctx, r, f)
+	if err != nil {
+		return policy.Client{}, err
 	}
-	want := c.GetSecret()
-	eq := secret.Equal(want, presented)
-	return eq && want != ""
-}
-
-// methodAllowed reports whether the client may authenticate by method: its
-// registered token_endpoint_auth_method when it has one (RFC 7591 2), else
-// client_secret_basic or client_secret_post, and none for public clients.
-func methodAllowed(c oauth2.ClientInfo, method string) bool {
-	if md, ok := c.(oauth2.ClientMetadata); ok {
-		if m := md.GetTokenEndpointAuthMethod(); m != "" {
-			return m == method
-		}
+	if c == nil {
+		return policy.Client{}, errClientAuth
 	}
-	switch method {
-	case AuthMethodBasic, AuthMethodPost:
-		return true
-	case AuthMethodNone:
-		return c.IsPublic()
+	if id := f.Get("client_id"); id != "" && id != c.GetID() {
+		return policy.Client{}, errClientAuth
 	}
-	return false
+	pc := policy.Of(c)
+	if !pc.AllowsAuthMethod(ext.Method()) {
+		return policy.Client{}, errClientAuth
+	}
+	return pc, nil
 }
 
 // parseBasicAuth parses an Authorization header of the Basic scheme (RFC

@@ -22,6 +22,7 @@ var (
 	errBodyRead         = errors.WithDescription(errors.ErrInvalidRequest, "The request body could not be read")
 	errContentType      = errors.WithDescription(errors.ErrInvalidRequest, "The request body must be application/x-www-form-urlencoded")
 	errSecretInQuery    = errors.WithDescription(errors.ErrInvalidRequest, "Client credentials must be sent in the request body")
+	errParamInQuery     = errors.WithDescription(errors.ErrInvalidRequest, "Request parameters must be sent in the request body, not in the query string")
 	errMethodNotAllowed = errors.WithDescription(errors.ErrInvalidRequest, "The token endpoint accepts only POST requests")
 )
 
@@ -47,6 +48,13 @@ type param struct {
 type form struct {
 	buf    []byte
 	params []param
+	// bodyOnly is set for a POST: its parameters belong in the body (RFC
+	// 6749 3.2), and queryRead records that Get returned one taken from
+	// the query string instead, which the server then refuses.
+	bodyOnly  bool
+	queryRead bool
+	// inQuery counts the parameters taken from the query string.
+	inQuery int
 }
 
 var formPool = sync.Pool{New: func() any {
@@ -65,17 +73,44 @@ func putForm(f *form) {
 	clear(f.params)
 	f.params = f.params[:0]
 	f.buf = f.buf[:0]
+	f.bodyOnly, f.queryRead, f.inQuery = false, false, 0
 	formPool.Put(f)
 }
 
-// Get returns the value of key as a new string, "" when absent.
+// Get returns the value of key as a new string, "" when absent. On a POST
+// it records a value taken from the query string (see errParamInQuery).
 func (f *form) Get(key string) string {
 	for i := range f.params {
-		if string(f.params[i].key) == key {
-			return string(f.params[i].val)
+		if p := &f.params[i]; string(p.key) == key {
+			if p.query && f.bodyOnly && len(p.val) > 0 {
+				f.queryRead = true
+			}
+			return string(p.val)
 		}
 	}
 	return ""
+}
+
+// checkBodyOnly returns errParamInQuery when Get has returned a parameter
+// of a POST that was sent in the query string.
+func (f *form) checkBodyOnly() error {
+	if f.queryRead {
+		return errParamInQuery
+	}
+	return nil
+}
+
+// CheckBodyParams returns an invalid_request error when a parameter read
+// from p so far came from the query string of a POST request, where RFC
+// 6749 3.2 has no parameter of a token request belong (query strings end
+// up in logs). The server checks it after Grant.ReadRequest; a grant calls
+// it itself before it acts on what it read, for example before it verifies
+// a password it read. For Params the server did not make it returns nil.
+func CheckBodyParams(p Params) error {
+	if f, ok := p.(*form); ok {
+		return f.checkBodyOnly()
+	}
+	return nil
 }
 
 // lookup returns the raw value of key and whether it came from the query.
@@ -116,8 +151,12 @@ func (f *form) values(queryOnly, bodyOnly bool) url.Values {
 // readTokenForm reads the parameters of a token request: the query, and for
 // POST the form-encoded body, limited to limit bytes (RFC 6749 3.2, B).
 // Any repeated parameter, in the body, the query or both, is refused (RFC
-// 6749 3.2), as is a malformed escape or a value that is not UTF-8.
+// 6749 3.2), as is a malformed escape or a value that is not UTF-8. The
+// query is read, since the endpoint URI may carry one of its own (RFC 6749
+// 3.2), but on a POST no parameter the server or a grant reads may come
+// from it (Get and checkBodyOnly).
 func (f *form) readTokenForm(w http.ResponseWriter, r *http.Request, limit int64) error {
+	f.bodyOnly = r.Method == http.MethodPost
 	if r.Method == http.MethodPost {
 		if !isFormContentType(r.Header.Get("Content-Type")) {
 			return errContentType
@@ -229,6 +268,9 @@ func (f *form) add(k, v []byte, query bool) error {
 		return errTooManyParams
 	}
 	f.params = append(f.params, param{key: k, val: v, query: query})
+	if query {
+		f.inQuery++
+	}
 	return nil
 }
 

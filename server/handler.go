@@ -76,12 +76,17 @@ type ResponseTokenHandler func(w http.ResponseWriter, data map[string]any, heade
 
 // ClientAuthHandler is called at every endpoint where a client
 // authenticates (token, revocation, introspection, device authorization:
-// RFC 6749 2.3, RFC 7009 2.1, RFC 7662 2.1, RFC 8628 3.1) once the request
-// has named its client and before any credential is verified. clientID is
-// the client the request claims to be (the Basic user, the client_id
-// parameter, or the subject of a client assertion, not yet verified); method
-// is the token_endpoint_auth_method it uses (RFC 7591 2: AuthMethodBasic,
-// AuthMethodPost, AuthMethodNone, or a ClientAuthenticator's Method).
+// RFC 6749 2.3, RFC 7009 2.1, RFC 7662 2.1, RFC 8628 3.1), exactly once per
+// request, once the request has named its client and before any credential
+// is verified. clientID is the client the request claims to be (the Basic
+// user, whatever spacing of the header the server accepts; the client_id
+// parameter; or, without one, the subject of a client assertion, else its
+// issuer, read unverified: ClientIDClaimer), and method is the
+// token_endpoint_auth_method it uses (RFC 7591 2: AuthMethodBasic,
+// AuthMethodPost, AuthMethodNone, or a ClientAuthenticator's Method). A
+// request refused as malformed before it names a client (two methods, an
+// unreadable Authorization header, credentials in the query string)
+// verifies nothing and is not reported.
 //
 // A non-nil error refuses the request before anything is verified: it is
 // answered as an error response (errors.WithStatus sets its status, for

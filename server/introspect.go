@@ -8,6 +8,7 @@ import (
 
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/errors"
+	"github.com/oauth2d/oauth2/policy"
 )
 
 // errPublicIntrospect: RFC 7662 2.1 requires the caller to authenticate,
@@ -116,8 +117,8 @@ func (s *Server) lookupToken(ctx context.Context, token, hint string) (oauth2.To
 // mayIntrospect reports whether client may see ti as active: it is the
 // client ti was issued to, or a resource server of
 // Config.IntrospectionClients.
-func (s *Server) mayIntrospect(client oauth2.ClientInfo, ti oauth2.TokenInfo) bool {
-	id := client.GetID()
+func (s *Server) mayIntrospect(client policy.Client, ti oauth2.TokenInfo) bool {
+	id := client.ID()
 	return ti.GetClientID() == id || slices.Contains(s.Config.IntrospectionClients, id)
 }
 

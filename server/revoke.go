@@ -7,6 +7,7 @@ import (
 
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/errors"
+	"github.com/oauth2d/oauth2/policy"
 )
 
 // Token type hints of RFC 7009 2.1, also used by RFC 7662 2.1.
@@ -25,9 +26,10 @@ var (
 // TokenRevoker is implemented by managers that revoke a token on behalf of
 // the client it was issued to (RFC 7009 2.1), as manage.Manager does:
 // revoking a refresh token revokes its whole grant, the access tokens
-// issued with it included; a token that is unknown, already invalid or
-// another client's is left alone and nil returned; a store failure is
-// returned, wrapped.
+// issued with it included; a token that is unknown or already invalid is
+// left alone and nil returned; another client's live token is left alone
+// and an error matching errors.ErrUnauthorizedClient returned
+// (policy.ErrForeignToken); a store failure is returned, wrapped.
 type TokenRevoker interface {
 	RevokeToken(ctx context.Context, client oauth2.ClientInfo, token, tokenTypeHint string) error
 }
@@ -45,14 +47,18 @@ type TokenRevoker interface {
 // first, so a wrong hint still finds the token; an unknown hint value is
 // ignored rather than answered with unsupported_token_type, which RFC 7009
 // 2.2.1 allows but does not require. An unknown, expired or already revoked
-// token, or another client's token (left valid), is answered 200 as RFC
-// 7009 2.2 requires, so the answer reveals nothing.
+// token is answered 200 as RFC 7009 2.2 requires. A live token issued to
+// another client is refused with 400 unauthorized_client and stays valid
+// (RFC 7009 2.1: the server "verifies whether the token was issued to the
+// client making the revocation request. If this validation fails, the
+// request is refused").
 //
 // Errors are those of the token endpoint (RFC 7009 2.2.1, RFC 6749 5.2):
 // 405 with an Allow header for a method other than POST, 400
-// invalid_request, 401 invalid_client (with WWW-Authenticate when the
-// client used Basic), and 503 temporarily_unavailable when the store is
-// down: a revocation that may not have happened is never answered 200.
+// invalid_request or unauthorized_client, 401 invalid_client (with
+// WWW-Authenticate when the client used Basic), and 503
+// temporarily_unavailable when the store is down: a revocation that may not
+// have happened is never answered 200.
 // The returned error is that of writing the response.
 func (s *Server) HandleRevocationRequest(w http.ResponseWriter, r *http.Request) error {
 	f := getForm()
@@ -61,7 +67,7 @@ func (s *Server) HandleRevocationRequest(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return s.tokenError(w, err)
 	}
-	if err := s.revokeToken(r.Context(), client, token, hint); err != nil {
+	if err := s.revokeToken(r.Context(), client.Info(), token, hint); err != nil {
 		return s.tokenError(w, err)
 	}
 	h := w.Header()
@@ -75,27 +81,30 @@ func (s *Server) HandleRevocationRequest(w http.ResponseWriter, r *http.Request)
 // 2.1, RFC 7662 2.1): POST only, the token endpoint's form parsing and
 // client authentication, and a token parameter in the body. It returns the
 // authenticated client, the token and the token_type_hint.
-func (s *Server) readTokenRequest(w http.ResponseWriter, r *http.Request, f *form, methodErr error) (oauth2.ClientInfo, string, string, error) {
+func (s *Server) readTokenRequest(w http.ResponseWriter, r *http.Request, f *form, methodErr error) (policy.Client, string, string, error) {
 	if r.Method != http.MethodPost {
-		return nil, "", "", errors.WithStatus(methodErr, http.StatusMethodNotAllowed,
+		return policy.Client{}, "", "", errors.WithStatus(methodErr, http.StatusMethodNotAllowed,
 			http.Header{"Allow": {http.MethodPost}})
 	}
 	if err := f.readTokenForm(w, r, s.Config.maxBodyBytes()); err != nil {
-		return nil, "", "", err
+		return policy.Client{}, "", "", err
 	}
 	if modeOf(s.ClientInfoHandler) == modeCustom {
 		s.fillRequestForm(r, f)
 	}
 	client, _, err := s.authenticateClient(r.Context(), r, f)
 	if err != nil {
-		return nil, "", "", err
+		return policy.Client{}, "", "", err
 	}
 	token, inQuery := f.lookup("token")
 	if len(token) == 0 {
-		return nil, "", "", errMissingToken
+		return policy.Client{}, "", "", errMissingToken
 	}
 	if inQuery {
-		return nil, "", "", errTokenInQuery
+		return policy.Client{}, "", "", errTokenInQuery
+	}
+	if err := f.checkBodyOnly(); err != nil {
+		return policy.Client{}, "", "", err
 	}
 	return client, string(token), tokenTypeHint(f), nil
 }
@@ -116,9 +125,10 @@ func tokenTypeHint(f *form) string {
 // revokeToken revokes token for client through the manager's TokenRevoker
 // or, for a manager without one, through the oauth2.Manager methods: the
 // token is loaded as an access and as a refresh token (the hint choosing
-// the order) and removed when it is client's. Without a TokenRevoker a
-// refresh token takes only the access token stored with it, which is all
-// that oauth2.Manager can remove.
+// the order) and removed when it is client's, refused with
+// policy.ErrForeignToken when it is another client's. Without a
+// TokenRevoker a refresh token takes only the access token stored with it,
+// which is all that oauth2.Manager can remove.
 func (s *Server) revokeToken(ctx context.Context, client oauth2.ClientInfo, token, hint string) error {
 	if rv, ok := s.Manager.(TokenRevoker); ok {
 		return rv.RevokeToken(ctx, client, token, hint)
@@ -139,8 +149,11 @@ func (s *Server) revokeToken(ctx context.Context, client oauth2.ClientInfo, toke
 			}
 			return err
 		}
-		if ti == nil || ti.GetClientID() != client.GetID() {
+		if ti == nil {
 			return nil
+		}
+		if ti.GetClientID() != client.GetID() {
+			return policy.ErrForeignToken
 		}
 		return remove(ctx, token)
 	}

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -280,8 +281,10 @@ func TestTokenEndpoints_RequestErrors(t *testing.T) {
 
 // TestRevoke_RevokesTheClientsOwnTokens follows RFC 7009 2.1 and 2.2: the
 // token is found whatever the hint; a refresh token takes its whole grant;
-// an access token goes alone; another client's token stays valid; every
-// answer is 200 with an empty body.
+// an access token goes alone; the answer is 200 with an empty body.
+// Another client's token is refused with unauthorized_client and stays
+// valid (RFC 7009 2.1: "If this validation fails, the request is
+// refused").
 func TestRevoke_RevokesTheClientsOwnTokens(t *testing.T) {
 	tests := []struct {
 		name        string
@@ -291,20 +294,22 @@ func TestRevoke_RevokesTheClientsOwnTokens(t *testing.T) {
 		hint        string
 		accessLive  bool // afterwards
 		refreshLive bool
+		refused     bool // 400 unauthorized_client
 	}{
-		{"access token, access hint, Basic", confID, viaBasic(confID), "access", "access_token", false, true},
-		{"access token, refresh hint still found", confID, viaBasic(confID), "access", "refresh_token", false, true},
-		{"access token, no hint", confID, viaBasic(confID), "access", "", false, true},
-		{"access token, unknown hint ignored", confID, viaBasic(confID), "access", "id_token", false, true},
-		{"refresh token revokes its grant's access token", confID, viaBasic(confID), "refresh", "refresh_token", false, false},
-		{"refresh token, access hint still found", confID, viaBasic(confID), "refresh", "access_token", false, false},
-		{"refresh token, client_secret_post", confID, viaPost(confID), "refresh", "", false, false},
-		{"public client revokes its refresh token (none)", pubID, viaNone(pubID), "refresh", "", false, false},
-		{"public client revokes its access token (none)", pubID, viaNone(pubID), "access", "", false, true},
-		{"extension authenticator (private_key_jwt stand-in)", "jwt-client", viaAssertion("jwt-client"), "refresh", "", false, false},
-		{"another client's access token stays valid", confID, viaBasic(otherID), "access", "", true, true},
-		{"another client's refresh token stays valid", confID, viaBasic(otherID), "refresh", "refresh_token", true, true},
-		{"a public client cannot revoke a confidential client's token", confID, viaNone(pubID), "refresh", "", true, true},
+		{"access token, access hint, Basic", confID, viaBasic(confID), "access", "access_token", false, true, false},
+		{"access token, refresh hint still found", confID, viaBasic(confID), "access", "refresh_token", false, true, false},
+		{"access token, no hint", confID, viaBasic(confID), "access", "", false, true, false},
+		{"access token, unknown hint ignored", confID, viaBasic(confID), "access", "id_token", false, true, false},
+		{"refresh token revokes its grant's access token", confID, viaBasic(confID), "refresh", "refresh_token", false, false, false},
+		{"refresh token, access hint still found", confID, viaBasic(confID), "refresh", "access_token", false, false, false},
+		{"refresh token, client_secret_post", confID, viaPost(confID), "refresh", "", false, false, false},
+		{"public client revokes its refresh token (none)", pubID, viaNone(pubID), "refresh", "", false, false, false},
+		{"public client revokes its access token (none)", pubID, viaNone(pubID), "access", "", false, true, false},
+		{"extension authenticator (private_key_jwt stand-in)", "jwt-client", viaAssertion("jwt-client"), "refresh", "", false, false, false},
+		{"another client's access token is refused and stays valid", confID, viaBasic(otherID), "access", "", true, true, true},
+		{"another client's refresh token is refused and stays valid", confID, viaBasic(otherID), "refresh", "refresh_token", true, true, true},
+		{"another client's refresh token, access hint, is refused", confID, viaBasic(otherID), "refresh", "access_token", true, true, true},
+		{"a public client cannot revoke a confidential client's token", confID, viaNone(pubID), "refresh", "", true, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -329,7 +334,12 @@ func TestRevoke_RevokesTheClientsOwnTokens(t *testing.T) {
 				token = refresh
 			}
 			w := e.call(revocation, tt.caller(e, token, tt.hint).build())
-			if w.Code != http.StatusOK || w.Body.Len() != 0 {
+			if tt.refused {
+				var body map[string]any
+				if w.Code != http.StatusBadRequest || json.Unmarshal(w.Body.Bytes(), &body) != nil || body["error"] != "unauthorized_client" {
+					t.Fatalf("status %d body %q, want 400 unauthorized_client", w.Code, w.Body)
+				}
+			} else if w.Code != http.StatusOK || w.Body.Len() != 0 {
 				t.Fatalf("status %d body %q, want 200 and no body", w.Code, w.Body)
 			}
 			checkNoStoreHeaders(t, w)
@@ -513,7 +523,7 @@ func TestRevoke_ManagerWithoutTokenRevoker(t *testing.T) {
 		{"access token", confID, "access", "", false, true},
 		{"refresh token takes the access token stored with it", confID, "refresh", "", false, false},
 		{"refresh token, access hint", confID, "refresh", "access_token", false, false},
-		{"another client's token stays valid", otherID, "refresh", "", true, true},
+		{"another client's token is refused and stays valid", otherID, "refresh", "", true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -525,8 +535,12 @@ func TestRevoke_ManagerWithoutTokenRevoker(t *testing.T) {
 				token = refresh
 			}
 			w := e.call(revocation, viaBasic(tt.caller)(e, token, tt.hint).build())
-			if w.Code != http.StatusOK {
-				t.Fatalf("status %d body %s", w.Code, w.Body)
+			want := http.StatusOK
+			if tt.caller != confID {
+				want = http.StatusBadRequest
+			}
+			if w.Code != want {
+				t.Fatalf("status %d body %s, want %d", w.Code, w.Body, want)
 			}
 			if e.accessLive(access) != tt.accessLive || e.refreshLive(refresh) != tt.refreshLive {
 				t.Fatalf("access live %t refresh live %t", e.accessLive(access), e.refreshLive(refresh))

@@ -8,9 +8,20 @@
 // authorization code, refresh token and client credentials grants, POST-only
 // token requests, redirect URIs checked before any redirect, errors mapped to
 // RFC codes through package errors.
+//
+// Each grant of the token endpoint is a Grant in one registry (one file per
+// grant: token_code.go, token_refresh.go, token_client.go,
+// token_password.go, token_device.go); RegisterGrant adds another, and
+// dispatch, CheckGrantType, the metadata and Grants all follow the
+// registry. What a client may do (its grants, scopes and authentication
+// method) is decided by package policy, the same rules the manager applies.
+// The ClientAuthHandler and TokenIssuedHandler hooks tell an application
+// (a throttle, metrics) what the server read and did, so that it never
+// parses a request a second time.
 package server
 
 import (
+	stderrors "errors"
 	"slices"
 	"time"
 
@@ -93,6 +104,47 @@ type Server struct {
 	now func() time.Time
 }
 
+// KVStoreProvider is implemented by managers that share the oauth2.KVStore
+// of their token store, as manage.Manager does; the server uses it when
+// Server.KVStore is nil.
+type KVStoreProvider interface {
+	KVStore() oauth2.KVStore
+}
+
+// errNoKVStore: the device grant and client assertions need a KVStore.
+var errNoKVStore = stderrors.New("server: no oauth2.KVStore: set Server.KVStore or map a token store that implements it")
+
+// SetKVStore sets Server.KVStore, where the device grant and the client
+// assertion checks keep the state every server process shares.
+func (s *Server) SetKVStore(kv oauth2.KVStore) { s.KVStore = kv }
+
+// SetClock sets the clock of device code expiry and client assertion
+// checks; nil restores time.Now. Tests set it together with the store's
+// clock.
+func (s *Server) SetClock(now func() time.Time) { s.now = now }
+
+func (s *Server) clock() time.Time {
+	if s.now != nil {
+		return s.now()
+	}
+	return time.Now()
+}
+
+// kvStore returns Server.KVStore, else the manager's (KVStoreProvider).
+// Without one the device grant and client assertions cannot work safely
+// across processes, so they refuse with a server_error.
+func (s *Server) kvStore() (oauth2.KVStore, error) {
+	if s.KVStore != nil {
+		return s.KVStore, nil
+	}
+	if p, ok := s.Manager.(KVStoreProvider); ok {
+		if kv := p.KVStore(); kv != nil {
+			return kv, nil
+		}
+	}
+	return nil, errNoKVStore
+}
+
 // NewDefaultServer returns a server with the secure default configuration
 // of NewConfig.
 func NewDefaultServer(manager oauth2.Manager) *Server {
@@ -110,22 +162,14 @@ func NewServer(cfg *Config, manager oauth2.Manager) *Server {
 	return &Server{Config: cfg, Manager: manager}
 }
 
-// CheckGrantType reports whether the token endpoint accepts gt: it must be
-// in Config.AllowedGrantTypes, and the password grant also needs a
-// PasswordAuthorizationHandler (RFC 6749 5.2 unsupported_grant_type).
+// CheckGrantType reports whether the token endpoint accepts gt: a
+// registered Grant (see RegisterGrant) listed in Config.AllowedGrantTypes
+// and, for a GrantAvailability, available: the password grant also needs a
+// PasswordAuthorizationHandler (RFC 6749 5.2 unsupported_grant_type). The
+// implicit grant has no token endpoint grant_type and is never accepted.
 func (s *Server) CheckGrantType(gt oauth2.GrantType) bool {
-	switch gt {
-	case oauth2.AuthorizationCode, oauth2.Refreshing, oauth2.ClientCredentials, oauth2.DeviceCode:
-	case oauth2.PasswordCredentials:
-		if s.PasswordAuthorizationHandler == nil {
-			return false
-		}
-	default:
-		// Grants this server has no handler for (implicit has no token
-		// endpoint grant_type).
-		return false
-	}
-	return slices.Contains(s.Config.AllowedGrantTypes, gt)
+	e := lookupGrant(gt)
+	return e != nil && s.enabled(e)
 }
 
 // CheckResponseType reports whether the authorization endpoint accepts rt

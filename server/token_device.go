@@ -12,6 +12,34 @@ import (
 	"github.com/oauth2d/oauth2/errors"
 )
 
+// The device authorization grant at the token endpoint (RFC 8628 3.4,
+// 3.5): the device polls with its device_code until the user has answered
+// at the verification page. The device authorization endpoint and the user
+// side are in device_authorization.go and device_verification.go.
+
+type deviceGrant struct{}
+
+func init() { RegisterGrant(deviceGrant{}) }
+
+// Info names the device grant: urn:ietf:params:oauth:grant-type:device_code,
+// "device_code" for short.
+func (deviceGrant) Info() GrantInfo {
+	return GrantInfo{Type: oauth2.DeviceCode, Name: "device_code"}
+}
+
+// ReadRequest reads device_code (RFC 8628 3.4) into tgr.Code.
+func (deviceGrant) ReadRequest(_ context.Context, _ *Server, p Params, tgr *oauth2.TokenGenerateRequest) error {
+	if tgr.Code = p.Get("device_code"); tgr.Code == "" {
+		return errMissingDeviceCode
+	}
+	return nil
+}
+
+// Issue answers the poll (deviceAccessToken).
+func (deviceGrant) Issue(ctx context.Context, s *Server, tgr *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
+	return s.deviceAccessToken(ctx, tgr)
+}
+
 // deviceAccessToken answers a poll of the device_code grant (RFC 8628 3.4,
 // 3.5); tgr.Code is the device_code and tgr.Client the authenticated
 // client. In order:

@@ -12,8 +12,6 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
-
-	"github.com/oauth2d/oauth2/internal/secret"
 )
 
 // clientCookie is the name of the client application's session cookie.
@@ -129,7 +127,7 @@ func (c *clientApp) callback(w http.ResponseWriter, r *http.Request) {
 	s.state, s.verifier = "", ""
 	c.mu.Unlock()
 	q := r.URL.Query()
-	if state == "" || !secret.Equal(q.Get("state"), state) {
+	if state == "" || !equal(q.Get("state"), state) {
 		http.Error(w, "State invalid", http.StatusBadRequest)
 		return
 	}

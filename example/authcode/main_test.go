@@ -7,6 +7,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -276,5 +277,27 @@ func TestAuthcode_RepeatedFailedSignInsAreThrottled(t *testing.T) {
 	// Even the right password waits for the window to pass.
 	if got := b.signIn(a, "test"); got.status != http.StatusTooManyRequests {
 		t.Fatalf("right password while throttled: %d, want 429", got.status)
+	}
+}
+
+// TestExamples_UseOnlyThePublicAPI: an example is code to copy, so none
+// imports a package of the module's internal tree, which no other module
+// may import.
+func TestExamples_UseOnlyThePublicAPI(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}: {{join .Imports \" \"}}", "github.com/oauth2d/oauth2/example/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) < 3 {
+		t.Fatalf("go list found %d example packages", len(lines))
+	}
+	for _, line := range lines {
+		pkg, imports, _ := strings.Cut(line, ": ")
+		for _, imp := range strings.Fields(imports) {
+			if strings.HasPrefix(imp, "github.com/oauth2d/oauth2/") && strings.Contains(imp+"/", "/internal/") {
+				t.Errorf("%s imports %s", pkg, imp)
+			}
+		}
 	}
 }

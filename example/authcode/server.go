@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/rand"
+	"crypto/subtle"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -15,9 +16,9 @@ import (
 
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/errors"
-	"github.com/oauth2d/oauth2/internal/secret"
 	"github.com/oauth2d/oauth2/manage"
 	"github.com/oauth2d/oauth2/models"
+	"github.com/oauth2d/oauth2/models/secrethash"
 	"github.com/oauth2d/oauth2/server"
 	"github.com/oauth2d/oauth2/store"
 )
@@ -79,7 +80,7 @@ func newAuthServer(cfg serverConfig) (http.Handler, error) {
 		throttle: newThrottle(5, 15*time.Minute),
 	}
 	for name, password := range cfg.Users {
-		hash, err := secret.Hash(password)
+		hash, err := secrethash.Hash(password)
 		if err != nil {
 			return nil, err
 		}
@@ -174,7 +175,7 @@ func (a *authServer) loginPage(w http.ResponseWriter, r *http.Request) {
 // login checks the user name and password against the argon2id hashes.
 func (a *authServer) login(w http.ResponseWriter, r *http.Request) {
 	sess := a.sessions.load(r)
-	if !secret.Equal(r.PostFormValue("csrf"), sess.CSRF) {
+	if !equal(r.PostFormValue("csrf"), sess.CSRF) {
 		http.Error(w, "The form has expired; go back and try again.", http.StatusForbidden)
 		return
 	}
@@ -191,11 +192,11 @@ func (a *authServer) login(w http.ResponseWriter, r *http.Request) {
 	hash, known := a.users[username]
 	ok := false
 	if known {
-		ok = secret.Verify(hash, password)
+		ok = secrethash.Verify(hash, password)
 	} else {
 		// Take as long as for a known user, so that timing does not tell
 		// which user names exist.
-		secret.VerifyMissing(password)
+		secrethash.VerifyMissing(password)
 	}
 	if !ok {
 		a.throttle.fail(username)
@@ -236,7 +237,7 @@ func (a *authServer) consentPage(w http.ResponseWriter, r *http.Request) {
 // access_denied (RFC 6749 4.1.2.1).
 func (a *authServer) consent(w http.ResponseWriter, r *http.Request) {
 	sess := a.sessions.load(r)
-	if !secret.Equal(r.PostFormValue("csrf"), sess.CSRF) {
+	if !equal(r.PostFormValue("csrf"), sess.CSRF) {
 		http.Error(w, "The form has expired; go back and try again.", http.StatusForbidden)
 		return
 	}
@@ -319,4 +320,10 @@ func (t *throttle) reset(user string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.fails, user)
+}
+
+// equal compares a presented value with the expected one in constant time;
+// an empty expected value equals nothing.
+func equal(presented, want string) bool {
+	return want != "" && subtle.ConstantTimeCompare([]byte(presented), []byte(want)) == 1
 }

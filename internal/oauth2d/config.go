@@ -557,16 +557,19 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) {
 	}
 }
 
-// knownGrants maps the grant names of the configuration to grant types.
-var knownGrants = map[string]oauth2.GrantType{
-	"authorization_code":      oauth2.AuthorizationCode,
-	"refresh_token":           oauth2.Refreshing,
-	"client_credentials":      oauth2.ClientCredentials,
-	"password":                oauth2.PasswordCredentials,
-	"implicit":                oauth2.Implicit,
-	string(oauth2.DeviceCode): oauth2.DeviceCode,
-	"device_code":             oauth2.DeviceCode,
-}
+// knownGrants maps the grant names of the configuration to grant types:
+// every name (short name, grant type, aliases) of every grant the server
+// knows, from its registry (server.Grants), so that a grant added there is
+// known here.
+var knownGrants = func() map[string]oauth2.GrantType {
+	m := map[string]oauth2.GrantType{}
+	for _, g := range server.Grants() {
+		for _, name := range g.Names() {
+			m[name] = g.Type
+		}
+	}
+	return m
+}()
 
 // Client authentication methods of RFC 7591 2 and RFC 7523 2.2.
 var knownAuthMethods = []string{"client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"}

@@ -472,10 +472,11 @@ func TestRevoke_ClientCannotRevokeOrIntrospectAnothersToken(t *testing.T) {
 		_, data := postEndpoint(t, srv, "/introspect", id, secret, url.Values{"token": {access}})
 		return data["active"]
 	}
-	// Another client's revocation is answered 200 and does nothing.
+	// Another client's revocation is refused (RFC 7009 2.1) and does
+	// nothing.
 	form := url.Values{"token": {access}, "client_id": {postID}, "client_secret": {postSecret}}
-	if resp, _ := postEndpoint(t, srv, "/revoke", "", "", form); resp.StatusCode != http.StatusOK {
-		t.Fatalf("foreign revocation: %d", resp.StatusCode)
+	if resp, data := postEndpoint(t, srv, "/revoke", "", "", form); resp.StatusCode != http.StatusBadRequest || data["error"] != "unauthorized_client" {
+		t.Fatalf("foreign revocation: %d %v", resp.StatusCode, data)
 	}
 	if active(testClientID, testClientSecret) != true {
 		t.Fatal("another client revoked the token")

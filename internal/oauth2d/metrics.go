@@ -11,6 +11,7 @@ import (
 
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/errors"
+	"github.com/oauth2d/oauth2/server"
 )
 
 // metrics are the Prometheus metrics of one App, in a registry of its
@@ -29,8 +30,15 @@ type metrics struct {
 	errorsBy map[string]prometheus.Counter
 }
 
-// grantLabels are the values of the grant label.
-var grantLabels = []string{"authorization_code", "refresh_token", "client_credentials", "password", "device_code", "implicit", "other"}
+// grantLabels are the values of the grant label: the short name of every
+// grant the server knows (server.Grants), then "other".
+var grantLabels = func() []string {
+	var labels []string
+	for _, g := range server.Grants() {
+		labels = append(labels, g.Name)
+	}
+	return append(labels, "other")
+}()
 
 func newMetrics() *metrics {
 	m := &metrics{

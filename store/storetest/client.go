@@ -10,6 +10,9 @@ import (
 
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/models"
+	// The kit saves a client with a bcrypt SecretHash: verifying it needs
+	// the hash schemes registered with models.
+	_ "github.com/oauth2d/oauth2/models/secrethash"
 )
 
 // ClientHarness tells TestClientStore how to make client stores of one kind.
