@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -22,6 +23,9 @@ import (
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/errors"
 	"github.com/oauth2d/oauth2/generates"
+	"github.com/oauth2d/oauth2/internal/clientip"
+	"github.com/oauth2d/oauth2/internal/secret"
+	"github.com/oauth2d/oauth2/internal/throttle"
 	"github.com/oauth2d/oauth2/internal/web"
 	"github.com/oauth2d/oauth2/manage"
 	"github.com/oauth2d/oauth2/models"
@@ -48,10 +52,16 @@ type App struct {
 	keys    *generates.KeySet
 	web     *web.Pages
 
-	clientGate   *clientGate
-	metrics      *metrics
-	routeByLabel map[string]*route
-	maxBody      int64 // the server's request body limit
+	// ips finds the client address of a request; clientGate throttles
+	// client authentications by client and address, loginThrottle
+	// sign-ins by username and address (the page and the password grant).
+	ips           *clientip.Resolver
+	clientGate    *throttle.Gate
+	loginThrottle *throttle.Limiter
+	now           func() time.Time
+	metrics       *metrics
+	routeByLabel  map[string]*route
+	maxBody       int64 // the server's request body limit
 
 	logOut    *flushWriter // the buffered log of a Config without Logger
 	handler   http.Handler
@@ -60,20 +70,24 @@ type App struct {
 	closeErr  error
 }
 
-// ThrottleConfig sets the limits of a throttle; zero fields take the
-// defaults (5 failures in 15 minutes lock out for 15 minutes; from the
-// third failure each answer is delayed by 500ms more, up to 2s).
+// ThrottleConfig sets the limits of a throttle (internal/throttle); zero
+// fields take the defaults: 5 attempts of one subject from one address
+// without a success in 15 minutes refuse that address for the rest of the
+// 15 minutes; from the third failure of the pair each answer is delayed by
+// 500ms more, up to 2s, and so is every failure of the subject once it
+// failed 20 times from all addresses together (which never refuses).
 type ThrottleConfig struct {
-	Limit     int
-	Window    time.Duration
-	SlowAfter int
-	Delay     time.Duration
-	MaxDelay  time.Duration
+	Limit            int
+	Window           time.Duration
+	SlowAfter        int
+	Delay            time.Duration
+	MaxDelay         time.Duration
+	SubjectSlowAfter int
 }
 
-func (t ThrottleConfig) throttle(kv oauth2.KVStore, name string) web.Throttle {
-	return web.Throttle{KV: kv, Name: name, Limit: t.Limit, Window: t.Window,
-		SlowAfter: t.SlowAfter, Delay: t.Delay, MaxDelay: t.MaxDelay}
+func (t ThrottleConfig) limiter(kv oauth2.KVStore, name string, now func() time.Time) *throttle.Limiter {
+	return &throttle.Limiter{KV: kv, Name: name, Limit: t.Limit, Window: t.Window,
+		SlowAfter: t.SlowAfter, Delay: t.Delay, MaxDelay: t.MaxDelay, SubjectSlowAfter: t.SubjectSlowAfter, Now: now}
 }
 
 // New validates cfg, opens the store (unless cfg.TokenStore is set), loads
@@ -94,6 +108,12 @@ func New(cfg Config) (*App, error) {
 	iss, _ := issuerURL(cfg.Issuer) // Validate checked it
 	a.base = strings.TrimSuffix(iss.Path, "/")
 	a.issuer = strings.TrimSuffix(cfg.Issuer, "/")
+	a.now = cfg.Now
+	if a.now == nil {
+		a.now = time.Now
+	}
+	proxies, _ := clientip.ParsePrefixes(cfg.TrustedProxies) // Validate checked them
+	a.ips = clientip.New(proxies)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -118,15 +138,25 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.loginThrottle = cfg.LoginThrottle.limiter(a.kv, "login", a.now)
+	var confidential []string
+	for _, c := range cfg.Clients {
+		if !c.Public {
+			confidential = append(confidential, c.ID)
+		}
+	}
+	a.clientGate = throttle.NewGate(cfg.ClientThrottle.limiter(a.kv, "client", a.now), confidential, throttle.GateConfig{})
 	a.manager = a.newManager()
 	a.server = a.newServer()
 	wc := web.Config{
-		Issuer:   a.issuer,
-		KV:       a.kv,
-		Users:    users,
-		Client:   a.manager.GetClient,
-		Throttle: cfg.LoginThrottle.throttle(a.kv, "login"),
-		Logger:   a.log,
+		Issuer:     a.issuer,
+		KV:         a.kv,
+		Users:      users,
+		Client:     a.manager.GetClient,
+		Throttle:   a.loginThrottle,
+		ClientAddr: a.ips.Addr,
+		Logger:     a.log,
+		Now:        cfg.Now,
 	}
 	if a.deviceEnabled() {
 		wc.Device = a.server
@@ -135,12 +165,6 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oauth2d: pages: %w", err)
 	}
-	th := cfg.ClientThrottle.throttle(a.kv, "client")
-	ids := make([]string, len(cfg.Clients))
-	for i, c := range cfg.Clients {
-		ids[i] = c.ID
-	}
-	a.clientGate = newClientGate(&th, a.log, th.EffectiveWindow(), ids)
 	a.handler = a.middleware(a.routes())
 	ok = true
 	return a, nil
@@ -334,6 +358,11 @@ func (a *App) newServer() *server.Server {
 	if a.cfg.Grants.Password {
 		s.SetPasswordAuthorizationHandler(a.passwordAuthorization)
 	}
+	// The throttle of client authentications and the issued-token metric
+	// hang on the server's hooks: they see exactly the client the server
+	// authenticates and the grant it issued for.
+	s.SetClientAuthHandler(a.clientAuthHook)
+	s.SetTokenIssuedHandler(a.tokenIssued)
 	s.SetPreRedirectErrorHandler(a.authorizeErrorPage)
 	s.SetResponseErrorHandler(func(re *errors.Response) { a.metrics.countError(re.Error) })
 	s.SetInternalErrorHandler(func(err error) *errors.Response {
@@ -344,16 +373,23 @@ func (a *App) newServer() *server.Server {
 }
 
 // passwordAuthorization verifies the resource owner of the password grant
-// (RFC 6749 4.3.2) with the same directory and throttle as the login page.
+// (RFC 6749 4.3.2) with the same directory and throttle as the login page,
+// keyed by the username and the client's address.
 func (a *App) passwordAuthorization(ctx context.Context, _, username, password string) (string, error) {
-	userID, err := a.web.Authenticate(ctx, username, password)
+	var addr netip.Addr
+	if rw := recordOf(ctx); rw != nil {
+		addr = rw.addr
+	}
+	userID, err := a.web.Authenticate(ctx, username, password, addr)
 	switch {
 	case err == nil:
 		return userID, nil
 	case stderrors.Is(err, web.ErrBadCredentials):
 		return "", errors.ErrAccessDenied
 	case stderrors.Is(err, web.ErrThrottled):
-		return "", errors.WithDescription(errors.ErrInvalidGrant, "Too many failed attempts for this user; try again later")
+		return "", errors.WithDescription(errors.ErrInvalidGrant, "Too many failed attempts for this user from this address; try again later")
+	case stderrors.Is(err, secret.ErrBusy):
+		return "", errors.WithDescription(errors.ErrTemporarilyUnavailable, "Too many sign-ins at once; try again in a moment")
 	}
 	return "", fmt.Errorf("oauth2d: password grant: %w", err)
 }

@@ -243,26 +243,6 @@ func TestToken_JWTFormatSignsWithTheStoredKey(t *testing.T) {
 	}
 }
 
-func TestFormValue_DecodesOnlyTheFirstMatchingKey(t *testing.T) {
-	tests := []struct {
-		form, key, want string
-		ok              bool
-	}{
-		{"grant_type=client_credentials&scope=read", "grant_type", "client_credentials", true},
-		{"scope=read+write&client_id=a%2Bb", "client_id", "a+b", true},
-		{"client%5Fid=x", "client_id", "x", true},
-		{"client_id=first&client_id=second", "client_id", "first", true},
-		{"client_idx=1&xclient_id=2", "client_id", "", false},
-		{"client_id=%zz", "client_id", "", false},
-		{"", "client_id", "", false},
-	}
-	for _, tt := range tests {
-		if got, ok := formValue(tt.form, tt.key); got != tt.want || ok != tt.ok {
-			t.Errorf("formValue(%q, %q) = %q, %v", tt.form, tt.key, got, ok)
-		}
-	}
-}
-
 func TestToken_PrivateKeyJWTClientAuthentication(t *testing.T) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

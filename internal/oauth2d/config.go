@@ -20,6 +20,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/internal/clientip"
 	"github.com/oauth2d/oauth2/internal/secret"
 	"github.com/oauth2d/oauth2/server"
 )
@@ -76,6 +77,21 @@ type Config struct {
 	Clients []ClientConfig
 	// Users are the resource owners who may sign in.
 	Users []UserConfig
+	// SecretFile is a file whose first line is the secret that encrypts
+	// the private keys kept in the store (AES-256-GCM), and whose further
+	// lines are former secrets still accepted while the secret is changed.
+	// OAUTH2D_SECRET, when set, is used instead.
+	SecretFile string
+	// Secret and OldSecrets are the at-rest secret and the former ones, as
+	// OAUTH2D_SECRET and OAUTH2D_SECRET_OLD give them; they take
+	// precedence over SecretFile. Not read from the file.
+	Secret     string   `yaml:"-"`
+	OldSecrets []string `yaml:"-"`
+	// TrustedProxies are the reverse proxies, as CIDR prefixes or single
+	// addresses, whose X-Forwarded-For or Forwarded header is believed for
+	// the client's address (the right-most hop that is not one of them).
+	// Empty: the client's address is the TCP peer.
+	TrustedProxies []string
 
 	// Logger receives the server's logs. When nil, they are written as
 	// text to the process's standard error, buffered and written out every
@@ -91,6 +107,9 @@ type Config struct {
 	// fields take the defaults. Not read from the file.
 	LoginThrottle  ThrottleConfig `yaml:"-"`
 	ClientThrottle ThrottleConfig `yaml:"-"`
+	// Now is the clock of the throttles and the pages; time.Now when nil.
+	// Not read from the file.
+	Now func() time.Time `yaml:"-"`
 	// Device overrides the settings of the device authorization grant
 	// (RFC 8628): code lifetime, polling interval and the limit on wrong
 	// user codes; zero fields take the server package's defaults. Its
@@ -231,16 +250,17 @@ func (c *Config) IsDemo() bool {
 // every conversion error can name its field; yaml's own errors only know
 // the line.
 type fileConfig struct {
-	Issuer       string       `yaml:"issuer"`
-	Listen       string       `yaml:"listen"`
-	Store        string       `yaml:"store"`
-	CodeTTL      string       `yaml:"code_ttl"`
-	AccessToken  fileAccess   `yaml:"access_token"`
-	RefreshToken fileRefresh  `yaml:"refresh_token"`
-	PKCE         filePKCE     `yaml:"pkce"`
-	Grants       fileGrants   `yaml:"grants"`
-	Clients      []fileClient `yaml:"clients"`
-	Users        []fileUser   `yaml:"users"`
+	Issuer         string       `yaml:"issuer"`
+	Listen         string       `yaml:"listen"`
+	Store          string       `yaml:"store"`
+	CodeTTL        string       `yaml:"code_ttl"`
+	AccessToken    fileAccess   `yaml:"access_token"`
+	RefreshToken   fileRefresh  `yaml:"refresh_token"`
+	PKCE           filePKCE     `yaml:"pkce"`
+	Grants         fileGrants   `yaml:"grants"`
+	Clients        []fileClient `yaml:"clients"`
+	Users          []fileUser   `yaml:"users"`
+	TrustedProxies []string     `yaml:"trusted_proxies"`
 }
 
 type fileAccess struct {
@@ -460,9 +480,10 @@ func indexPaths(doc *yaml.Node) pathIndex {
 func (fc *fileConfig) convert() (Config, error) {
 	var ps problems
 	cfg := Config{
-		Issuer: fc.Issuer,
-		Listen: fc.Listen,
-		Store:  fc.Store,
+		Issuer:         fc.Issuer,
+		Listen:         fc.Listen,
+		Store:          fc.Store,
+		TrustedProxies: fc.TrustedProxies,
 	}
 	cfg.CodeTTL = parseDuration(&ps, "code_ttl", fc.CodeTTL)
 	cfg.AccessToken.TTL = parseDuration(&ps, "access_token.ttl", fc.AccessToken.TTL)
@@ -640,6 +661,11 @@ func (c *Config) validateServer(ps *problems) {
 	}
 	if f := c.AccessToken.Format; f != FormatOpaque && f != FormatJWT {
 		ps.add("access_token.format", "%q is not opaque or jwt", f)
+	}
+	for i, p := range c.TrustedProxies {
+		if _, err := clientip.ParsePrefixes([]string{p}); err != nil {
+			ps.add(fmt.Sprintf("trusted_proxies[%d]", i), "%s", strings.TrimPrefix(err.Error(), "[0]: "))
+		}
 	}
 }
 

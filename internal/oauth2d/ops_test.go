@@ -26,7 +26,7 @@ import (
 )
 
 func TestLogin_ThrottledAfterRepeatedFailuresThenWorksAfterWindow(t *testing.T) {
-	cfg := testConfig(testRedirect)
+	cfg, clk := clockedConfig(t)
 	cfg.LoginThrottle = ThrottleConfig{Limit: 3, Window: 2 * time.Second, Delay: time.Millisecond}
 	srv := startApp(t, cfg)
 	authz := authorizeURL(testRedirect, "read", "s")
@@ -52,16 +52,16 @@ func TestLogin_ThrottledAfterRepeatedFailuresThenWorksAfterWindow(t *testing.T) 
 	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "Too many attempts") || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("during lockout: status %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
-	time.Sleep(2100 * time.Millisecond)
+	clk.Advance(2*time.Second + 100*time.Millisecond)
 	resp, _ = attempt(testPassword)
 	b.expectRedirect(resp, http.StatusSeeOther, "/authorize?")
 }
 
 // TestToken_ClientAuthThrottledWith429 documents the token endpoint's
-// answer to a locked-out client: 429 Too Many Requests with an
+// answer to a client refused at an address: 429 Too Many Requests with an
 // invalid_client body (RFC 6749 5.2) and Retry-After (RFC 6585 4).
 func TestToken_ClientAuthThrottledWith429(t *testing.T) {
-	cfg := testConfig(testRedirect)
+	cfg, clk := clockedConfig(t)
 	cfg.ClientThrottle = ThrottleConfig{Limit: 3, Window: 2 * time.Second, Delay: time.Millisecond}
 	srv := startApp(t, cfg)
 	cc := url.Values{"grant_type": {"client_credentials"}, "scope": {"read"}}
@@ -82,7 +82,7 @@ func TestToken_ClientAuthThrottledWith429(t *testing.T) {
 	if resp, _ := tokenRequest(t, srv, "another", "x", cc); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("another client: %d", resp.StatusCode)
 	}
-	time.Sleep(2100 * time.Millisecond)
+	clk.Advance(2*time.Second + 100*time.Millisecond)
 	if resp, data := tokenRequest(t, srv, testClientID, testClientSecret, cc); resp.StatusCode != http.StatusOK {
 		t.Fatalf("after the window: %d %v", resp.StatusCode, data["error"])
 	}

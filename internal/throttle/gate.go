@@ -282,6 +282,15 @@ func (g *Gate) reserve(ctx context.Context, t Ticket) (Ticket, error) {
 	return t, nil
 }
 
+// Abandon gives up an attempt whose outcome is unknown (the store that
+// verifies it failed): nothing is counted for it beyond what Begin counted.
+func (t Ticket) Abandon() {
+	if t.mode == modeLocal {
+		t.pair.drain.RUnlock()
+		t.pair.giveTurn()
+	}
+}
+
 // Done reports the outcome of the attempt: ok when it was verified. It
 // returns how long to wait before answering a failure; locked reports that
 // the failure made the pair refused. A store failure while counting is

@@ -19,11 +19,14 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/internal/clientip"
+	"github.com/oauth2d/oauth2/internal/throttle"
 )
 
 //go:embed templates/*.html
@@ -48,9 +51,12 @@ type Config struct {
 	Users *Users
 	// Client looks up the client of an authorization request.
 	Client ClientLookup
-	// Throttle limits failed logins per username; its KV and Name are
-	// set by New.
-	Throttle Throttle
+	// Throttle limits failed logins per username and address; its KV is
+	// KV and its Name "login" when they are not set.
+	Throttle *throttle.Limiter
+	// ClientAddr returns the address of the client of a request, which the
+	// login throttle counts by; the TCP peer when nil.
+	ClientAddr func(*http.Request) netip.Addr
 	// Device, when set, enables the verification pages of the device
 	// authorization grant (RFC 8628 3.3): DeviceForm, Device and
 	// DeviceDone. Without it they answer 404.
@@ -73,7 +79,8 @@ type Pages struct {
 	users      *Users
 	client     ClientLookup
 	device     DeviceGrant
-	throttle   *Throttle
+	throttle   *throttle.Limiter
+	clientAddr func(*http.Request) netip.Addr
 	log        *slog.Logger
 	now        func() time.Time
 	sessionTTL time.Duration
@@ -125,12 +132,23 @@ func New(ctx context.Context, cfg Config) (*Pages, error) {
 	if p.consentTTL <= 0 {
 		p.consentTTL = 30 * 24 * time.Hour
 	}
-	th := cfg.Throttle
-	th.KV, th.Name = cfg.KV, "login"
-	if th.Now == nil {
-		th.Now = p.now
+	p.throttle = &throttle.Limiter{}
+	if cfg.Throttle != nil {
+		*p.throttle = *cfg.Throttle
 	}
-	p.throttle = &th
+	if p.throttle.KV == nil {
+		p.throttle.KV = cfg.KV
+	}
+	if p.throttle.Name == "" {
+		p.throttle.Name = "login"
+	}
+	if p.throttle.Now == nil {
+		p.throttle.Now = p.now
+	}
+	p.clientAddr = cfg.ClientAddr
+	if p.clientAddr == nil {
+		p.clientAddr = func(r *http.Request) netip.Addr { return clientip.Peer(r.RemoteAddr) }
+	}
 	master, err := loadMasterKey(ctx, cfg.KV)
 	if err != nil {
 		return nil, err
