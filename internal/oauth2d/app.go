@@ -340,7 +340,7 @@ func (a *App) newServer() *server.Server {
 		}
 	}
 	sc.ScopesSupported = a.scopesSupported()
-	s := server.NewServer(sc, a.manager)
+	s := server.NewServer(sc, &authManager{Manager: a.manager, app: a})
 	s.SetKVStore(a.kv)
 	// The signing key is published whatever the access token format: a
 	// resource server can be set up once, before a switch to JWT access
@@ -352,9 +352,7 @@ func (a *App) newServer() *server.Server {
 	s.AddClientAssertionAuthenticators()
 	// The pages are made after the server, which they use for the device
 	// grant; the hook reaches them when it is called.
-	s.SetUserAuthorizationHandler(func(w http.ResponseWriter, r *http.Request) (string, error) {
-		return a.web.UserAuthorization(w, r)
-	})
+	s.SetUserAuthorizationHandler(a.userAuthorization)
 	if a.cfg.Grants.Password {
 		s.SetPasswordAuthorizationHandler(a.passwordAuthorization)
 	}

@@ -290,9 +290,9 @@ func TestConsent_RefusesOtherOriginAndReplayedFormAndRemembersNothing(t *testing
 	authz := authorizeURL(testRedirect, "read", "s")
 	back := b.login(authz, testUsername, testPassword)
 	resp, _ := b.get(back)
-	consentURL := b.expectRedirect(resp, http.StatusSeeOther, "/consent?return=")
+	consentURL := b.expectRedirect(resp, http.StatusSeeOther, "/consent?request=")
 	_, page := b.get(consentURL)
-	form := url.Values{"consent": {"allow"}, "csrf": {hiddenValue(t, page, "csrf")}, "return": {hiddenValue(t, page, "return")}}
+	form := url.Values{"consent": {"allow"}, "csrf": {hiddenValue(t, page, "csrf")}, "request": {hiddenValue(t, page, "request")}}
 
 	b.origin = "https://evil.example"
 	resp, body := b.post("/consent", form)
@@ -301,13 +301,14 @@ func TestConsent_RefusesOtherOriginAndReplayedFormAndRemembersNothing(t *testing
 	}
 	// Nothing was remembered: the request still asks for consent.
 	resp, _ = b.get(back)
-	b.expectRedirect(resp, http.StatusSeeOther, "/consent?return=")
+	b.expectRedirect(resp, http.StatusSeeOther, "/consent?request=")
 
 	b.origin = srv.URL
 	resp, _ = b.post("/consent", form)
 	b.expectRedirect(resp, http.StatusSeeOther, "/authorize?")
+	// The reference is spent: the same form again answers nothing.
 	resp, body = b.post("/consent", form)
-	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "This form was already sent.") {
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "already answered") || resp.Header.Get("Location") != "" {
 		t.Fatalf("replayed consent form: %d", resp.StatusCode)
 	}
 }

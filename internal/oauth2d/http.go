@@ -54,6 +54,10 @@ type respWriter struct {
 	// bound to this record once, so that a request allocates no closure.
 	ticket   throttle.Ticket
 	authDone func(oauth2.ClientInfo, error)
+	// rememberConsent is set when the user has just allowed this
+	// authorization request on the consent page: the consent is
+	// remembered once the code is issued (authManager).
+	rememberConsent bool
 }
 
 var respWriters = sync.Pool{New: func() any { return newRespWriter() }}

@@ -207,8 +207,10 @@ type page struct {
 	RedirectHost string
 	Scopes       []string
 	User         string
-	// The consent page's form action when it is not /consent.
-	Action string
+	// The consent page's form action when it is not /consent, and the
+	// one-time reference of the authorization request it answers.
+	Action  string
+	Request string
 	// The device pages (RFC 8628 3.3): the user code, and whether the
 	// user denied the request.
 	UserCode string

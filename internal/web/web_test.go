@@ -287,10 +287,11 @@ func TestPages_EscapeEveryValue(t *testing.T) {
 func TestUserAuthorization_SendsToLoginThenConsent(t *testing.T) {
 	p, _, kv := newPages(t, "http://localhost:9096")
 	authz := "/authorize?client_id=app&response_type=code&scope=read+write&state=s"
+	req := Request{ClientID: "app", RedirectURI: "https://app.example/cb", Scope: "read write"}
 	r := httptest.NewRequest(http.MethodGet, authz, nil)
 	_ = r.ParseForm()
 	rec := httptest.NewRecorder()
-	if id, err := p.UserAuthorization(rec, r); id != "" || err != nil || rec.Code != http.StatusSeeOther ||
+	if id, _, err := p.UserAuthorization(rec, r, req); id != "" || err != nil || rec.Code != http.StatusSeeOther ||
 		rec.Header().Get("Location") != "/login?return="+url.QueryEscape(authz) {
 		t.Fatalf("no session: %q %v %d %q", id, err, rec.Code, rec.Header().Get("Location"))
 	}
@@ -302,15 +303,15 @@ func TestUserAuthorization_SendsToLoginThenConsent(t *testing.T) {
 		r.AddCookie(c)
 	}
 	rec = httptest.NewRecorder()
-	if id, _ := p.UserAuthorization(rec, r); id != "" || !strings.HasPrefix(rec.Header().Get("Location"), "/consent?return=") {
+	if id, _, _ := p.UserAuthorization(rec, r, req); id != "" || !strings.HasPrefix(rec.Header().Get("Location"), "/consent?request=") {
 		t.Fatalf("no consent: %q %q", id, rec.Header().Get("Location"))
 	}
-	if err := p.remember(context.Background(), "alice", "app", "read write"); err != nil {
+	if err := p.RememberConsent(context.Background(), "alice", "app", "read write"); err != nil {
 		t.Fatal(err)
 	}
 	rec = httptest.NewRecorder()
-	if id, err := p.UserAuthorization(rec, r); id != "alice" || err != nil {
-		t.Fatalf("after consent: %q %v", id, err)
+	if id, approved, err := p.UserAuthorization(rec, r, req); id != "alice" || approved || err != nil {
+		t.Fatalf("after consent: %q %v %v", id, approved, err)
 	}
 	// The consent is stored under a hash, never under the user's name.
 	if _, err := kv.Get(context.Background(), "oauth2d/web/consent/alice"); !errors.Is(err, oauth2.ErrNotFound) {
