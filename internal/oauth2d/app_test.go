@@ -238,7 +238,9 @@ func TestToken_JWTFormatSignsWithTheStoredKey(t *testing.T) {
 	if err != nil || !tok.Valid {
 		t.Fatalf("the access token does not verify with the server's key: %v", err)
 	}
-	if tok.Header["typ"] != "at+jwt" || claims.ClientID != testClientID || claims.Scope != "read" {
+	// RFC 9068 2.2: without a resource owner the subject is the client,
+	// which the configuration keeps apart from every username.
+	if tok.Header["typ"] != "at+jwt" || claims.ClientID != testClientID || claims.Scope != "read" || claims.Subject != testClientID {
 		t.Fatalf("not an RFC 9068 token: header %v", tok.Header)
 	}
 }

@@ -628,6 +628,13 @@ func (c *Config) Validate() error {
 		case u.PasswordHash != "" && secret.Check(u.PasswordHash) != nil:
 			ps.add(field+".password_hash", "not an argon2id or bcrypt hash (make one with `oauth2d hash-password`)")
 		}
+		if j, clash := ids[u.Username]; clash && u.Username != "" {
+			// RFC 9068 2.2: the sub of a token without a resource owner
+			// (client_credentials) is the client ID, so that a user and
+			// a client of one name would be one subject to resource
+			// servers.
+			ps.add(field+".username", "equals clients[%d].id: a client's tokens have its client ID as their subject (RFC 9068 2.2), so a username must differ from every client ID", j)
+		}
 	}
 	return ps.err()
 }

@@ -175,6 +175,8 @@ func TestConfig_BadConfigNamesTheFieldAndNeverTheSecret(t *testing.T) {
 		{"user without password", "users:\n  - username: bob\n", `users[0].password: required`},
 		{"user bad hash", "users:\n  - username: bob\n    password_hash: \"" + hash + "\"\n", `users[0].password_hash: not an argon2id or bcrypt hash`},
 		{"user with both", "users:\n  - username: bob\n    password: " + pw + "\n    password_hash: \"" + hash + "\"\n", `users[0]: set password or password_hash, not both`},
+		{"username equal to a client ID", client("") + "users:\n  - username: a\n    password: " + pw + "\n", `users[0].username: equals clients[0].id`},
+		{"trusted proxy not an address", "trusted_proxies: [10.0.0.0/8, proxy.example]\n", `trusted_proxies[1]: "proxy.example" is not an IP address or CIDR prefix`},
 		{"duplicate user", "users:\n  - username: bob\n    password: " + pw + "\n  - username: bob\n    password: " + pw + "\n", `users[1].username: duplicate of users[0].username`},
 		{"secret of wrong type is not echoed", "clients:\n  - id: a\n    secret: [" + sec + "]\n", `clients[0].secret: cannot unmarshal`},
 		{"not YAML", "clients: [\n  " + sec, `not valid YAML`},
