@@ -23,6 +23,7 @@ import (
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/errors"
 	"github.com/oauth2d/oauth2/generates"
+	"github.com/oauth2d/oauth2/internal/atrest"
 	"github.com/oauth2d/oauth2/internal/clientip"
 	"github.com/oauth2d/oauth2/internal/secret"
 	"github.com/oauth2d/oauth2/internal/throttle"
@@ -127,8 +128,11 @@ func New(cfg Config) (*App, error) {
 		}
 	}()
 
-	var err error
-	if a.keys, err = loadSigningKeys(ctx, a.kv, a.log); err != nil {
+	ring, source, err := a.keyring()
+	if err != nil {
+		return nil, err
+	}
+	if a.keys, err = loadSigningKeys(ctx, a.kv, ring, source, a.log); err != nil {
 		return nil, err
 	}
 	if err := a.loadClients(); err != nil {
@@ -157,6 +161,7 @@ func New(cfg Config) (*App, error) {
 		ClientAddr: a.ips.Addr,
 		Logger:     a.log,
 		Now:        cfg.Now,
+		Sealer:     &webSealer{ring: ring, source: source, log: a.log},
 	}
 	if a.deviceEnabled() {
 		wc.Device = a.server
@@ -282,6 +287,22 @@ func (a *App) newManager() *manage.Manager {
 	}
 	return m
 }
+
+// webSealer seals the pages' HMAC key with the at-rest keyring, as the
+// signing key is.
+type webSealer struct {
+	ring   *atrest.Keyring
+	source string
+	log    *slog.Logger
+}
+
+// Load reads the value of name sealed in kv (web.Sealer).
+func (s *webSealer) Load(ctx context.Context, kv oauth2.KVStore, name string, clear func([]byte) bool) ([]byte, error) {
+	return openSealed(ctx, kv, s.ring, name, "pages' HMAC key", s.source, clear, s.log)
+}
+
+// Seal seals a value to store under name (web.Sealer).
+func (s *webSealer) Seal(name string, plaintext []byte) []byte { return s.ring.Seal(name, plaintext) }
 
 // deviceEnabled reports whether a client lists the device authorization
 // grant (RFC 8628), which the server then accepts and advertises.

@@ -20,6 +20,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/internal/atrest"
 	"github.com/oauth2d/oauth2/internal/clientip"
 	"github.com/oauth2d/oauth2/internal/secret"
 	"github.com/oauth2d/oauth2/server"
@@ -40,6 +41,12 @@ const (
 	EnvListen = "OAUTH2D_LISTEN"
 	EnvIssuer = "OAUTH2D_ISSUER"
 	EnvStore  = "OAUTH2D_STORE"
+	// EnvSecret is the secret that encrypts the private keys kept in the
+	// store; it takes precedence over secret_file.
+	EnvSecret = "OAUTH2D_SECRET"
+	// EnvSecretOld holds former secrets, separated by white space, that
+	// still decrypt while the secret is changed (docs/config.md).
+	EnvSecretOld = "OAUTH2D_SECRET_OLD"
 )
 
 // Access token formats.
@@ -87,6 +94,9 @@ type Config struct {
 	// precedence over SecretFile. Not read from the file.
 	Secret     string   `yaml:"-"`
 	OldSecrets []string `yaml:"-"`
+	// MetricsListen, when set, is the host:port where /metrics is served,
+	// instead of on Listen, so that the metrics need not be public.
+	MetricsListen string
 	// TrustedProxies are the reverse proxies, as CIDR prefixes or single
 	// addresses, whose X-Forwarded-For or Forwarded header is believed for
 	// the client's address (the right-most hop that is not one of them).
@@ -261,6 +271,8 @@ type fileConfig struct {
 	Clients        []fileClient `yaml:"clients"`
 	Users          []fileUser   `yaml:"users"`
 	TrustedProxies []string     `yaml:"trusted_proxies"`
+	SecretFile     string       `yaml:"secret_file"`
+	MetricsListen  string       `yaml:"metrics_listen"`
 }
 
 type fileAccess struct {
@@ -484,6 +496,8 @@ func (fc *fileConfig) convert() (Config, error) {
 		Listen:         fc.Listen,
 		Store:          fc.Store,
 		TrustedProxies: fc.TrustedProxies,
+		SecretFile:     fc.SecretFile,
+		MetricsListen:  fc.MetricsListen,
 	}
 	cfg.CodeTTL = parseDuration(&ps, "code_ttl", fc.CodeTTL)
 	cfg.AccessToken.TTL = parseDuration(&ps, "access_token.ttl", fc.AccessToken.TTL)
@@ -575,6 +589,12 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) {
 	}
 	if v, ok := lookup(EnvStore); ok && v != "" {
 		c.Store = v
+	}
+	if v, ok := lookup(EnvSecret); ok && v != "" {
+		c.Secret = v
+	}
+	if v, ok := lookup(EnvSecretOld); ok && strings.TrimSpace(v) != "" {
+		c.OldSecrets = strings.Fields(v)
 	}
 }
 
@@ -669,10 +689,44 @@ func (c *Config) validateServer(ps *problems) {
 	if f := c.AccessToken.Format; f != FormatOpaque && f != FormatJWT {
 		ps.add("access_token.format", "%q is not opaque or jwt", f)
 	}
+	if c.MetricsListen != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsListen); err != nil || port == "" {
+			ps.add("metrics_listen", "%q is not host:port", c.MetricsListen)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			ps.add("metrics_listen", "port %q is not a number from 0 to 65535", port)
+		} else if c.MetricsListen == c.Listen && n != 0 {
+			ps.add("metrics_listen", "must differ from listen")
+		}
+	}
+	c.validateSecret(ps)
 	for i, p := range c.TrustedProxies {
 		if _, err := clientip.ParsePrefixes([]string{p}); err != nil {
 			ps.add(fmt.Sprintf("trusted_proxies[%d]", i), "%s", strings.TrimPrefix(err.Error(), "[0]: "))
 		}
+	}
+}
+
+// validateSecret checks the at-rest secret settings: secrets long enough
+// to be random, and one set for a store that several processes share,
+// which must all encrypt with the same key.
+func (c *Config) validateSecret(ps *problems) {
+	if c.Secret != "" && len(c.Secret) < atrest.MinSecretLen {
+		ps.add(EnvSecret, "must be at least %d characters of random text (make one with: head -c 32 /dev/urandom | base64)", atrest.MinSecretLen)
+	}
+	for _, old := range c.OldSecrets {
+		if len(old) < atrest.MinSecretLen {
+			ps.add(EnvSecretOld, "each former secret must be at least %d characters", atrest.MinSecretLen)
+			break
+		}
+	}
+	if len(c.OldSecrets) > 0 && c.Secret == "" {
+		ps.add(EnvSecretOld, "set only with %s, the new secret", EnvSecret)
+	}
+	if c.Secret != "" || c.SecretFile != "" || c.TokenStore != nil {
+		return
+	}
+	if su, err := ParseStoreURL(c.Store); err == nil && su.Kind != StoreMemory && su.Kind != StoreSQLite {
+		ps.add("secret_file", "required with a store that several processes share (%s): set secret_file, or %s, to the same random secret on every process, so that they can all read the signing keys it encrypts (make one with: head -c 32 /dev/urandom | base64)", su.Kind, EnvSecret)
 	}
 }
 

@@ -121,6 +121,7 @@ func TestHealth_503WhenTheStoreIsDown(t *testing.T) {
 	cfg := testConfig(testRedirect)
 	ds := newDownStore(t)
 	cfg.TokenStore = ds
+	cfg.Secret = testAtRestSecret
 	srv := startApp(t, cfg)
 	get := func() int {
 		resp, err := srv.Client().Get(srv.URL + "/healthz")
@@ -226,7 +227,7 @@ func TestApp_SecondStartReusesSigningKeyAndTokens(t *testing.T) {
 		name  string
 		setup func(cfg *Config)
 	}{
-		{"shared store", func(cfg *Config) { cfg.TokenStore = shared }},
+		{"shared store", func(cfg *Config) { cfg.TokenStore, cfg.Secret = shared, testAtRestSecret }},
 		{"sqlite file", func(cfg *Config) { cfg.Store = "sqlite:" + filepath.Join(t.TempDir(), "oauth2d.db") }},
 	}
 	for _, tt := range tests {
@@ -459,6 +460,7 @@ func TestApps_ShareOneStoreAsOneIssuer(t *testing.T) {
 			cfg.Users[0].Username = username
 			cfg.Issuer = "http://oauth2d.test"
 			cfg.ClientThrottle = ThrottleConfig{Limit: 3, Delay: time.Millisecond}
+			cfg.Secret = testAtRestSecret // every process of a shared store has it
 			tt.setup(t, &cfg)
 			a, b := serveApp(t, cfg), serveApp(t, cfg)
 			ka, _ := a.App.Keys().Current()

@@ -54,6 +54,9 @@ type Config struct {
 	// Throttle limits failed logins per username and address; its KV is
 	// KV and its Name "login" when they are not set.
 	Throttle *throttle.Limiter
+	// Sealer, when set, keeps the pages' HMAC key encrypted in KV;
+	// without it the key is stored as it is.
+	Sealer Sealer
 	// ClientAddr returns the address of the client of a request, which the
 	// login throttle counts by; the TCP peer when nil.
 	ClientAddr func(*http.Request) netip.Addr
@@ -149,7 +152,7 @@ func New(ctx context.Context, cfg Config) (*Pages, error) {
 	if p.clientAddr == nil {
 		p.clientAddr = func(r *http.Request) netip.Addr { return clientip.Peer(r.RemoteAddr) }
 	}
-	master, err := loadMasterKey(ctx, cfg.KV)
+	master, err := loadMasterKey(ctx, cfg.KV, cfg.Sealer)
 	if err != nil {
 		return nil, err
 	}
