@@ -68,7 +68,7 @@ func openSealed(ctx context.Context, kv oauth2.KVStore, ring *atrest.Keyring, na
 		if err := kv.Put(ctx, name, ring.Seal(name, plain), 0); err != nil {
 			return nil, fmt.Errorf("oauth2d: encrypt the %s with the new secret: %w", what, err)
 		}
-		log.Info("encrypted the "+what+" with the new secret; the former one is no longer needed once every process runs with the new one")
+		log.Info("encrypted the " + what + " with the new secret; the former one is no longer needed once every process runs with the new one")
 	}
 	return plain, nil
 }
