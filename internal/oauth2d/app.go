@@ -442,6 +442,10 @@ func (a *App) authorizeErrorPage(w http.ResponseWriter, _ *server.AuthorizeReque
 // issuer's path.
 func (a *App) Handler() http.Handler { return a.handler }
 
+// MetricsHandler returns the Prometheus metrics of the App, for a listener
+// of their own (metrics_listen).
+func (a *App) MetricsHandler() http.Handler { return a.metrics.handler() }
+
 // Issuer returns the issuer identifier, without a trailing slash.
 func (a *App) Issuer() string { return a.issuer }
 
@@ -491,7 +495,10 @@ func (a *App) routes() *router {
 		handle("GET /device/done", a.web.DeviceDone)
 	}
 	handle("GET /healthz", a.handleHealth)
-	handle("GET /metrics", a.metrics.handler().ServeHTTP)
+	if a.cfg.MetricsListen == "" {
+		// Otherwise served on its own address (run.go).
+		handle("GET /metrics", a.metrics.handler().ServeHTTP)
+	}
 	handle("GET /static/", a.web.Static)
 	handle("GET /{$}", a.web.Home)
 	// Anything else is labelled "other" by the middleware.
