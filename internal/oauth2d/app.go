@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -62,7 +61,6 @@ type App struct {
 	now           func() time.Time
 	metrics       *metrics
 	routeByLabel  map[string]*route
-	maxBody       int64 // the server's request body limit
 
 	logOut    *flushWriter // the buffered log of a Config without Logger
 	handler   http.Handler
@@ -99,7 +97,7 @@ func New(cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: cfg.Logger, metrics: newMetrics(), stop: make(chan struct{}),
-		routeByLabel: map[string]*route{}, maxBody: server.DefaultMaxBodyBytes}
+		routeByLabel: map[string]*route{}}
 	if a.log == nil {
 		// As the oauth2d command does: text on stderr, buffered, so that
 		// the line per request does not cost a system call each.
@@ -504,10 +502,4 @@ func (a *App) routes() *router {
 	// Anything else is labelled "other" by the middleware.
 	rt.mux.HandleFunc("/", a.web.NotFound)
 	return rt
-}
-
-// issuerURLs returns the absolute URL of an endpoint path.
-func (a *App) endpointURL(path string) string {
-	u, _ := url.Parse(a.issuer + path)
-	return u.String()
 }

@@ -54,13 +54,11 @@ var maxWait = MaxWait
 // again" (RFC 6749 5.2 temporarily_unavailable, with a 503).
 var ErrBusy = errors.New("secret: too many password verifications at once; try again")
 
-// take waits for a turn to hash: without limit when ctx is nil, else until
-// MaxWait has passed or ctx is done.
+// wait waits for a turn to hash, for as long as it takes.
+func wait() { turns <- struct{}{} }
+
+// take waits for a turn to hash until MaxWait has passed or ctx is done.
 func take(ctx context.Context) error {
-	if ctx == nil {
-		turns <- struct{}{}
-		return nil
-	}
 	select {
 	case turns <- struct{}{}:
 		return nil
@@ -87,7 +85,7 @@ func Hash(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("secret: salt: %w", err)
 	}
-	_ = take(nil)
+	wait()
 	defer release()
 	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
@@ -200,7 +198,7 @@ var verified sync.Map // hash string -> [32]byte
 // last one that verified against hash, it waits for a turn to hash, for as
 // long as it takes: a wrong answer is never given for a busy server.
 func Verify(hash, password string) bool {
-	ok, _ := verify(nil, hash, password)
+	ok, _ := verify(hash, password, func() error { wait(); return nil })
 	return ok
 }
 
@@ -208,13 +206,12 @@ func Verify(hash, password string) bool {
 // most MaxWait and while ctx lasts, and returns ErrBusy (or the context's
 // error) when no turn came; the password was then not checked.
 func VerifyContext(ctx context.Context, hash, password string) (bool, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	return verify(ctx, hash, password)
+	return verify(hash, password, func() error { return take(ctx) })
 }
 
-func verify(ctx context.Context, hash, password string) (bool, error) {
+// verify checks password against hash; turn waits for a turn to hash,
+// when the password is not the last one that verified.
+func verify(hash, password string, turn func() error) (bool, error) {
 	digest := sha256.Sum256([]byte(password))
 	if v, ok := verified.Load(hash); ok {
 		want := v.([32]byte)
@@ -225,7 +222,7 @@ func verify(ctx context.Context, hash, password string) (bool, error) {
 	if Check(hash) != nil {
 		return false, nil
 	}
-	if err := take(ctx); err != nil {
+	if err := turn(); err != nil {
 		return false, err
 	}
 	ok := verifySlow(hash, password)
@@ -267,7 +264,7 @@ var dummyHash = sync.OnceValue(func() string {
 // false. Call it when the user or client is unknown.
 func VerifyMissing(password string) bool {
 	h := dummyHash()
-	_ = take(nil)
+	wait()
 	defer release()
 	verifySlow(h, password)
 	return false

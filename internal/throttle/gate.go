@@ -270,9 +270,11 @@ func (p *pairState) giveTurn() {
 // reserve admits t by the store.
 func (g *Gate) reserve(ctx context.Context, t Ticket) (Ticket, error) {
 	if t.pair != nil {
-		// Wait until the attempts verified in process have been counted.
+		// Wait until the attempts verified in process have been counted:
+		// the write lock is granted once every read lock is given back.
 		t.pair.drain.Lock()
-		t.pair.drain.Unlock() //nolint:staticcheck // an empty critical section: a barrier
+		//lint:ignore SA2001 the empty critical section is the barrier
+		t.pair.drain.Unlock()
 	}
 	res, err := g.lim.Reserve(ctx, t.subject, t.addr)
 	if err != nil {
