@@ -1,7 +1,6 @@
-// Package oauth2d is the standalone authorization server of DESIGN.md
-// section 5: configuration, wiring of the manager, server, store and
-// pages, the HTTP routes, and operations (health, metrics, logs, graceful
-// shutdown). cmd/oauth2d is a thin main around Main; tests and benchmarks
+// Package oauth2d is the standalone authorization server: configuration
+// (docs/config.md), wiring of the manager, server, store and pages, the
+// HTTP routes, and operations (health, metrics, logs, graceful shutdown). cmd/oauth2d is a thin main around Main; tests and benchmarks
 // run the server in-process with New and Handler.
 package oauth2d
 

@@ -26,7 +26,7 @@ import (
 	"github.com/oauth2d/oauth2/server"
 )
 
-// Defaults of DESIGN.md section 5.
+// Defaults of the configuration (docs/config.md).
 const (
 	DefaultIssuer     = "http://localhost:9096"
 	DefaultListen     = "127.0.0.1:9096"
@@ -58,7 +58,7 @@ const (
 )
 
 // Config is the configuration of the standalone server: the fields of the
-// YAML file of DESIGN.md section 5, and a few that only a Go program can
+// YAML file (docs/config.md), and a few that only a Go program can
 // set. Start from Default or LoadConfig.
 type Config struct {
 	// Issuer is the public base URL of the server (RFC 8414 2): an absolute
@@ -212,7 +212,7 @@ const (
 )
 
 // Default returns the built-in configuration of `oauth2d` without -config:
-// the defaults of DESIGN.md section 5 with the demo client and user.
+// the defaults of docs/config.md with the demo client and user.
 func Default() Config {
 	cfg := baseConfig()
 	cfg.Clients = []ClientConfig{{

@@ -11,7 +11,7 @@ import (
 	"github.com/oauth2d/oauth2/internal/secret"
 )
 
-// validYAML is a configuration with every field of DESIGN.md section 5.
+// validYAML is a configuration with every field of docs/config.md.
 const validYAML = `
 issuer: https://auth.example.com
 listen: 0.0.0.0:8443

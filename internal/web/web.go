@@ -5,7 +5,7 @@
 // spent CSRF tokens, remembered consent, throttling counters) lives in the
 // store's oauth2.KVStore.
 //
-// Pages follow RFC 9700 4.16 and DESIGN.md section 3: no framing
+// Pages follow RFC 9700 4.16 (docs/architecture.md, security): no framing
 // (frame-ancestors 'none', X-Frame-Options), no referrer, no caching, a
 // 303 after every successful POST, every value HTML-escaped by
 // html/template, and no JavaScript.
@@ -176,7 +176,7 @@ func New(ctx context.Context, cfg Config) (*Pages, error) {
 // path returns the absolute path of a page under the issuer's path.
 func (p *Pages) path(page string) string { return p.base + page }
 
-// securityHeaders are sent with every page (RFC 9700 4.16, DESIGN.md 3):
+// securityHeaders are sent with every page (RFC 9700 4.16):
 // no framing, no scripts or styles but our own files, no referrer, no
 // caching of pages that carry CSRF tokens and personal data.
 func securityHeaders(h http.Header) {
