@@ -3,6 +3,7 @@ package oauth2d
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,8 +22,13 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/store"
+	"github.com/oauth2d/oauth2/store/mysql"
+	"github.com/oauth2d/oauth2/store/postgres"
+	"github.com/oauth2d/oauth2/store/redis"
 )
 
 func TestLogin_ThrottledAfterRepeatedFailuresThenWorksAfterWindow(t *testing.T) {
@@ -423,35 +429,55 @@ func TestApps_ShareOneStoreAsOneIssuer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Each App opens its own connection pool to the database, under a
+	// schema, table or key prefix of this run only, removed at the end:
+	// other runs share the engines.
+	run := "oauth2d_apps_" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	closing := func(t *testing.T, ts oauth2.TokenStore, err error) oauth2.TokenStore {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if c, ok := ts.(io.Closer); ok {
+				c.Close()
+			}
+		})
+		return ts
+	}
 	tests := []struct {
 		name  string
-		setup func(t *testing.T, cfg *Config)
+		env   string
+		open  func(t *testing.T, dsn string) oauth2.TokenStore
+		clean func(dsn string) error
 	}{
-		{"one memory store", func(_ *testing.T, cfg *Config) { cfg.TokenStore = shared }},
-		{"postgres", func(t *testing.T, cfg *Config) {
-			dsn := os.Getenv("OAUTH2_TEST_POSTGRES_URL")
-			if dsn == "" {
-				t.Skip("set OAUTH2_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run two Apps on PostgreSQL")
-			}
-			cfg.Store = dsn
-		}},
-		{"mysql", func(t *testing.T, cfg *Config) {
-			dsn := os.Getenv("OAUTH2_TEST_MYSQL_DSN")
-			if dsn == "" {
-				t.Skip("set OAUTH2_TEST_MYSQL_DSN (e.g. root@tcp(127.0.0.1:3306)/test) to run two Apps on MySQL")
-			}
-			cfg.Store = "mysql:" + dsn
-		}},
-		{"redis", func(t *testing.T, cfg *Config) {
-			u := os.Getenv("OAUTH2_TEST_REDIS_URL")
-			if u == "" {
-				t.Skip("set OAUTH2_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0) to run two Apps on Redis")
-			}
-			cfg.Store = u
-		}},
+		{"one memory store", "", func(*testing.T, string) oauth2.TokenStore { return shared }, nil},
+		{"postgres", "OAUTH2_TEST_POSTGRES_URL", func(t *testing.T, dsn string) oauth2.TokenStore {
+			ts, err := postgres.Open(context.Background(), dsn, postgres.WithSchema(run))
+			return closing(t, ts, err)
+		}, func(dsn string) error { return execSQL("pgx", dsn, "DROP SCHEMA IF EXISTS "+run+" CASCADE") }},
+		{"mysql", "OAUTH2_TEST_MYSQL_DSN", func(t *testing.T, dsn string) oauth2.TokenStore {
+			ts, err := mysql.Open(context.Background(), dsn, mysql.WithTablePrefix(run+"_"))
+			return closing(t, ts, err)
+		}, func(dsn string) error { return dropMySQLTables(dsn, run+"_") }},
+		{"redis", "OAUTH2_TEST_REDIS_URL", func(t *testing.T, u string) oauth2.TokenStore {
+			ts, err := redis.NewFromURL(u, redis.WithKeyPrefix(run+":"))
+			return closing(t, ts, err)
+		}, func(u string) error { return deleteRedisKeys(u, run+":") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			dsn := ""
+			if tt.env != "" {
+				if dsn = os.Getenv(tt.env); dsn == "" {
+					t.Skipf("set %s (see .ci/services.sh) to run two Apps on %s", tt.env, tt.name)
+				}
+				t.Cleanup(func() {
+					if err := tt.clean(dsn); err != nil {
+						t.Errorf("remove the data of this run: %v", err)
+					}
+				})
+			}
 			// Names of this run only: a database keeps consent and counters.
 			suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
 			clientID, username := "app-"+suffix, "user-"+suffix
@@ -461,8 +487,9 @@ func TestApps_ShareOneStoreAsOneIssuer(t *testing.T) {
 			cfg.Issuer = "http://oauth2d.test"
 			cfg.ClientThrottle = ThrottleConfig{Limit: 3, Delay: time.Millisecond}
 			cfg.Secret = testAtRestSecret // every process of a shared store has it
-			tt.setup(t, &cfg)
-			a, b := serveApp(t, cfg), serveApp(t, cfg)
+			cfgA, cfgB := cfg, cfg
+			cfgA.TokenStore, cfgB.TokenStore = tt.open(t, dsn), tt.open(t, dsn)
+			a, b := serveApp(t, cfgA), serveApp(t, cfgB)
 			ka, _ := a.App.Keys().Current()
 			kb, _ := b.App.Keys().Current()
 			if ka.KeyID != kb.KeyID {
@@ -496,4 +523,62 @@ func TestApps_ShareOneStoreAsOneIssuer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// execSQL runs one statement on the database of dsn.
+func execSQL(driver, dsn, stmt string) error {
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.Exec(stmt)
+	return err
+}
+
+// dropMySQLTables drops the tables whose names start with prefix.
+func dropMySQLTables(dsn, prefix string) error {
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rows, err := db.Query("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?", prefix+"%")
+	if err != nil {
+		return err
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return err
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	for _, name := range tables {
+		if _, err := db.Exec("DROP TABLE IF EXISTS `" + name + "`"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteRedisKeys deletes the keys that start with prefix.
+func deleteRedisKeys(rawURL, prefix string) error {
+	opt, err := goredis.ParseURL(rawURL)
+	if err != nil {
+		return err
+	}
+	c := goredis.NewClient(opt)
+	defer c.Close()
+	ctx := context.Background()
+	iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
+	for iter.Next(ctx) {
+		if err := c.Del(ctx, iter.Val()).Err(); err != nil {
+			return err
+		}
+	}
+	return iter.Err()
 }
