@@ -336,29 +336,7 @@ func TestMain_ServesPrintsStartupAndStopsOnSignal(t *testing.T) {
 // authentication that answers after a delay), and checks that the request
 // is answered and the process exits 0.
 func TestBinary_SIGTERMDrainsInFlightRequestsAndExitsZero(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "oauth2d")
-	build := exec.Command("go", "build", "-o", bin, "github.com/oauth2d/oauth2/cmd/oauth2d")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin)
-	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), EnvListen+"=127.0.0.1:0", EnvStore+"=memory")
-	logs := &syncBuffer{}
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	listenRe := regexp.MustCompile(`listen=(127\.0\.0\.1:\d+)`)
-	var addr string
-	for deadline := time.Now().Add(60 * time.Second); addr == ""; time.Sleep(50 * time.Millisecond) {
-		if m := listenRe.FindStringSubmatch(logs.String()); m != nil {
-			addr = m[1]
-		} else if time.Now().After(deadline) {
-			t.Fatalf("the server did not start:\n%s", logs.String())
-		}
-	}
+	cmd, addr, logs := startBinary(t, buildBinary(t), []string{EnvStore + "=memory"})
 	badToken := func() int {
 		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/token", strings.NewReader("grant_type=client_credentials"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -398,6 +376,44 @@ func TestBinary_SIGTERMDrainsInFlightRequestsAndExitsZero(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "msg=stopped") {
 		t.Fatalf("no clean stop in the log:\n%s", logs.String())
+	}
+}
+
+// buildBinary builds the oauth2d command, without the race detector
+// whatever the test's build, into a temporary directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "oauth2d")
+	build := exec.Command("go", "build", "-o", bin, "github.com/oauth2d/oauth2/cmd/oauth2d")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startBinary starts bin with env (and OAUTH2D_LISTEN=127.0.0.1:0) and
+// args, and returns it once it serves, with its address and its log. It is
+// killed when the test ends.
+func startBinary(t *testing.T, bin string, env []string, args ...string) (*exec.Cmd, string, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(append(os.Environ(), EnvListen+"=127.0.0.1:0"), env...)
+	logs := &syncBuffer{}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	listenRe := regexp.MustCompile(`listen=(127\.0\.0\.1:\d+)`)
+	// The log is written out every 100ms; wait for the start-up line.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if m := listenRe.FindStringSubmatch(logs.String()); m != nil {
+			return cmd, m[1], logs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not start:\n%s", logs.String())
+		}
 	}
 }
 
