@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauth2d/oauth2/internal/secret"
 	"github.com/oauth2d/oauth2/store"
 	"github.com/oauth2d/oauth2/store/storetest"
 )
@@ -285,6 +286,14 @@ func TestThrottle_ThirtyConcurrentWrongAttemptsVerifyAtMostTheLimit(t *testing.T
 			cfg.LoginThrottle = ThrottleConfig{Limit: limit, Delay: time.Millisecond}
 			cfg.Grants.Password = true
 			cfg.Clients[0].GrantTypes = append(cfg.Clients[0].GrantTypes, "password")
+			// An argon2id hash, as a deployment keeps: each wrong secret
+			// takes a verification's time, long enough for a burst to
+			// overlap.
+			hash, err := secret.Hash(testClientSecret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Clients[0].Secret, cfg.Clients[0].SecretHash = "", hash
 			srv := startApp(t, cfg)
 			statuses, bodies := burst(30, tt.send(t, srv))
 			verified := 0
