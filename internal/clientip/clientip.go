@@ -47,6 +47,9 @@ func ParsePrefixes(list []string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
+// HasTrusted reports whether the resolver believes any proxy.
+func (r *Resolver) HasTrusted() bool { return r != nil && len(r.trusted) > 0 }
+
 // Trusted reports whether a is the address of a trusted proxy.
 func (r *Resolver) Trusted(a netip.Addr) bool {
 	if r == nil || !a.IsValid() {

@@ -44,8 +44,10 @@ type respWriter struct {
 	status   int
 	route    *route
 	clientID string
-	// addr is the client's address (internal/clientip).
-	addr netip.Addr
+	// addr is the client's address (internal/clientip); proxied reports
+	// that a trusted proxy reported it.
+	addr    netip.Addr
+	proxied bool
 	// req is the request with the record in its context, once an
 	// endpoint with hooks made it.
 	req *http.Request
@@ -207,9 +209,10 @@ func (a *App) middleware(mux *router) http.Handler {
 		rw := respWriters.Get().(*respWriter)
 		rw.ResponseWriter, rw.app = w, a
 		rw.addr = a.ips.Addr(r)
+		rw.proxied = a.ips.HasTrusted() && a.ips.Trusted(clientip.Peer(r.RemoteAddr))
 		inner.ServeHTTP(rw, r)
 		d := time.Since(start)
-		status, rt, clientID, addr := rw.status, rw.route, rw.clientID, rw.addr
+		status, rt, clientID, addr, proxied := rw.status, rw.route, rw.clientID, rw.addr, rw.proxied
 		rw.reset()
 		respWriters.Put(rw)
 		if status == 0 {
@@ -219,7 +222,11 @@ func (a *App) middleware(mux *router) http.Handler {
 			rt = other
 		}
 		rt.duration.Observe(d.Seconds())
-		a.logRequest(r, start.Add(d), status, d, id, addr, clientID)
+		var clientAddr netip.Addr
+		if proxied {
+			clientAddr = addr
+		}
+		a.logRequest(r, start.Add(d), status, d, id, clientAddr, clientID)
 	})
 }
 
@@ -270,8 +277,9 @@ func (a *App) requestID(w http.ResponseWriter, r *http.Request) string {
 }
 
 // logRequest writes the request's log line straight to the logger's
-// handler: no caller lookup, and the attributes fit in the record.
-func (a *App) logRequest(r *http.Request, at time.Time, status int, d time.Duration, id string, addr netip.Addr, clientID string) {
+// handler, without a caller lookup. clientAddr, when valid, is the client
+// address a trusted proxy reported.
+func (a *App) logRequest(r *http.Request, at time.Time, status int, d time.Duration, id string, clientAddr netip.Addr, clientID string) {
 	ctx := r.Context()
 	h := a.log.Handler()
 	if !h.Enabled(ctx, slog.LevelInfo) {
@@ -287,9 +295,8 @@ func (a *App) logRequest(r *http.Request, at time.Time, status int, d time.Durat
 		slog.String("peer", r.RemoteAddr),
 		slog.String("request_id", id),
 	)
-	if a.ips.Trusted(clientip.Peer(r.RemoteAddr)) {
-		// A trusted proxy reported the client's address.
-		list = append(list, slog.String("client_addr", addr.String()))
+	if clientAddr.IsValid() {
+		list = append(list, slog.String("client_addr", clientAddr.String()))
 	}
 	if clientID != "" {
 		list = append(list, slog.String("client_id", clientID))
@@ -428,12 +435,10 @@ func (w *respWriter) clientAuthDone(c oauth2.ClientInfo, err error) {
 }
 
 // tokenIssued is the server's TokenIssuedHandler: it counts the token by
-// grant and names its client in the log line.
-func (a *App) tokenIssued(r *http.Request, gt oauth2.GrantType, ti oauth2.TokenInfo) {
+// grant. (The log line's client_id is the authenticated client's, which
+// clientAuthDone recorded.)
+func (a *App) tokenIssued(_ *http.Request, gt oauth2.GrantType, _ oauth2.TokenInfo) {
 	a.metrics.issued(grantLabel(string(gt)))
-	if rw := recordOf(r.Context()); rw != nil {
-		rw.clientID = ti.GetClientID()
-	}
 }
 
 // handleHealth answers 200 when the store answers, 503 when it does not.
