@@ -53,9 +53,3 @@ func (u *Users) Verify(ctx context.Context, username, password string) (bool, er
 	}
 	return secret.VerifyContext(ctx, h, password)
 }
-
-// Has reports whether username is a user.
-func (u *Users) Has(username string) bool {
-	_, ok := u.hashes[username]
-	return ok
-}
