@@ -152,6 +152,7 @@ func (g *Gate) evict(st *subjectState, now int64) bool {
 	for a, p := range st.pairs {
 		if p.used.Load() < idle && p.inFlight.Load() == 0 && p.waiting.Load() == 0 && p.failedUntil.Load() < now {
 			delete(st.pairs, a)
+			st.last.CompareAndSwap(p, nil)
 			dropped = true
 		}
 	}
