@@ -173,10 +173,10 @@ func (a *App) handle(rt *router, pattern string, h http.HandlerFunc) {
 	}
 }
 
-// middleware gives every request a request ID (RFC-free, the common
-// X-Request-Id header: taken from the request when it is sane, made
-// otherwise, and sent back), finds the client's address, logs one line per
-// request and measures its duration by endpoint. The line has the method,
+// middleware gives every request a request ID (the X-Request-Id header
+// that proxies and tracers use: taken from the request when it is sane,
+// made otherwise, and sent back), finds the client's address, logs one
+// line per request and measures its duration by endpoint. The line has the method,
 // the path (never the query, which can hold a code or a state), the
 // status, the duration, the TCP peer, the client address when a trusted
 // proxy reported another, the request ID and the client_id; never a token,
