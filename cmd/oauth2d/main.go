@@ -1,5 +1,5 @@
 // Command oauth2d is the standalone OAuth 2.0 authorization server
-// (DESIGN.md section 5). Without flags it serves a development
+// (docs/config.md). Without flags it serves a development
 // configuration on http://localhost:9096 with an embedded SQLite store;
 // run `oauth2d -h` for its flags.
 package main

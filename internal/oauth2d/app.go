@@ -1,7 +1,6 @@
-// Package oauth2d is the standalone authorization server of DESIGN.md
-// section 5: configuration, wiring of the manager, server, store and
-// pages, the HTTP routes, and operations (health, metrics, logs, graceful
-// shutdown). cmd/oauth2d is a thin main around Main; tests and benchmarks
+// Package oauth2d is the standalone authorization server: configuration
+// (docs/config.md), wiring of the manager, server, store and pages, the
+// HTTP routes, and operations (health, metrics, logs, graceful shutdown). cmd/oauth2d is a thin main around Main; tests and benchmarks
 // run the server in-process with New and Handler.
 package oauth2d
 
@@ -12,7 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -22,6 +21,10 @@ import (
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/errors"
 	"github.com/oauth2d/oauth2/generates"
+	"github.com/oauth2d/oauth2/internal/atrest"
+	"github.com/oauth2d/oauth2/internal/clientip"
+	"github.com/oauth2d/oauth2/internal/secret"
+	"github.com/oauth2d/oauth2/internal/throttle"
 	"github.com/oauth2d/oauth2/internal/web"
 	"github.com/oauth2d/oauth2/manage"
 	"github.com/oauth2d/oauth2/models"
@@ -48,10 +51,15 @@ type App struct {
 	keys    *generates.KeySet
 	web     *web.Pages
 
-	clientGate   *clientGate
-	metrics      *metrics
-	routeByLabel map[string]*route
-	maxBody      int64 // the server's request body limit
+	// ips finds the client address of a request; clientGate throttles
+	// client authentications by client and address, loginThrottle
+	// sign-ins by username and address (the page and the password grant).
+	ips           *clientip.Resolver
+	clientGate    *throttle.Gate
+	loginThrottle *throttle.Limiter
+	now           func() time.Time
+	metrics       *metrics
+	routeByLabel  map[string]*route
 
 	logOut    *flushWriter // the buffered log of a Config without Logger
 	handler   http.Handler
@@ -60,20 +68,24 @@ type App struct {
 	closeErr  error
 }
 
-// ThrottleConfig sets the limits of a throttle; zero fields take the
-// defaults (5 failures in 15 minutes lock out for 15 minutes; from the
-// third failure each answer is delayed by 500ms more, up to 2s).
+// ThrottleConfig sets the limits of a throttle (internal/throttle); zero
+// fields take the defaults: 5 attempts of one subject from one address
+// without a success in 15 minutes refuse that address for the rest of the
+// 15 minutes; from the third failure of the pair each answer is delayed by
+// 500ms more, up to 2s, and so is every failure of the subject once it
+// failed 20 times from all addresses together (which never refuses).
 type ThrottleConfig struct {
-	Limit     int
-	Window    time.Duration
-	SlowAfter int
-	Delay     time.Duration
-	MaxDelay  time.Duration
+	Limit            int
+	Window           time.Duration
+	SlowAfter        int
+	Delay            time.Duration
+	MaxDelay         time.Duration
+	SubjectSlowAfter int
 }
 
-func (t ThrottleConfig) throttle(kv oauth2.KVStore, name string) web.Throttle {
-	return web.Throttle{KV: kv, Name: name, Limit: t.Limit, Window: t.Window,
-		SlowAfter: t.SlowAfter, Delay: t.Delay, MaxDelay: t.MaxDelay}
+func (t ThrottleConfig) limiter(kv oauth2.KVStore, name string, now func() time.Time) *throttle.Limiter {
+	return &throttle.Limiter{KV: kv, Name: name, Limit: t.Limit, Window: t.Window,
+		SlowAfter: t.SlowAfter, Delay: t.Delay, MaxDelay: t.MaxDelay, SubjectSlowAfter: t.SubjectSlowAfter, Now: now}
 }
 
 // New validates cfg, opens the store (unless cfg.TokenStore is set), loads
@@ -84,7 +96,7 @@ func New(cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: cfg.Logger, metrics: newMetrics(), stop: make(chan struct{}),
-		routeByLabel: map[string]*route{}, maxBody: server.DefaultMaxBodyBytes}
+		routeByLabel: map[string]*route{}}
 	if a.log == nil {
 		// As the oauth2d command does: text on stderr, buffered, so that
 		// the line per request does not cost a system call each.
@@ -94,6 +106,12 @@ func New(cfg Config) (*App, error) {
 	iss, _ := issuerURL(cfg.Issuer) // Validate checked it
 	a.base = strings.TrimSuffix(iss.Path, "/")
 	a.issuer = strings.TrimSuffix(cfg.Issuer, "/")
+	a.now = cfg.Now
+	if a.now == nil {
+		a.now = time.Now
+	}
+	proxies, _ := clientip.ParsePrefixes(cfg.TrustedProxies) // Validate checked them
+	a.ips = clientip.New(proxies)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -107,8 +125,11 @@ func New(cfg Config) (*App, error) {
 		}
 	}()
 
-	var err error
-	if a.keys, err = loadSigningKeys(ctx, a.kv, a.log); err != nil {
+	ring, source, err := a.keyring()
+	if err != nil {
+		return nil, err
+	}
+	if a.keys, err = loadSigningKeys(ctx, a.kv, ring, source, a.log); err != nil {
 		return nil, err
 	}
 	if err := a.loadClients(); err != nil {
@@ -118,15 +139,26 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.loginThrottle = cfg.LoginThrottle.limiter(a.kv, "login", a.now)
+	var confidential []string
+	for _, c := range cfg.Clients {
+		if !c.Public {
+			confidential = append(confidential, c.ID)
+		}
+	}
+	a.clientGate = throttle.NewGate(cfg.ClientThrottle.limiter(a.kv, "client", a.now), confidential, throttle.GateConfig{})
 	a.manager = a.newManager()
 	a.server = a.newServer()
 	wc := web.Config{
-		Issuer:   a.issuer,
-		KV:       a.kv,
-		Users:    users,
-		Client:   a.manager.GetClient,
-		Throttle: cfg.LoginThrottle.throttle(a.kv, "login"),
-		Logger:   a.log,
+		Issuer:     a.issuer,
+		KV:         a.kv,
+		Users:      users,
+		Client:     a.manager.GetClient,
+		Throttle:   a.loginThrottle,
+		ClientAddr: a.ips.Addr,
+		Logger:     a.log,
+		Now:        cfg.Now,
+		Sealer:     &webSealer{ring: ring, source: source, log: a.log},
 	}
 	if a.deviceEnabled() {
 		wc.Device = a.server
@@ -135,12 +167,6 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oauth2d: pages: %w", err)
 	}
-	th := cfg.ClientThrottle.throttle(a.kv, "client")
-	ids := make([]string, len(cfg.Clients))
-	for i, c := range cfg.Clients {
-		ids[i] = c.ID
-	}
-	a.clientGate = newClientGate(&th, a.log, th.EffectiveWindow(), ids)
 	a.handler = a.middleware(a.routes())
 	ok = true
 	return a, nil
@@ -259,6 +285,22 @@ func (a *App) newManager() *manage.Manager {
 	return m
 }
 
+// webSealer seals the pages' HMAC key with the at-rest keyring, as the
+// signing key is.
+type webSealer struct {
+	ring   *atrest.Keyring
+	source string
+	log    *slog.Logger
+}
+
+// Load reads the value of name sealed in kv (web.Sealer).
+func (s *webSealer) Load(ctx context.Context, kv oauth2.KVStore, name string, clear func([]byte) bool) ([]byte, error) {
+	return openSealed(ctx, kv, s.ring, name, "pages' HMAC key", s.source, clear, s.log)
+}
+
+// Seal seals a value to store under name (web.Sealer).
+func (s *webSealer) Seal(name string, plaintext []byte) []byte { return s.ring.Seal(name, plaintext) }
+
 // deviceEnabled reports whether a client lists the device authorization
 // grant (RFC 8628), which the server then accepts and advertises.
 func (a *App) deviceEnabled() bool {
@@ -316,7 +358,7 @@ func (a *App) newServer() *server.Server {
 		}
 	}
 	sc.ScopesSupported = a.scopesSupported()
-	s := server.NewServer(sc, a.manager)
+	s := server.NewServer(sc, &authManager{Manager: a.manager, app: a})
 	s.SetKVStore(a.kv)
 	// The signing key is published whatever the access token format: a
 	// resource server can be set up once, before a switch to JWT access
@@ -328,12 +370,15 @@ func (a *App) newServer() *server.Server {
 	s.AddClientAssertionAuthenticators()
 	// The pages are made after the server, which they use for the device
 	// grant; the hook reaches them when it is called.
-	s.SetUserAuthorizationHandler(func(w http.ResponseWriter, r *http.Request) (string, error) {
-		return a.web.UserAuthorization(w, r)
-	})
+	s.SetUserAuthorizationHandler(a.userAuthorization)
 	if a.cfg.Grants.Password {
 		s.SetPasswordAuthorizationHandler(a.passwordAuthorization)
 	}
+	// The throttle of client authentications and the issued-token metric
+	// hang on the server's hooks: they see exactly the client the server
+	// authenticates and the grant it issued for.
+	s.SetClientAuthHandler(a.clientAuthHook)
+	s.SetTokenIssuedHandler(a.tokenIssued)
 	s.SetPreRedirectErrorHandler(a.authorizeErrorPage)
 	s.SetResponseErrorHandler(func(re *errors.Response) { a.metrics.countError(re.Error) })
 	s.SetInternalErrorHandler(func(err error) *errors.Response {
@@ -344,16 +389,23 @@ func (a *App) newServer() *server.Server {
 }
 
 // passwordAuthorization verifies the resource owner of the password grant
-// (RFC 6749 4.3.2) with the same directory and throttle as the login page.
+// (RFC 6749 4.3.2) with the same directory and throttle as the login page,
+// keyed by the username and the client's address.
 func (a *App) passwordAuthorization(ctx context.Context, _, username, password string) (string, error) {
-	userID, err := a.web.Authenticate(ctx, username, password)
+	var addr netip.Addr
+	if rw := recordOf(ctx); rw != nil {
+		addr = rw.addr
+	}
+	userID, err := a.web.Authenticate(ctx, username, password, addr)
 	switch {
 	case err == nil:
 		return userID, nil
 	case stderrors.Is(err, web.ErrBadCredentials):
 		return "", errors.ErrAccessDenied
 	case stderrors.Is(err, web.ErrThrottled):
-		return "", errors.WithDescription(errors.ErrInvalidGrant, "Too many failed attempts for this user; try again later")
+		return "", errors.WithDescription(errors.ErrInvalidGrant, "Too many failed attempts for this user from this address; try again later")
+	case stderrors.Is(err, secret.ErrBusy):
+		return "", errors.WithDescription(errors.ErrTemporarilyUnavailable, "Too many sign-ins at once; try again in a moment")
 	}
 	return "", fmt.Errorf("oauth2d: password grant: %w", err)
 }
@@ -386,6 +438,10 @@ func (a *App) authorizeErrorPage(w http.ResponseWriter, _ *server.AuthorizeReque
 // Handler returns the HTTP handler of the server: every endpoint under the
 // issuer's path.
 func (a *App) Handler() http.Handler { return a.handler }
+
+// MetricsHandler returns the Prometheus metrics of the App, for a listener
+// of their own (metrics_listen).
+func (a *App) MetricsHandler() http.Handler { return a.metrics.handler() }
 
 // Issuer returns the issuer identifier, without a trailing slash.
 func (a *App) Issuer() string { return a.issuer }
@@ -436,16 +492,13 @@ func (a *App) routes() *router {
 		handle("GET /device/done", a.web.DeviceDone)
 	}
 	handle("GET /healthz", a.handleHealth)
-	handle("GET /metrics", a.metrics.handler().ServeHTTP)
+	if a.cfg.MetricsListen == "" {
+		// Otherwise served on its own address (run.go).
+		handle("GET /metrics", a.metrics.handler().ServeHTTP)
+	}
 	handle("GET /static/", a.web.Static)
 	handle("GET /{$}", a.web.Home)
 	// Anything else is labelled "other" by the middleware.
 	rt.mux.HandleFunc("/", a.web.NotFound)
 	return rt
-}
-
-// issuerURLs returns the absolute URL of an endpoint path.
-func (a *App) endpointURL(path string) string {
-	u, _ := url.Parse(a.issuer + path)
-	return u.String()
 }

@@ -20,11 +20,13 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/internal/atrest"
+	"github.com/oauth2d/oauth2/internal/clientip"
 	"github.com/oauth2d/oauth2/internal/secret"
 	"github.com/oauth2d/oauth2/server"
 )
 
-// Defaults of DESIGN.md section 5.
+// Defaults of the configuration (docs/config.md).
 const (
 	DefaultIssuer     = "http://localhost:9096"
 	DefaultListen     = "127.0.0.1:9096"
@@ -39,6 +41,12 @@ const (
 	EnvListen = "OAUTH2D_LISTEN"
 	EnvIssuer = "OAUTH2D_ISSUER"
 	EnvStore  = "OAUTH2D_STORE"
+	// EnvSecret is the secret that encrypts the private keys kept in the
+	// store; it takes precedence over secret_file.
+	EnvSecret = "OAUTH2D_SECRET"
+	// EnvSecretOld holds former secrets, separated by white space, that
+	// still decrypt while the secret is changed (docs/config.md).
+	EnvSecretOld = "OAUTH2D_SECRET_OLD"
 )
 
 // Access token formats.
@@ -50,7 +58,7 @@ const (
 )
 
 // Config is the configuration of the standalone server: the fields of the
-// YAML file of DESIGN.md section 5, and a few that only a Go program can
+// YAML file (docs/config.md), and a few that only a Go program can
 // set. Start from Default or LoadConfig.
 type Config struct {
 	// Issuer is the public base URL of the server (RFC 8414 2): an absolute
@@ -76,6 +84,24 @@ type Config struct {
 	Clients []ClientConfig
 	// Users are the resource owners who may sign in.
 	Users []UserConfig
+	// SecretFile is a file whose first line is the secret that encrypts
+	// the private keys kept in the store (AES-256-GCM), and whose further
+	// lines are former secrets still accepted while the secret is changed.
+	// OAUTH2D_SECRET, when set, is used instead.
+	SecretFile string
+	// Secret and OldSecrets are the at-rest secret and the former ones, as
+	// OAUTH2D_SECRET and OAUTH2D_SECRET_OLD give them; they take
+	// precedence over SecretFile. Not read from the file.
+	Secret     string   `yaml:"-"`
+	OldSecrets []string `yaml:"-"`
+	// MetricsListen, when set, is the host:port where /metrics is served,
+	// instead of on Listen, so that the metrics need not be public.
+	MetricsListen string
+	// TrustedProxies are the reverse proxies, as CIDR prefixes or single
+	// addresses, whose X-Forwarded-For or Forwarded header is believed for
+	// the client's address (the right-most hop that is not one of them).
+	// Empty: the client's address is the TCP peer.
+	TrustedProxies []string
 
 	// Logger receives the server's logs. When nil, they are written as
 	// text to the process's standard error, buffered and written out every
@@ -91,6 +117,9 @@ type Config struct {
 	// fields take the defaults. Not read from the file.
 	LoginThrottle  ThrottleConfig `yaml:"-"`
 	ClientThrottle ThrottleConfig `yaml:"-"`
+	// Now is the clock of the throttles and the pages; time.Now when nil.
+	// Not read from the file.
+	Now func() time.Time `yaml:"-"`
 	// Device overrides the settings of the device authorization grant
 	// (RFC 8628): code lifetime, polling interval and the limit on wrong
 	// user codes; zero fields take the server package's defaults. Its
@@ -183,7 +212,7 @@ const (
 )
 
 // Default returns the built-in configuration of `oauth2d` without -config:
-// the defaults of DESIGN.md section 5 with the demo client and user.
+// the defaults of docs/config.md with the demo client and user.
 func Default() Config {
 	cfg := baseConfig()
 	cfg.Clients = []ClientConfig{{
@@ -231,16 +260,19 @@ func (c *Config) IsDemo() bool {
 // every conversion error can name its field; yaml's own errors only know
 // the line.
 type fileConfig struct {
-	Issuer       string       `yaml:"issuer"`
-	Listen       string       `yaml:"listen"`
-	Store        string       `yaml:"store"`
-	CodeTTL      string       `yaml:"code_ttl"`
-	AccessToken  fileAccess   `yaml:"access_token"`
-	RefreshToken fileRefresh  `yaml:"refresh_token"`
-	PKCE         filePKCE     `yaml:"pkce"`
-	Grants       fileGrants   `yaml:"grants"`
-	Clients      []fileClient `yaml:"clients"`
-	Users        []fileUser   `yaml:"users"`
+	Issuer         string       `yaml:"issuer"`
+	Listen         string       `yaml:"listen"`
+	Store          string       `yaml:"store"`
+	CodeTTL        string       `yaml:"code_ttl"`
+	AccessToken    fileAccess   `yaml:"access_token"`
+	RefreshToken   fileRefresh  `yaml:"refresh_token"`
+	PKCE           filePKCE     `yaml:"pkce"`
+	Grants         fileGrants   `yaml:"grants"`
+	Clients        []fileClient `yaml:"clients"`
+	Users          []fileUser   `yaml:"users"`
+	TrustedProxies []string     `yaml:"trusted_proxies"`
+	SecretFile     string       `yaml:"secret_file"`
+	MetricsListen  string       `yaml:"metrics_listen"`
 }
 
 type fileAccess struct {
@@ -460,9 +492,12 @@ func indexPaths(doc *yaml.Node) pathIndex {
 func (fc *fileConfig) convert() (Config, error) {
 	var ps problems
 	cfg := Config{
-		Issuer: fc.Issuer,
-		Listen: fc.Listen,
-		Store:  fc.Store,
+		Issuer:         fc.Issuer,
+		Listen:         fc.Listen,
+		Store:          fc.Store,
+		TrustedProxies: fc.TrustedProxies,
+		SecretFile:     fc.SecretFile,
+		MetricsListen:  fc.MetricsListen,
 	}
 	cfg.CodeTTL = parseDuration(&ps, "code_ttl", fc.CodeTTL)
 	cfg.AccessToken.TTL = parseDuration(&ps, "access_token.ttl", fc.AccessToken.TTL)
@@ -555,6 +590,12 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) {
 	if v, ok := lookup(EnvStore); ok && v != "" {
 		c.Store = v
 	}
+	if v, ok := lookup(EnvSecret); ok && v != "" {
+		c.Secret = v
+	}
+	if v, ok := lookup(EnvSecretOld); ok && strings.TrimSpace(v) != "" {
+		c.OldSecrets = strings.Fields(v)
+	}
 }
 
 // knownGrants maps the grant names of the configuration to grant types:
@@ -610,6 +651,13 @@ func (c *Config) Validate() error {
 		case u.PasswordHash != "" && secret.Check(u.PasswordHash) != nil:
 			ps.add(field+".password_hash", "not an argon2id or bcrypt hash (make one with `oauth2d hash-password`)")
 		}
+		if j, clash := ids[u.Username]; clash && u.Username != "" {
+			// RFC 9068 2.2: the sub of a token without a resource owner
+			// (client_credentials) is the client ID, so that a user and
+			// a client of one name would be one subject to resource
+			// servers.
+			ps.add(field+".username", "equals clients[%d].id: a client's tokens have its client ID as their subject (RFC 9068 2.2), so a username must differ from every client ID", j)
+		}
 	}
 	return ps.err()
 }
@@ -643,6 +691,45 @@ func (c *Config) validateServer(ps *problems) {
 	}
 	if f := c.AccessToken.Format; f != FormatOpaque && f != FormatJWT {
 		ps.add("access_token.format", "%q is not opaque or jwt", f)
+	}
+	if c.MetricsListen != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsListen); err != nil || port == "" {
+			ps.add("metrics_listen", "%q is not host:port", c.MetricsListen)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			ps.add("metrics_listen", "port %q is not a number from 0 to 65535", port)
+		} else if c.MetricsListen == c.Listen && n != 0 {
+			ps.add("metrics_listen", "must differ from listen")
+		}
+	}
+	c.validateSecret(ps)
+	for i, p := range c.TrustedProxies {
+		if _, err := clientip.ParsePrefixes([]string{p}); err != nil {
+			ps.add(fmt.Sprintf("trusted_proxies[%d]", i), "%s", strings.TrimPrefix(err.Error(), "[0]: "))
+		}
+	}
+}
+
+// validateSecret checks the at-rest secret settings: secrets long enough
+// to be random, and one set for a store that several processes share,
+// which must all encrypt with the same key.
+func (c *Config) validateSecret(ps *problems) {
+	if c.Secret != "" && len(c.Secret) < atrest.MinSecretLen {
+		ps.add(EnvSecret, "must be at least %d characters of random text (make one with: head -c 32 /dev/urandom | base64)", atrest.MinSecretLen)
+	}
+	for _, old := range c.OldSecrets {
+		if len(old) < atrest.MinSecretLen {
+			ps.add(EnvSecretOld, "each former secret must be at least %d characters", atrest.MinSecretLen)
+			break
+		}
+	}
+	if len(c.OldSecrets) > 0 && c.Secret == "" {
+		ps.add(EnvSecretOld, "set only with %s, the new secret", EnvSecret)
+	}
+	if c.Secret != "" || c.SecretFile != "" || c.TokenStore != nil {
+		return
+	}
+	if su, err := ParseStoreURL(c.Store); err == nil && su.Kind != StoreMemory && su.Kind != StoreSQLite {
+		ps.add("secret_file", "required with a store that several processes share (%s): set secret_file, or %s, to the same random secret on every process, so that they can all read the signing keys it encrypts (make one with: head -c 32 /dev/urandom | base64)", su.Kind, EnvSecret)
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 	"github.com/oauth2d/oauth2/internal/secret"
 )
 
-// validYAML is a configuration with every field of DESIGN.md section 5.
+// validYAML is a configuration with every field of docs/config.md.
 const validYAML = `
 issuer: https://auth.example.com
 listen: 0.0.0.0:8443
@@ -44,6 +44,9 @@ clients:
 users:
   - username: test
     password: test
+secret_file: /etc/oauth2d/secret
+trusted_proxies: [10.0.0.0/8, "2001:db8::1"]
+metrics_listen: 127.0.0.1:9097
 `
 
 func TestParseConfig_ReadsEveryField(t *testing.T) {
@@ -77,6 +80,9 @@ func TestParseConfig_ReadsEveryField(t *testing.T) {
 		{"clients[2].introspect_any", cfg.Clients[2].IntrospectAny, true},
 		{"clients[3].grant_types", strings.Join(cfg.Clients[3].GrantTypes, " "), "device_code urn:ietf:params:oauth:grant-type:device_code refresh_token"},
 		{"users", len(cfg.Users), 1},
+		{"secret_file", cfg.SecretFile, "/etc/oauth2d/secret"},
+		{"trusted_proxies", strings.Join(cfg.TrustedProxies, " "), "10.0.0.0/8 2001:db8::1"},
+		{"metrics_listen", cfg.MetricsListen, "127.0.0.1:9097"},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -175,6 +181,11 @@ func TestConfig_BadConfigNamesTheFieldAndNeverTheSecret(t *testing.T) {
 		{"user without password", "users:\n  - username: bob\n", `users[0].password: required`},
 		{"user bad hash", "users:\n  - username: bob\n    password_hash: \"" + hash + "\"\n", `users[0].password_hash: not an argon2id or bcrypt hash`},
 		{"user with both", "users:\n  - username: bob\n    password: " + pw + "\n    password_hash: \"" + hash + "\"\n", `users[0]: set password or password_hash, not both`},
+		{"username equal to a client ID", client("") + "users:\n  - username: a\n    password: " + pw + "\n", `users[0].username: equals clients[0].id`},
+		{"metrics_listen not host:port", "metrics_listen: metrics\n", `metrics_listen: "metrics" is not host:port`},
+		{"metrics_listen the public address", "listen: 127.0.0.1:9096\nmetrics_listen: 127.0.0.1:9096\n", `metrics_listen: must differ from listen`},
+		{"shared store without a secret", "store: redis://cache.example:6379/0\n", `secret_file: required with a store that several processes share`},
+		{"trusted proxy not an address", "trusted_proxies: [10.0.0.0/8, proxy.example]\n", `trusted_proxies[1]: "proxy.example" is not an IP address or CIDR prefix`},
 		{"duplicate user", "users:\n  - username: bob\n    password: " + pw + "\n  - username: bob\n    password: " + pw + "\n", `users[1].username: duplicate of users[0].username`},
 		{"secret of wrong type is not echoed", "clients:\n  - id: a\n    secret: [" + sec + "]\n", `clients[0].secret: cannot unmarshal`},
 		{"not YAML", "clients: [\n  " + sec, `not valid YAML`},

@@ -390,7 +390,7 @@ func TestJWKS_JWTAccessTokenVerifiesWithGoJose(t *testing.T) {
 				}
 				return
 			}
-			jws, err := jose.ParseSigned(access, []jose.SignatureAlgorithm{jose.RS256})
+			jws, err := jose.ParseSignedCompact(access, []jose.SignatureAlgorithm{jose.RS256})
 			if err != nil {
 				t.Fatalf("the access token is not an RS256 JWS: %v", err)
 			}

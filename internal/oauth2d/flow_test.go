@@ -118,7 +118,7 @@ func (b *browser) login(authorize, username, password string) string {
 func (b *browser) consent(authorize, decision string) string {
 	b.t.Helper()
 	resp, _ := b.get(authorize)
-	consentURL := b.expectRedirect(resp, http.StatusSeeOther, "/consent?return=")
+	consentURL := b.expectRedirect(resp, http.StatusSeeOther, "/consent?request=")
 	resp, page := b.get(consentURL)
 	if resp.StatusCode != http.StatusOK {
 		b.t.Fatalf("consent page: %d", resp.StatusCode)
@@ -126,7 +126,7 @@ func (b *browser) consent(authorize, decision string) string {
 	resp, _ = b.post("/consent", url.Values{
 		"consent": {decision},
 		"csrf":    {hiddenValue(b.t, page, "csrf")},
-		"return":  {hiddenValue(b.t, page, "return")},
+		"request": {hiddenValue(b.t, page, "request")},
 	})
 	return b.expectRedirect(resp, http.StatusSeeOther, "/authorize?")
 }

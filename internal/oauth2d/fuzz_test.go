@@ -5,7 +5,6 @@ import (
 	stderrors "errors"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
@@ -511,75 +510,6 @@ func FuzzStoreURL_NeverShowsThePassword(f *testing.F) {
 				continue // too short to tell from the fixed text of the error
 			}
 			t.Fatalf("ParseStoreURL(%q) error %q shows the password %q", s, perr, pw)
-		}
-	})
-}
-
-// FuzzFormValue_AgreesWithParseQuery checks the form reader that the
-// wrapper uses ahead of the server (the client_id for the throttle and the
-// log, the grant_type for the metric) against net/url on any form: on a
-// form that url.ParseQuery reads without error, formValue finds the first
-// value of the key, decoded, exactly as ParseQuery does
-// (application/x-www-form-urlencoded, RFC 6749 4.1.3 and appendix B).
-func FuzzFormValue_AgreesWithParseQuery(f *testing.F) {
-	for _, seed := range []struct{ form, key string }{
-		{"grant_type=client_credentials&scope=read", "grant_type"},
-		{"grant_type=client_credentials&client_id=app&client_id=other", "client_id"},
-		{"client%5Fid=a%20b+c&client_id=x", "client_id"},
-		{"client_id", "client_id"},
-		{"client_id=", "client_id"},
-		{"=x&client_id=%E2%82%AC", "client_id"},
-		{"a=1&&b=2", "b"},
-		{"client_id=a;b", "client_id"},
-		{"client_id=%zz&client_id=b", "client_id"},
-		{"client+id=x", "client id"},
-		{"", "client_id"},
-	} {
-		f.Add(seed.form, seed.key)
-	}
-	f.Fuzz(func(t *testing.T, form, key string) {
-		if key == "" || strings.ContainsAny(key, "%+") {
-			return // the wrapper looks up non-empty parameter names, which need no escape
-		}
-		got, ok := formValue(form, key)
-		raw, rawOK := formRaw([]byte(form), key)
-		if rawOK != func() bool { _, ok := formRaw(form, key); return ok }() {
-			t.Fatalf("formRaw of %q finds %q in the string but not the bytes, or the other way", form, key)
-		}
-		if rawOK {
-			if dv, dok := decodeValue(raw); dok != ok || (ok && dv != got) {
-				t.Fatalf("formRaw over bytes and formValue over the string disagree on %q in %q", key, form)
-			}
-		}
-		q, err := url.ParseQuery(form)
-		if err != nil {
-			return
-		}
-		want, present := q[key]
-		if present != ok || (ok && got != want[0]) {
-			t.Fatalf("formValue(%q, %q) = %q, %v; url.ParseQuery gives %q", form, key, got, ok, want)
-		}
-	})
-}
-
-// FuzzBasicUser_AgreesWithNetHTTP checks the wrapper's reading of Basic
-// credentials (RFC 7617 2) against http.Request.BasicAuth on any
-// Authorization header.
-func FuzzBasicUser_AgreesWithNetHTTP(f *testing.F) {
-	for _, h := range []string{
-		"Basic YXBwOnMzY3JldA==", "basic YXBwOnMzY3JldA==", "Basic YXBwOnMzY3JldA", "Basic YXBw", "Basic ",
-		"Basic Og==", "Bearer YXBwOnMzY3JldA==", "Basic YXBw\r\nOnMzY3JldA==", "Basic " + strings.Repeat("YWFh", 60) + "OnM=",
-		"Basic JTQxcHA6cw==", "",
-	} {
-		f.Add(h)
-	}
-	f.Fuzz(func(t *testing.T, header string) {
-		r := &http.Request{Header: http.Header{"Authorization": {header}}}
-		var scratch [256]byte
-		id, ok := basicUser(r, scratch[:])
-		user, _, wantOK := r.BasicAuth()
-		if ok != wantOK || (ok && string(id) != user) {
-			t.Fatalf("basicUser(%q) = %q, %v; BasicAuth gives %q, %v", header, id, ok, user, wantOK)
 		}
 	})
 }

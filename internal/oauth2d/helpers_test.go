@@ -19,6 +19,9 @@ const (
 	testClientSecret = "s3cr3t-client-value-7f2a"
 	testUsername     = "alice"
 	testPassword     = "correct horse battery staple"
+	// testAtRestSecret encrypts the signing keys of tests that share a
+	// store between Apps.
+	testAtRestSecret = "test-at-rest-secret-0123456789abcdef"
 )
 
 // syncBuffer is a log sink that the server's goroutines and the test can

@@ -1,20 +1,26 @@
 package oauth2d
 
 import (
-	"encoding/json"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	stderrors "errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/errors"
-	"github.com/oauth2d/oauth2/internal/web"
+	"github.com/oauth2d/oauth2/internal/clientip"
+	"github.com/oauth2d/oauth2/internal/throttle"
 	"github.com/oauth2d/oauth2/server"
 )
 
@@ -25,41 +31,85 @@ type route struct {
 	duration prometheus.Observer
 }
 
-// respWriter is the ResponseWriter the middleware hands to every handler.
-// It records what the request's log line and metrics need (the status, the
-// route, the client), and runs the client throttle when an endpoint where
-// clients authenticate answers 401. It is pooled: a handler must not keep
-// it after it returns.
+// respWriter is the ResponseWriter the middleware hands to every handler,
+// and the record of its request: what the log line and the metrics need
+// (the status, the route, the client) and what the server's hooks
+// (ClientAuthHandler, TokenIssuedHandler, the user authorization) keep
+// between their calls. The hooks get only the request; the endpoints that
+// have hooks put the record in the request's context (recordOf). It is
+// pooled: nothing may keep it after the middleware is done with it.
 type respWriter struct {
 	http.ResponseWriter
+	app      *App
 	status   int
 	route    *route
 	clientID string
-	// gate, when set, counts a 401 as a failed client authentication of
-	// clientID, and delays it, before the status is written.
-	gate *clientGate
-	req  *http.Request
+	// addr is the client's address (internal/clientip); proxied reports
+	// that a trusted proxy reported it.
+	addr    netip.Addr
+	proxied bool
+	// req is the request with the record in its context, once an
+	// endpoint with hooks made it.
+	req *http.Request
+	// ticket is the throttle's admission of the client authentication in
+	// progress, and authDone the ClientAuthHandler's done function,
+	// bound to this record once, so that a request allocates no closure.
+	ticket   throttle.Ticket
+	authDone func(oauth2.ClientInfo, error)
+	// rememberConsent is set when the user has just allowed this
+	// authorization request on the consent page: the consent is
+	// remembered once the code is issued (authManager).
+	rememberConsent bool
 }
 
-var respWriters = sync.Pool{New: func() any { return new(respWriter) }}
+var respWriters = sync.Pool{New: func() any { return newRespWriter() }}
+
+func newRespWriter() *respWriter {
+	rw := new(respWriter)
+	rw.authDone = rw.clientAuthDone
+	return rw
+}
+
+// reset clears the record for its next request, keeping authDone.
+func (w *respWriter) reset() {
+	done := w.authDone
+	*w = respWriter{authDone: done}
+}
 
 // writerOf returns the middleware's respWriter of w, or a new one around
 // w for a handler called without the middleware.
-func writerOf(w http.ResponseWriter) *respWriter {
+func (a *App) writerOf(w http.ResponseWriter, r *http.Request) *respWriter {
 	if rw, ok := w.(*respWriter); ok {
 		return rw
 	}
-	return &respWriter{ResponseWriter: w}
+	rw := newRespWriter()
+	rw.ResponseWriter, rw.app, rw.addr = w, a, a.ips.Addr(r)
+	return rw
 }
 
-// WriteHeader records the first status, and runs the client throttle
-// before a 401 goes out.
+// recordKey is the context key of a request's record.
+type recordKey struct{}
+
+// withRecord returns r with its record in its context, made once per
+// request: the server's hooks find it there.
+func (w *respWriter) withRecord(r *http.Request) *http.Request {
+	if w.req == nil {
+		w.req = r.WithContext(context.WithValue(r.Context(), recordKey{}, w))
+	}
+	return w.req
+}
+
+// recordOf returns the record of a request, or of a context, that went
+// through withRecord; nil otherwise.
+func recordOf(ctx context.Context) *respWriter {
+	rw, _ := ctx.Value(recordKey{}).(*respWriter)
+	return rw
+}
+
+// WriteHeader records the first status.
 func (w *respWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
-		if code == http.StatusUnauthorized && w.gate != nil {
-			w.gate.failed(w.req.Context(), w.clientID)
-		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -123,12 +173,15 @@ func (a *App) handle(rt *router, pattern string, h http.HandlerFunc) {
 	}
 }
 
-// middleware logs one line per request and measures its duration by
-// endpoint. The line has the method, the path (never the query, which can
-// hold a code or a state), the status, the duration and the client_id;
-// never a token, code, secret or password. Nothing is looked up or
-// allocated per request for the metrics: the routes resolved their
-// histograms at start.
+// middleware gives every request a request ID (the X-Request-Id header
+// that proxies and tracers use: taken from the request when it is sane,
+// made otherwise, and sent back), finds the client's address, logs one
+// line per request and measures its duration by endpoint. The line has the method,
+// the path (never the query, which can hold a code or a state), the
+// status, the duration, the TCP peer, the client address when a trusted
+// proxy reported another, the request ID and the client_id; never a token,
+// code, secret or password. Nothing is looked up for the metrics: the
+// routes resolved their histograms at start.
 func (a *App) middleware(mux *router) http.Handler {
 	var inner http.Handler = mux
 	if a.base != "" {
@@ -140,7 +193,9 @@ func (a *App) middleware(mux *router) http.Handler {
 		metadata := a.route(server.PathMetadata)
 		inner = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == wellKnown {
-				writerOf(w).route = metadata
+				if rw, ok := w.(*respWriter); ok {
+					rw.route = metadata
+				}
 				a.server.HandleMetadataRequest(w, r)
 				return
 			}
@@ -150,12 +205,15 @@ func (a *App) middleware(mux *router) http.Handler {
 	other := a.route("other")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		id := a.requestID(w, r)
 		rw := respWriters.Get().(*respWriter)
-		rw.ResponseWriter = w
+		rw.ResponseWriter, rw.app = w, a
+		rw.addr = a.ips.Addr(r)
+		rw.proxied = a.ips.HasTrusted() && a.ips.Trusted(clientip.Peer(r.RemoteAddr))
 		inner.ServeHTTP(rw, r)
 		d := time.Since(start)
-		status, rt, clientID := rw.status, rw.route, rw.clientID
-		*rw = respWriter{}
+		status, rt, clientID, addr, proxied := rw.status, rw.route, rw.clientID, rw.addr, rw.proxied
+		rw.reset()
 		respWriters.Put(rw)
 		if status == 0 {
 			status = http.StatusOK
@@ -164,28 +222,88 @@ func (a *App) middleware(mux *router) http.Handler {
 			rt = other
 		}
 		rt.duration.Observe(d.Seconds())
-		a.logRequest(r, start.Add(d), status, d, clientID)
+		var clientAddr netip.Addr
+		if proxied {
+			clientAddr = addr
+		}
+		a.logRequest(r, start.Add(d), status, d, id, clientAddr, clientID)
 	})
 }
 
+// maxRequestID bounds an X-Request-Id taken from a request.
+const maxRequestID = 128
+
+// saneRequestID reports whether a request's X-Request-Id may be logged and
+// echoed: 1 to 128 characters of letters, digits and -._~:/+=@.
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~:/+=@", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// requestIDs makes request IDs: a random prefix per process and a count,
+// unique across processes and cheap (request IDs are not secrets).
+var requestIDs = struct {
+	prefix string
+	n      atomic.Uint64
+}{prefix: func() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}()}
+
+// requestID returns the request's sane X-Request-Id, or a new one, and
+// sets it on the response.
+func (a *App) requestID(w http.ResponseWriter, r *http.Request) string {
+	if ids := r.Header["X-Request-Id"]; len(ids) == 1 && saneRequestID(ids[0]) {
+		// The request's own one-element slice, shared read-only.
+		w.Header()["X-Request-Id"] = ids
+		return ids[0]
+	}
+	var buf [len("0123456789ab-") + 16]byte
+	b := append(buf[:0], requestIDs.prefix...)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, requestIDs.n.Add(1), 36)
+	id := string(b)
+	w.Header()["X-Request-Id"] = []string{id}
+	return id
+}
+
 // logRequest writes the request's log line straight to the logger's
-// handler: no caller lookup, and the attributes fit in the record.
-func (a *App) logRequest(r *http.Request, at time.Time, status int, d time.Duration, clientID string) {
+// handler, without a caller lookup. clientAddr, when valid, is the client
+// address a trusted proxy reported.
+func (a *App) logRequest(r *http.Request, at time.Time, status int, d time.Duration, id string, clientAddr netip.Addr, clientID string) {
 	ctx := r.Context()
 	h := a.log.Handler()
 	if !h.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
 	rec := slog.NewRecord(at, slog.LevelInfo, "request", 0)
-	rec.AddAttrs(
+	var attrs [8]slog.Attr
+	list := append(attrs[:0],
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
 		slog.Int("status", status),
 		slog.Duration("duration", d),
+		slog.String("peer", r.RemoteAddr),
+		slog.String("request_id", id),
 	)
-	if clientID != "" {
-		rec.AddAttrs(slog.String("client_id", clientID))
+	if clientAddr.IsValid() {
+		list = append(list, slog.String("client_addr", clientAddr.String()))
 	}
+	if clientID != "" {
+		list = append(list, slog.String("client_id", clientID))
+	}
+	// One call, so that the attributes beyond the record's inline ones
+	// take one allocation.
+	rec.AddAttrs(list...)
 	_ = h.Handle(ctx, rec)
 }
 
@@ -204,96 +322,123 @@ func boundClientID(id string) string {
 // the server, with the login and consent pages as its
 // UserAuthorizationHandler.
 func (a *App) handleAuthorize(w http.ResponseWriter, r *http.Request) {
-	rw := writerOf(w)
-	rw.clientID = boundClientID(r.URL.Query().Get("client_id"))
+	rw := a.writerOf(w, r)
+	r = rw.withRecord(r)
 	_ = a.server.HandleAuthorizeRequest(rw, r)
 	if rw.clientID == "" && r.Form != nil {
+		// The client_id as the server parsed it.
 		rw.clientID = boundClientID(r.Form.Get("client_id"))
-	}
-	if loc := w.Header().Get("Location"); strings.Contains(loc, "#") && strings.Contains(loc, "access_token=") {
-		a.metrics.issued("implicit")
 	}
 }
 
-// errThrottledClient is the answer to a client locked out after repeated
-// failed authentications: invalid_client (RFC 6749 5.2) with status 429
-// and Retry-After (RFC 6585 4).
-var errThrottledClient = errors.WithDescription(errors.ErrInvalidClient, "Too many failed client authentications; try again later")
+// errThrottledClient is the answer to a client refused after repeated
+// failed authentications from its address: invalid_client (RFC 6749 5.2)
+// with status 429 and Retry-After (RFC 6585 4).
+var errThrottledClient = errors.WithDescription(errors.ErrInvalidClient, "Too many failed client authentications from this address; try again later")
 
-// handleToken serves the token endpoint (RFC 6749 3.2) through the server,
-// throttling failed client authentications per client_id: after repeated
-// failures answers are delayed, then the client is refused with 429 for a
-// while. It also counts issued tokens by grant.
+// handleToken serves the token endpoint (RFC 6749 3.2) through the server.
+// The server's hooks throttle failed client authentications
+// (clientAuthHook) and count issued tokens (tokenIssued).
 func (a *App) handleToken(w http.ResponseWriter, r *http.Request) {
-	a.serveClientEndpoint(w, r, a.server.HandleTokenRequest, true)
+	a.serveClientEndpoint(w, r, a.server.HandleTokenRequest)
 }
 
 // handleRevoke serves the revocation endpoint (RFC 7009 2), whose client
 // authentication is throttled as the token endpoint's.
 func (a *App) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	a.serveClientEndpoint(w, r, a.server.HandleRevocationRequest, false)
+	a.serveClientEndpoint(w, r, a.server.HandleRevocationRequest)
 }
 
 // handleIntrospect serves the introspection endpoint (RFC 7662 2), whose
 // client authentication is throttled as the token endpoint's.
 func (a *App) handleIntrospect(w http.ResponseWriter, r *http.Request) {
-	a.serveClientEndpoint(w, r, a.server.HandleIntrospectionRequest, false)
+	a.serveClientEndpoint(w, r, a.server.HandleIntrospectionRequest)
 }
 
 // handleDeviceAuthorization serves the device authorization endpoint (RFC
 // 8628 3.1), whose client authentication is throttled as the token
 // endpoint's.
 func (a *App) handleDeviceAuthorization(w http.ResponseWriter, r *http.Request) {
-	a.serveClientEndpoint(w, r, a.server.HandleDeviceAuthorizationRequest, false)
+	a.serveClientEndpoint(w, r, a.server.HandleDeviceAuthorizationRequest)
 }
 
-// serveClientEndpoint serves an endpoint where a client authenticates as
-// at the token endpoint (RFC 6749 2.3; RFC 7009 2.1, RFC 7662 2.1, RFC
-// 8628 3.1) with serve, throttling failed client authentications per
-// client_id (a 401 counts as a failure, and is delayed after repeated
-// ones); countGrant counts the tokens of a 200 by grant type.
-func (a *App) serveClientEndpoint(w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, *http.Request) error, countGrant bool) {
-	rw := writerOf(w)
-	pb := peekTokenForm(r, a.maxBody)
-	defer pb.release()
-	clientID := a.clientGate.name(tokenClientID(r, pb))
-	rw.clientID = clientID
-	if clientID != "" {
-		retry, err := a.clientGate.check(r.Context(), clientID)
-		switch {
-		case stderrors.Is(err, web.ErrThrottled):
-			a.log.Warn("client authentication throttled", "client_id", clientID)
-			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(retry.Round(time.Second)/time.Second))))
-			a.writeTokenError(rw, errThrottledClient, http.StatusTooManyRequests)
-			return
-		case err != nil:
-			a.log.Error("client throttle", "err", err)
-			a.writeTokenError(rw, err, 0)
-			return
+// serveClientEndpoint serves an endpoint where a client authenticates (RFC
+// 6749 2.3; RFC 7009 2.1, RFC 7662 2.1, RFC 8628 3.1) with serve, with the
+// request's record in its context for the server's hooks.
+func (a *App) serveClientEndpoint(w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, *http.Request) error) {
+	rw := a.writerOf(w, r)
+	_ = serve(rw, rw.withRecord(r))
+	rw.ticket = throttle.Ticket{}
+}
+
+// clientAuthHook is the server's ClientAuthHandler: it is called with the
+// client a request claims to be, as the server read it, before the
+// credentials are verified. It names the client in the log line, and
+// admits the attempt through the client throttle, keyed by client and
+// address: public clients (method none) have no secret to guess and are
+// never throttled. A refused attempt is answered 429 without verifying
+// anything.
+func (a *App) clientAuthHook(r *http.Request, clientID, method string) (func(oauth2.ClientInfo, error), error) {
+	rw := recordOf(r.Context())
+	if rw == nil {
+		// A server call outside the App's endpoints.
+		rw = newRespWriter()
+		rw.app, rw.addr, rw.req = a, a.ips.Addr(r), r
+	}
+	rw.clientID = boundClientID(clientID)
+	if method == server.AuthMethodNone {
+		return nil, nil
+	}
+	ctx := r.Context()
+	t, err := a.clientGate.Begin(ctx, clientID, rw.addr)
+	if err != nil {
+		var le *throttle.LockedError
+		if stderrors.As(err, &le) {
+			a.log.Warn("client authentication throttled", "client_id", rw.clientID, "client_addr", rw.addr.String())
+			return nil, errors.WithStatus(errThrottledClient, http.StatusTooManyRequests,
+				http.Header{"Retry-After": {strconv.Itoa(max(1, int(le.RetryAfter.Round(time.Second)/time.Second)))}})
 		}
-		rw.gate, rw.req = a.clientGate, r
+		a.log.Error("client throttle", "err", err)
+		return nil, err
 	}
-	_ = serve(rw, r)
-	rw.gate, rw.req = nil, nil
-	if countGrant && rw.status == http.StatusOK {
-		a.metrics.issued(pb.params.grantLabel())
+	rw.ticket = t
+	if rw.req == nil {
+		rw.req = r
 	}
+	return rw.authDone, nil
 }
 
-// writeTokenError writes a token endpoint error (RFC 6749 5.2) mapped
-// through the error catalog; status 0 takes the catalog's.
-func (a *App) writeTokenError(w http.ResponseWriter, err error, status int) {
-	a.metrics.countError(err)
-	code, st, desc := errors.Lookup(err)
-	if status == 0 {
-		status = st
+// clientAuthDone hears the outcome of the client authentication that
+// clientAuthHook admitted: the authenticated client names the log line, a
+// failure is counted and answered after the throttle's delay. A store
+// failure is no failure of the client: the attempt is given up without a
+// count.
+func (w *respWriter) clientAuthDone(c oauth2.ClientInfo, err error) {
+	if c != nil {
+		w.clientID = c.GetID()
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json;charset=UTF-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": code.Error(), "error_description": desc})
+	t := w.ticket
+	w.ticket = throttle.Ticket{}
+	ctx := context.Background()
+	if w.req != nil {
+		ctx = w.req.Context()
+	}
+	if err != nil && !stderrors.Is(err, errors.ErrInvalidClient) {
+		t.Abandon()
+		return
+	}
+	delay, _, terr := t.Done(ctx, err == nil)
+	if terr != nil {
+		w.app.log.Error("client throttle", "err", terr)
+	}
+	throttle.Wait(ctx, delay)
+}
+
+// tokenIssued is the server's TokenIssuedHandler: it counts the token by
+// grant. (The log line's client_id is the authenticated client's, which
+// clientAuthDone recorded.)
+func (a *App) tokenIssued(_ *http.Request, gt oauth2.GrantType, _ oauth2.TokenInfo) {
+	a.metrics.issued(grantLabel(string(gt)))
 }
 
 // handleHealth answers 200 when the store answers, 503 when it does not.

@@ -103,24 +103,6 @@ func grantLabel(gt string) string {
 	return "other"
 }
 
-// grantLabelBytes is grantLabel of a grant_type still in the request's
-// buffer: it compares without copying.
-func grantLabelBytes(gt []byte) string {
-	switch string(gt) {
-	case "client_credentials":
-		return "client_credentials"
-	case "authorization_code":
-		return "authorization_code"
-	case "refresh_token":
-		return "refresh_token"
-	case "password":
-		return "password"
-	case string(oauth2.DeviceCode):
-		return "device_code"
-	}
-	return grantLabel(string(gt))
-}
-
 // countError counts an error response by its RFC code, through the
 // catalog, so that the label only takes catalog values.
 func (m *metrics) countError(err error) {

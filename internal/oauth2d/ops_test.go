@@ -3,6 +3,7 @@ package oauth2d
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,12 +22,17 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/store"
+	"github.com/oauth2d/oauth2/store/mysql"
+	"github.com/oauth2d/oauth2/store/postgres"
+	"github.com/oauth2d/oauth2/store/redis"
 )
 
 func TestLogin_ThrottledAfterRepeatedFailuresThenWorksAfterWindow(t *testing.T) {
-	cfg := testConfig(testRedirect)
+	cfg, clk := clockedConfig(t)
 	cfg.LoginThrottle = ThrottleConfig{Limit: 3, Window: 2 * time.Second, Delay: time.Millisecond}
 	srv := startApp(t, cfg)
 	authz := authorizeURL(testRedirect, "read", "s")
@@ -52,16 +58,16 @@ func TestLogin_ThrottledAfterRepeatedFailuresThenWorksAfterWindow(t *testing.T) 
 	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "Too many attempts") || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("during lockout: status %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
-	time.Sleep(2100 * time.Millisecond)
+	clk.Advance(2*time.Second + 100*time.Millisecond)
 	resp, _ = attempt(testPassword)
 	b.expectRedirect(resp, http.StatusSeeOther, "/authorize?")
 }
 
 // TestToken_ClientAuthThrottledWith429 documents the token endpoint's
-// answer to a locked-out client: 429 Too Many Requests with an
+// answer to a client refused at an address: 429 Too Many Requests with an
 // invalid_client body (RFC 6749 5.2) and Retry-After (RFC 6585 4).
 func TestToken_ClientAuthThrottledWith429(t *testing.T) {
-	cfg := testConfig(testRedirect)
+	cfg, clk := clockedConfig(t)
 	cfg.ClientThrottle = ThrottleConfig{Limit: 3, Window: 2 * time.Second, Delay: time.Millisecond}
 	srv := startApp(t, cfg)
 	cc := url.Values{"grant_type": {"client_credentials"}, "scope": {"read"}}
@@ -82,7 +88,7 @@ func TestToken_ClientAuthThrottledWith429(t *testing.T) {
 	if resp, _ := tokenRequest(t, srv, "another", "x", cc); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("another client: %d", resp.StatusCode)
 	}
-	time.Sleep(2100 * time.Millisecond)
+	clk.Advance(2*time.Second + 100*time.Millisecond)
 	if resp, data := tokenRequest(t, srv, testClientID, testClientSecret, cc); resp.StatusCode != http.StatusOK {
 		t.Fatalf("after the window: %d %v", resp.StatusCode, data["error"])
 	}
@@ -121,6 +127,7 @@ func TestHealth_503WhenTheStoreIsDown(t *testing.T) {
 	cfg := testConfig(testRedirect)
 	ds := newDownStore(t)
 	cfg.TokenStore = ds
+	cfg.Secret = testAtRestSecret
 	srv := startApp(t, cfg)
 	get := func() int {
 		resp, err := srv.Client().Get(srv.URL + "/healthz")
@@ -226,7 +233,7 @@ func TestApp_SecondStartReusesSigningKeyAndTokens(t *testing.T) {
 		name  string
 		setup func(cfg *Config)
 	}{
-		{"shared store", func(cfg *Config) { cfg.TokenStore = shared }},
+		{"shared store", func(cfg *Config) { cfg.TokenStore, cfg.Secret = shared, testAtRestSecret }},
 		{"sqlite file", func(cfg *Config) { cfg.Store = "sqlite:" + filepath.Join(t.TempDir(), "oauth2d.db") }},
 	}
 	for _, tt := range tests {
@@ -329,29 +336,7 @@ func TestMain_ServesPrintsStartupAndStopsOnSignal(t *testing.T) {
 // authentication that answers after a delay), and checks that the request
 // is answered and the process exits 0.
 func TestBinary_SIGTERMDrainsInFlightRequestsAndExitsZero(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "oauth2d")
-	build := exec.Command("go", "build", "-o", bin, "github.com/oauth2d/oauth2/cmd/oauth2d")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin)
-	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), EnvListen+"=127.0.0.1:0", EnvStore+"=memory")
-	logs := &syncBuffer{}
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	listenRe := regexp.MustCompile(`listen=(127\.0\.0\.1:\d+)`)
-	var addr string
-	for deadline := time.Now().Add(60 * time.Second); addr == ""; time.Sleep(50 * time.Millisecond) {
-		if m := listenRe.FindStringSubmatch(logs.String()); m != nil {
-			addr = m[1]
-		} else if time.Now().After(deadline) {
-			t.Fatalf("the server did not start:\n%s", logs.String())
-		}
-	}
+	cmd, addr, logs := startBinary(t, buildBinary(t), []string{EnvStore + "=memory"})
 	badToken := func() int {
 		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/token", strings.NewReader("grant_type=client_credentials"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -394,6 +379,44 @@ func TestBinary_SIGTERMDrainsInFlightRequestsAndExitsZero(t *testing.T) {
 	}
 }
 
+// buildBinary builds the oauth2d command, without the race detector
+// whatever the test's build, into a temporary directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "oauth2d")
+	build := exec.Command("go", "build", "-o", bin, "github.com/oauth2d/oauth2/cmd/oauth2d")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startBinary starts bin with env (and OAUTH2D_LISTEN=127.0.0.1:0) and
+// args, and returns it once it serves, with its address and its log. It is
+// killed when the test ends.
+func startBinary(t *testing.T, bin string, env []string, args ...string) (*exec.Cmd, string, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(append(os.Environ(), EnvListen+"=127.0.0.1:0"), env...)
+	logs := &syncBuffer{}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	listenRe := regexp.MustCompile(`listen=(127\.0\.0\.1:\d+)`)
+	// The log is written out every 100ms; wait for the start-up line.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if m := listenRe.FindStringSubmatch(logs.String()); m != nil {
+			return cmd, m[1], logs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not start:\n%s", logs.String())
+		}
+	}
+}
+
 // serveApp serves the App of cfg as is, issuer included.
 func serveApp(t *testing.T, cfg Config) *testServer {
 	t.Helper()
@@ -422,35 +445,55 @@ func TestApps_ShareOneStoreAsOneIssuer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Each App opens its own connection pool to the database, under a
+	// schema, table or key prefix of this run only, removed at the end:
+	// other runs share the engines.
+	run := "oauth2d_apps_" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	closing := func(t *testing.T, ts oauth2.TokenStore, err error) oauth2.TokenStore {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if c, ok := ts.(io.Closer); ok {
+				c.Close()
+			}
+		})
+		return ts
+	}
 	tests := []struct {
 		name  string
-		setup func(t *testing.T, cfg *Config)
+		env   string
+		open  func(t *testing.T, dsn string) oauth2.TokenStore
+		clean func(dsn string) error
 	}{
-		{"one memory store", func(_ *testing.T, cfg *Config) { cfg.TokenStore = shared }},
-		{"postgres", func(t *testing.T, cfg *Config) {
-			dsn := os.Getenv("OAUTH2_TEST_POSTGRES_URL")
-			if dsn == "" {
-				t.Skip("set OAUTH2_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run two Apps on PostgreSQL")
-			}
-			cfg.Store = dsn
-		}},
-		{"mysql", func(t *testing.T, cfg *Config) {
-			dsn := os.Getenv("OAUTH2_TEST_MYSQL_DSN")
-			if dsn == "" {
-				t.Skip("set OAUTH2_TEST_MYSQL_DSN (e.g. root@tcp(127.0.0.1:3306)/test) to run two Apps on MySQL")
-			}
-			cfg.Store = "mysql:" + dsn
-		}},
-		{"redis", func(t *testing.T, cfg *Config) {
-			u := os.Getenv("OAUTH2_TEST_REDIS_URL")
-			if u == "" {
-				t.Skip("set OAUTH2_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0) to run two Apps on Redis")
-			}
-			cfg.Store = u
-		}},
+		{"one memory store", "", func(*testing.T, string) oauth2.TokenStore { return shared }, nil},
+		{"postgres", "OAUTH2_TEST_POSTGRES_URL", func(t *testing.T, dsn string) oauth2.TokenStore {
+			ts, err := postgres.Open(context.Background(), dsn, postgres.WithSchema(run))
+			return closing(t, ts, err)
+		}, func(dsn string) error { return execSQL("pgx", dsn, "DROP SCHEMA IF EXISTS "+run+" CASCADE") }},
+		{"mysql", "OAUTH2_TEST_MYSQL_DSN", func(t *testing.T, dsn string) oauth2.TokenStore {
+			ts, err := mysql.Open(context.Background(), dsn, mysql.WithTablePrefix(run+"_"))
+			return closing(t, ts, err)
+		}, func(dsn string) error { return dropMySQLTables(dsn, run+"_") }},
+		{"redis", "OAUTH2_TEST_REDIS_URL", func(t *testing.T, u string) oauth2.TokenStore {
+			ts, err := redis.NewFromURL(u, redis.WithKeyPrefix(run+":"))
+			return closing(t, ts, err)
+		}, func(u string) error { return deleteRedisKeys(u, run+":") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			dsn := ""
+			if tt.env != "" {
+				if dsn = os.Getenv(tt.env); dsn == "" {
+					t.Skipf("set %s (see .ci/services.sh) to run two Apps on %s", tt.env, tt.name)
+				}
+				t.Cleanup(func() {
+					if err := tt.clean(dsn); err != nil {
+						t.Errorf("remove the data of this run: %v", err)
+					}
+				})
+			}
 			// Names of this run only: a database keeps consent and counters.
 			suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
 			clientID, username := "app-"+suffix, "user-"+suffix
@@ -459,8 +502,10 @@ func TestApps_ShareOneStoreAsOneIssuer(t *testing.T) {
 			cfg.Users[0].Username = username
 			cfg.Issuer = "http://oauth2d.test"
 			cfg.ClientThrottle = ThrottleConfig{Limit: 3, Delay: time.Millisecond}
-			tt.setup(t, &cfg)
-			a, b := serveApp(t, cfg), serveApp(t, cfg)
+			cfg.Secret = testAtRestSecret // every process of a shared store has it
+			cfgA, cfgB := cfg, cfg
+			cfgA.TokenStore, cfgB.TokenStore = tt.open(t, dsn), tt.open(t, dsn)
+			a, b := serveApp(t, cfgA), serveApp(t, cfgB)
 			ka, _ := a.App.Keys().Current()
 			kb, _ := b.App.Keys().Current()
 			if ka.KeyID != kb.KeyID {
@@ -494,4 +539,62 @@ func TestApps_ShareOneStoreAsOneIssuer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// execSQL runs one statement on the database of dsn.
+func execSQL(driver, dsn, stmt string) error {
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.Exec(stmt)
+	return err
+}
+
+// dropMySQLTables drops the tables whose names start with prefix.
+func dropMySQLTables(dsn, prefix string) error {
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rows, err := db.Query("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?", prefix+"%")
+	if err != nil {
+		return err
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return err
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	for _, name := range tables {
+		if _, err := db.Exec("DROP TABLE IF EXISTS `" + name + "`"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteRedisKeys deletes the keys that start with prefix.
+func deleteRedisKeys(rawURL, prefix string) error {
+	opt, err := goredis.ParseURL(rawURL)
+	if err != nil {
+		return err
+	}
+	c := goredis.NewClient(opt)
+	defer c.Close()
+	ctx := context.Background()
+	iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
+	for iter.Next(ctx) {
+		if err := c.Del(ctx, iter.Val()).Err(); err != nil {
+			return err
+		}
+	}
+	return iter.Err()
 }

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/oauth2d/oauth2/internal/secret"
 )
 
@@ -128,6 +130,9 @@ func Main(env Env) int {
 	handler := newHandler(out)
 	log = slog.New(handler)
 	cfg.Logger = log
+	// go-redis logs on its own (a failed dial, a dropped connection):
+	// through the server's handler, so that -log-format json stays JSON.
+	goredis.SetLogger(redisLogger{log: log})
 	return serve(env, cfg, log, handler)
 }
 
@@ -206,6 +211,16 @@ func hashPassword(env Env) int {
 	return 0
 }
 
+// redisLogger passes go-redis's own log lines to slog.
+type redisLogger struct{ log *slog.Logger }
+
+// Printf logs one line of go-redis as a warning: it logs only what went
+// wrong.
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	msg := strings.TrimPrefix(strings.TrimSpace(fmt.Sprintf(format, v...)), "redis: ")
+	l.log.WarnContext(ctx, msg, "component", "go-redis")
+}
+
 // version returns Version, or what the build recorded.
 func version() string {
 	if Version != "" {
@@ -249,20 +264,51 @@ func serve(env Env, cfg Config, log *slog.Logger, handler slog.Handler) int {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
 	}
-	log.Info("oauth2d started",
+	var metricsSrv *http.Server
+	metricsAddr := ""
+	if cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			ln.Close()
+			log.Error("cannot listen", "metrics_listen", cfg.MetricsListen, "err", err)
+			return 1
+		}
+		metricsAddr = mln.Addr().String()
+		metricsSrv = &http.Server{
+			Handler:           app.MetricsHandler(),
+			ReadHeaderTimeout: readHeaderTimeout,
+			ReadTimeout:       readTimeout,
+			WriteTimeout:      writeTimeout,
+			IdleTimeout:       idleTimeout,
+			MaxHeaderBytes:    maxHeaderBytes,
+			ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
+		}
+		go func() {
+			if err := metricsSrv.Serve(mln); err != nil && !stderrors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics server stopped", "err", err)
+			}
+		}()
+	}
+	attrs := []any{
 		"version", version(),
 		"issuer", app.Issuer(),
 		"listen", ln.Addr().String(),
 		"store", RedactStore(cfg.Store),
 		"access_token_format", cfg.AccessToken.Format,
 		"clients", len(cfg.Clients),
-		"users", len(cfg.Users))
+		"users", len(cfg.Users),
+	}
+	if metricsAddr != "" {
+		attrs = append(attrs, "metrics_listen", metricsAddr)
+	}
+	log.Info("oauth2d started", attrs...)
 	if cfg.IsDemo() {
-		log.Warn("demo credentials, for development only",
+		// The one line that prints a secret: the well-known demo
+		// credentials, so that a developer can try the server at once.
+		log.Warn("demo credentials, for development only; get a token: curl -s -u "+DemoClientID+":"+DemoClientSecret+
+			" -d grant_type=client_credentials -d scope=read "+app.Issuer()+"/token",
 			"client_id", DemoClientID, "client_secret", DemoClientSecret,
 			"username", DemoUsername, "password", DemoPassword)
-		log.Info("get a token: curl -s -u " + DemoClientID + ":" + DemoClientSecret +
-			" -d grant_type=client_credentials -d scope=read " + app.Issuer() + "/token")
 	}
 
 	signals := env.Signals
@@ -286,6 +332,9 @@ func serve(env Env, cfg Config, log *slog.Logger, handler slog.Handler) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
+	if metricsSrv != nil {
+		_ = metricsSrv.Shutdown(ctx)
+	}
 	if err := srv.Shutdown(ctx); err != nil {
 		log.Error("shutdown: requests still in flight were cut", "err", err)
 		return 1

@@ -1,17 +1,26 @@
 // Package secret hashes and verifies passwords and client secrets with
 // argon2id (RFC 9106) or bcrypt, comparing in constant time.
+//
+// A verification of the default argon2id parameters takes 64 MiB and tens
+// of milliseconds of a core, so that a burst of wrong passwords could
+// exhaust a server's memory: at most GOMAXPROCS hashes are computed at
+// once in a process, and the others wait their turn (VerifyContext gives
+// up after MaxWait).
 package secret
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -29,13 +38,55 @@ const (
 
 var b64 = base64.RawStdEncoding
 
+// turns bounds the hashes computed at once: one per core the Go scheduler
+// uses, which is as many as can make progress anyway.
+var turns = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+
+// MaxWait is how long VerifyContext waits for a turn to hash before it
+// gives up with ErrBusy.
+const MaxWait = 2 * time.Second
+
+// maxWait is MaxWait; tests shorten it.
+var maxWait = MaxWait
+
+// ErrBusy is returned by VerifyContext when every turn to hash was taken
+// for MaxWait: the caller should answer "temporarily unavailable, try
+// again" (RFC 6749 5.2 temporarily_unavailable, with a 503).
+var ErrBusy = errors.New("secret: too many password verifications at once; try again")
+
+// wait waits for a turn to hash, for as long as it takes.
+func wait() { turns <- struct{}{} }
+
+// take waits for a turn to hash until MaxWait has passed or ctx is done.
+func take(ctx context.Context) error {
+	select {
+	case turns <- struct{}{}:
+		return nil
+	default:
+	}
+	tm := time.NewTimer(maxWait)
+	defer tm.Stop()
+	select {
+	case turns <- struct{}{}:
+		return nil
+	case <-tm.C:
+		return ErrBusy
+	case <-ctx.Done():
+		return fmt.Errorf("secret: %w", ctx.Err())
+	}
+}
+
+func release() { <-turns }
+
 // Hash returns an argon2id hash of password in the PHC string format
-// "$argon2id$v=19$m=65536,t=3,p=1$salt$hash".
+// "$argon2id$v=19$m=65536,t=3,p=1$salt$hash". It waits for a turn to hash.
 func Hash(password string) (string, error) {
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("secret: salt: %w", err)
 	}
+	wait()
+	defer release()
 	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
@@ -143,22 +194,47 @@ func argonParam(field, name string, bits int) (uint64, error) {
 var verified sync.Map // hash string -> [32]byte
 
 // Verify reports whether password matches hash (argon2id or bcrypt), in
-// constant time with respect to the password.
+// constant time with respect to the password. When the password is not the
+// last one that verified against hash, it waits for a turn to hash, for as
+// long as it takes: a wrong answer is never given for a busy server.
 func Verify(hash, password string) bool {
+	ok, _ := verify(hash, password, func() error { wait(); return nil })
+	return ok
+}
+
+// VerifyContext is Verify for a request: it waits for a turn to hash at
+// most MaxWait and while ctx lasts, and returns ErrBusy (or the context's
+// error) when no turn came; the password was then not checked.
+func VerifyContext(ctx context.Context, hash, password string) (bool, error) {
+	return verify(hash, password, func() error { return take(ctx) })
+}
+
+// verify checks password against hash; turn waits for a turn to hash,
+// when the password is not the last one that verified.
+func verify(hash, password string, turn func() error) (bool, error) {
 	digest := sha256.Sum256([]byte(password))
 	if v, ok := verified.Load(hash); ok {
 		want := v.([32]byte)
 		if subtle.ConstantTimeCompare(want[:], digest[:]) == 1 {
-			return true
+			return true, nil
 		}
 	}
+	if Check(hash) != nil {
+		return false, nil
+	}
+	if err := turn(); err != nil {
+		return false, err
+	}
 	ok := verifySlow(hash, password)
+	release()
 	if ok {
 		verified.Store(hash, digest)
 	}
-	return ok
+	return ok, nil
 }
 
+// verifySlow hashes password with the parameters of hash and compares; the
+// caller holds a turn.
 func verifySlow(hash, password string) bool {
 	if Check(hash) != nil {
 		return false
@@ -187,8 +263,23 @@ var dummyHash = sync.OnceValue(func() string {
 // VerifyMissing spends the time of one argon2id verification and returns
 // false. Call it when the user or client is unknown.
 func VerifyMissing(password string) bool {
-	verifySlow(dummyHash(), password)
+	h := dummyHash()
+	wait()
+	defer release()
+	verifySlow(h, password)
 	return false
+}
+
+// VerifyMissingContext is VerifyMissing for a request: it waits for a turn
+// as VerifyContext does, and returns its error.
+func VerifyMissingContext(ctx context.Context, password string) error {
+	h := dummyHash()
+	if err := take(ctx); err != nil {
+		return err
+	}
+	defer release()
+	verifySlow(h, password)
+	return nil
 }
 
 // Equal compares two secrets in constant time with respect to their

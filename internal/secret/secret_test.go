@@ -1,7 +1,10 @@
 package secret
 
 import (
+	"context"
+	"errors"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -82,5 +85,46 @@ func TestCheckAndVerify_RefuseNonCanonicalHashes(t *testing.T) {
 				t.Errorf("Verify(%q) = true for a hash Check refuses", tt.hash)
 			}
 		})
+	}
+}
+
+func TestVerifyContext_BusyWhenEveryTurnIsTakenThenWorksAgain(t *testing.T) {
+	h := cheapArgon("pw")
+	// Take every turn, as that many concurrent verifications would.
+	for range cap(turns) {
+		turns <- struct{}{}
+	}
+	defer func() {
+		for len(turns) > 0 {
+			<-turns
+		}
+	}()
+	maxWait = 20 * time.Millisecond
+	defer func() { maxWait = MaxWait }()
+	if ok, err := VerifyContext(context.Background(), h, "wrong"); ok || !errors.Is(err, ErrBusy) {
+		t.Fatalf("no turn: %v, %v; want ErrBusy", ok, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := VerifyContext(ctx, h, "wrong"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled: %v", err)
+	}
+	if err := VerifyMissingContext(context.Background(), "pw"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("VerifyMissingContext: %v", err)
+	}
+	// Verify, for library callers, waits instead of answering wrongly.
+	done := make(chan bool)
+	go func() { done <- Verify(h, "pw") }()
+	select {
+	case <-done:
+		t.Fatal("Verify answered without a turn")
+	case <-time.After(50 * time.Millisecond):
+	}
+	<-turns
+	if !<-done {
+		t.Fatal("Verify refused the right password")
+	}
+	if ok, err := VerifyContext(context.Background(), h, "pw"); !ok || err != nil {
+		t.Fatalf("right password, from the cache: %v %v", ok, err)
 	}
 }

@@ -15,21 +15,56 @@ import (
 	"github.com/oauth2d/oauth2/errors"
 )
 
-// denyTTL is how long a "deny" pressed on the consent page waits for the
-// browser to come back to /authorize.
-const denyTTL = 5 * time.Minute
+// The consent page shows only an authorization request that the
+// authorization endpoint has validated in full (client, redirect URI,
+// scope, PKCE): /authorize keeps it in the KVStore under a random one-time
+// reference, and the page is opened with that reference, by the session
+// that made the request. A link that names an authorization request any
+// other way shows nothing. The user's answer is recorded for the session
+// and that exact request, which /authorize then completes; a consent is
+// remembered only when a code is actually issued (RememberConsent).
+
+const (
+	// consentRequestTTL is how long a validated request waits for the
+	// user's answer on the consent page.
+	consentRequestTTL = 10 * time.Minute
+	// decisionTTL is how long an answer on the consent page waits for
+	// the browser to come back to /authorize.
+	decisionTTL = 5 * time.Minute
+)
 
 // consentRecord is the remembered consent of one user to one client.
 type consentRecord struct {
 	Scopes []string `json:"scopes"`
 }
 
+// consentRequest is an authorization request waiting for the user's answer
+// on the consent page.
+type consentRequest struct {
+	// SID is the session that made the request: only it may answer.
+	SID          string `json:"sid"`
+	User         string `json:"u"`
+	ClientID     string `json:"c"`
+	Scope        string `json:"s,omitempty"`
+	RedirectHost string `json:"h,omitempty"`
+	// Return is the authorization request to complete.
+	Return string `json:"r"`
+}
+
 func consentKey(user, clientID string) string {
 	return hashKey("oauth2d/web/consent/", user, clientID)
 }
 
+func consentRequestKey(ref string) string {
+	return hashKey("oauth2d/web/consent-request/", ref)
+}
+
 func denyKey(sid, ret string) string {
 	return hashKey("oauth2d/web/deny/", sid, ret)
+}
+
+func approveKey(sid, ret string) string {
+	return hashKey("oauth2d/web/approve/", sid, ret)
 }
 
 // scopeList splits a scope parameter (RFC 6749 3.3).
@@ -59,9 +94,11 @@ func (p *Pages) consented(ctx context.Context, user, clientID, scope string) (bo
 	return true, nil
 }
 
-// remember records that the user allowed the client scope, on top of what
-// was allowed before.
-func (p *Pages) remember(ctx context.Context, user, clientID, scope string) error {
+// RememberConsent records that user allowed clientID scope, on top of what
+// was allowed before, so that later requests for no more than that skip
+// the consent page. Call it once a code or token has been issued for a
+// request the user approved (UserAuthorization's approved).
+func (p *Pages) RememberConsent(ctx context.Context, user, clientID, scope string) error {
 	var rec consentRecord
 	if v, err := p.kv.Get(ctx, consentKey(user, clientID)); err == nil {
 		_ = json.Unmarshal(v, &rec)
@@ -93,89 +130,131 @@ func (p *Pages) returnPath(r *http.Request) string {
 	return p.path("/authorize") + "?" + q
 }
 
-// UserAuthorization is the server's UserAuthorizationHandler (RFC 6749
-// 4.1.1): it returns the signed-in user once they have consented to the
-// client and scope of the request. A browser without a session is sent to
-// the login page, one without consent to the consent page, both with a
-// 303; then it returns "" and nil, having written the response. A "deny"
-// on the consent page comes back here as access_denied, which the server
-// redirects to the client with state and iss (RFC 6749 4.1.2.1, RFC 9207).
-func (p *Pages) UserAuthorization(w http.ResponseWriter, r *http.Request) (string, error) {
+// Request is an authorization request the server has validated in full
+// (RFC 6749 4.1.1; RFC 7636 4.3): the client, the redirect URI it is sent
+// back to, and the scope it asks for.
+type Request struct {
+	ClientID    string
+	RedirectURI string
+	Scope       string
+}
+
+// UserAuthorization authenticates the resource owner of the validated
+// authorization request req (RFC 6749 4.1.1) and returns them once they
+// have consented. A browser without a session is sent to the login page,
+// one without consent to the consent page with a one-time reference to
+// req, both with a 303; then it returns "" and nil, having written the
+// response. approved reports that the user has just allowed this request
+// on the consent page: the caller remembers the consent with
+// RememberConsent once the code is issued. A "deny" comes back as
+// access_denied, which the server redirects to the client with state and
+// iss (RFC 6749 4.1.2.1, RFC 9207).
+func (p *Pages) UserAuthorization(w http.ResponseWriter, r *http.Request, req Request) (user string, approved bool, err error) {
 	ctx := r.Context()
 	ret := p.returnPath(r)
 	s, ok := p.readSession(r)
 	if !ok {
 		p.redirect(w, r, p.path("/login")+"?"+url.Values{"return": {ret}}.Encode())
-		return "", nil
+		return "", false, nil
 	}
 	if _, err := p.kv.Take(ctx, denyKey(s.ID, ret)); err == nil {
-		return "", errors.ErrAccessDenied
+		return "", false, errors.ErrAccessDenied
 	} else if !stderrors.Is(err, oauth2.ErrNotFound) {
-		return "", fmt.Errorf("web: read consent decision: %w", err)
+		return "", false, fmt.Errorf("web: read consent decision: %w", err)
 	}
-	ok, err := p.consented(ctx, s.User, r.Form.Get("client_id"), r.Form.Get("scope"))
+	if _, err := p.kv.Take(ctx, approveKey(s.ID, ret)); err == nil {
+		return s.User, true, nil
+	} else if !stderrors.Is(err, oauth2.ErrNotFound) {
+		return "", false, fmt.Errorf("web: read consent decision: %w", err)
+	}
+	ok, err = p.consented(ctx, s.User, req.ClientID, req.Scope)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	if !ok {
-		p.redirect(w, r, p.path("/consent")+"?"+url.Values{"return": {ret}}.Encode())
-		return "", nil
+	if ok {
+		return s.User, false, nil
 	}
-	return s.User, nil
+	rec := consentRequest{SID: s.ID, User: s.User, ClientID: req.ClientID, Scope: req.Scope, Return: ret}
+	if u, err := url.Parse(req.RedirectURI); err == nil {
+		rec.RedirectHost = u.Host
+	}
+	v, _ := json.Marshal(rec)
+	ref := randomID(24)
+	if err := p.kv.Put(ctx, consentRequestKey(ref), v, consentRequestTTL); err != nil {
+		return "", false, fmt.Errorf("web: keep the request for consent: %w", err)
+	}
+	p.redirect(w, r, p.path("/consent")+"?"+url.Values{"request": {ref}}.Encode())
+	return "", false, nil
 }
 
-// consentPage fills the consent page for the authorization request ret,
-// or writes an error page and returns false.
-func (p *Pages) consentPage(w http.ResponseWriter, r *http.Request, ret string, s session) (page, url.Values, bool) {
-	q, ok := p.authorizeReturn(ret)
-	if !ok {
+// maxRequestRef bounds the reference a consent link carries.
+const maxRequestRef = 64
+
+// consentRequestOf reads the validated request of ref for the session s,
+// taking it (one use) when take. It reports false, having written an error
+// page, when there is none for this session.
+func (p *Pages) consentRequestOf(w http.ResponseWriter, r *http.Request, ref string, s session, take bool) (consentRequest, bool) {
+	var rec consentRequest
+	if ref == "" || len(ref) > maxRequestRef {
 		p.Error(w, http.StatusBadRequest, "Invalid request", "This consent link is not valid. Go back to the application and start again.")
-		return page{}, nil, false
+		return rec, false
 	}
-	cli, err := p.client(r.Context(), q.Get("client_id"))
-	if err != nil || cli == nil {
-		if err != nil && !stderrors.Is(err, oauth2.ErrNotFound) && !stderrors.Is(err, errors.ErrInvalidClient) {
-			p.log.Error("consent: client lookup", "err", err)
-			p.Error(w, http.StatusServiceUnavailable, "Temporarily unavailable", msgUnavailable)
-			return page{}, nil, false
-		}
-		p.Error(w, http.StatusBadRequest, "Unknown application", "The application that sent you here is not registered with this server.")
-		return page{}, nil, false
+	read := p.kv.Get
+	if take {
+		read = p.kv.Take
 	}
-	data := page{Title: "Authorize " + cli.GetID(), ClientID: cli.GetID(), Return: ret, User: s.User, Scopes: scopeList(q.Get("scope"))}
-	if ru, err := url.Parse(q.Get("redirect_uri")); err == nil && ru.Host != "" {
-		data.RedirectHost = ru.Host
-	} else if md, ok := cli.(oauth2.ClientMetadata); ok && len(md.GetRedirectURIs()) == 1 {
-		if ru, err := url.Parse(md.GetRedirectURIs()[0]); err == nil {
-			data.RedirectHost = ru.Host
-		}
+	v, err := read(r.Context(), consentRequestKey(ref))
+	switch {
+	case stderrors.Is(err, oauth2.ErrNotFound):
+		p.Error(w, http.StatusBadRequest, "Invalid request", "This consent link is not valid, has expired or was already answered. Go back to the application and start again.")
+		return rec, false
+	case err != nil:
+		p.log.Error("consent: read request", "err", err)
+		p.Error(w, http.StatusServiceUnavailable, "Temporarily unavailable", msgUnavailable)
+		return rec, false
 	}
-	return data, q, true
+	if json.Unmarshal(v, &rec) != nil || rec.SID != s.ID || !p.safeReturn(rec.Return) {
+		// Another session's request: its reference leaked, or was sent.
+		p.log.Warn("consent form refused", "reason", "request of another session")
+		p.Error(w, http.StatusBadRequest, "Invalid request", "This consent link is not valid. Go back to the application and start again.")
+		return consentRequest{}, false
+	}
+	return rec, true
 }
 
-// ConsentForm serves GET /consent: what the client asks for, with "allow"
-// and "deny" buttons.
+// consentPage fills the consent page of rec.
+func consentPage(rec consentRequest, ref string) page {
+	return page{Title: "Authorize " + rec.ClientID, ClientID: rec.ClientID, Return: rec.Return, Request: ref,
+		User: rec.User, Scopes: scopeList(rec.Scope), RedirectHost: rec.RedirectHost}
+}
+
+// signedOut answers a consent form without a session.
+func (p *Pages) signedOut(w http.ResponseWriter) {
+	p.Error(w, http.StatusForbidden, "Signed out", "Your session has ended. Go back to the application and start again.")
+}
+
+// ConsentForm serves GET /consent?request=REF: what the validated request
+// REF asks for, with "allow" and "deny" buttons.
 func (p *Pages) ConsentForm(w http.ResponseWriter, r *http.Request) {
-	ret := r.URL.Query().Get("return")
 	s, ok := p.readSession(r)
 	if !ok {
-		if !p.safeReturn(ret) {
-			ret = ""
-		}
-		p.redirect(w, r, p.path("/login")+"?"+url.Values{"return": {ret}}.Encode())
+		p.signedOut(w)
 		return
 	}
-	data, _, ok := p.consentPage(w, r, ret, s)
+	ref := r.URL.Query().Get("request")
+	rec, ok := p.consentRequestOf(w, r, ref, s, false)
 	if !ok {
 		return
 	}
+	data := consentPage(rec, ref)
 	data.CSRF = p.csrfToken(p.csrfNonce(w, r), s.ID, "consent")
 	p.render(w, http.StatusOK, "consent.html", data)
 }
 
-// Consent serves POST /consent. "allow" remembers the consent and "deny"
-// records the refusal; both answer 303 to the authorization request, which
-// then issues the code or redirects access_denied to the client.
+// Consent serves POST /consent. It spends the request's reference, then
+// records the answer for the session and the request: "allow" lets the
+// request issue its code, after which the consent is remembered; "deny"
+// makes it access_denied. Both answer 303 to the authorization request.
 func (p *Pages) Consent(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
@@ -185,14 +264,15 @@ func (p *Pages) Consent(w http.ResponseWriter, r *http.Request) {
 	}
 	s, ok := p.readSession(r)
 	if !ok {
-		p.Error(w, http.StatusForbidden, "Signed out", "Your session has ended. Go back to the application and start again.")
+		p.signedOut(w)
 		return
 	}
-	ret := r.PostForm.Get("return")
-	data, q, ok := p.consentPage(w, r, ret, s)
+	ref := r.PostForm.Get("request")
+	rec, ok := p.consentRequestOf(w, r, ref, s, false)
 	if !ok {
 		return
 	}
+	data := consentPage(rec, ref)
 	again := func(status int, msg string) {
 		data.Error = msg
 		data.CSRF = p.csrfToken(p.csrfNonce(w, r), s.ID, "consent")
@@ -213,22 +293,23 @@ func (p *Pages) Consent(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusForbidden, err.Error())
 		return
 	}
+	var key string
 	switch r.PostForm.Get("consent") {
 	case "allow":
-		if err := p.remember(ctx, s.User, data.ClientID, q.Get("scope")); err != nil {
-			p.log.Error("consent: remember", "err", err)
-			again(http.StatusServiceUnavailable, msgUnavailable)
-			return
-		}
+		key = approveKey(s.ID, rec.Return)
 	case "deny":
-		if err := p.kv.Put(ctx, denyKey(s.ID, ret), []byte{1}, denyTTL); err != nil {
-			p.log.Error("consent: record denial", "err", err)
-			again(http.StatusServiceUnavailable, msgUnavailable)
-			return
-		}
+		key = denyKey(s.ID, rec.Return)
 	default:
 		again(http.StatusBadRequest, "Choose Allow or Deny.")
 		return
 	}
-	p.redirect(w, r, ret)
+	if rec, ok = p.consentRequestOf(w, r, ref, s, true); !ok {
+		return
+	}
+	if err := p.kv.Put(ctx, key, []byte{1}, decisionTTL); err != nil {
+		p.log.Error("consent: record the answer", "err", err)
+		again(http.StatusServiceUnavailable, msgUnavailable)
+		return
+	}
+	p.redirect(w, r, rec.Return)
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	stderrors "errors"
 	"net/http"
+	"net/netip"
 	"net/url"
 
+	"github.com/oauth2d/oauth2/internal/clientip"
 	"github.com/oauth2d/oauth2/server"
 )
 
@@ -66,11 +68,15 @@ func shownUserCode(in string) string {
 	return in
 }
 
-// deviceThrottleKey names who is guessing user codes: the signed-in user.
-// The page requires a sign-in, and users are provisioned by the operator,
-// so the number of accounts bounds the guesses; a session would be renewed
-// by signing in again, and an IP address is shared behind proxies and NAT.
-func deviceThrottleKey(s session) string { return "user\x00" + s.User }
+// deviceThrottleKey names who is guessing user codes: the signed-in user at
+// an address (its IPv6 /64). The page requires a sign-in, and users are
+// provisioned by the operator, so the number of accounts bounds the
+// guesses; the address keeps one user's guesses from one place from
+// locking that user out of the page everywhere (a session would be renewed
+// by signing in again).
+func deviceThrottleKey(s session, addr netip.Addr) string {
+	return "user\x00" + s.User + "\x00" + clientip.Group(addr).String()
+}
 
 // DeviceForm serves GET /device, the verification page of RFC 8628 3.3: a
 // form whose input user_code the user_code query parameter fills in
@@ -155,7 +161,7 @@ func (p *Pages) Device(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusBadRequest, msgNoUserCode)
 		return
 	}
-	req, err := p.device.LookupUserCode(ctx, typed, deviceThrottleKey(s))
+	req, err := p.device.LookupUserCode(ctx, typed, deviceThrottleKey(s, p.clientAddr(r)))
 	if !p.deviceOK(err, again) {
 		return
 	}

@@ -20,32 +20,64 @@ const masterKeyLen = 32
 
 var b64 = base64.RawURLEncoding
 
+// Sealer keeps the pages' HMAC master key encrypted in the KVStore (the
+// standalone server seals it as it seals its signing keys).
+type Sealer interface {
+	// Load reads the value of name in kv and decrypts it; a value stored
+	// in the clear by an earlier version (clear reports it) is encrypted
+	// in place. It returns nil, nil when kv holds no value.
+	Load(ctx context.Context, kv oauth2.KVStore, name string, clear func(v []byte) bool) ([]byte, error)
+	// Seal encrypts plaintext to be stored under name.
+	Seal(name string, plaintext []byte) []byte
+}
+
+// plainSealer stores the key as it is, for pages without a Sealer.
+type plainSealer struct{}
+
+func (plainSealer) Load(ctx context.Context, kv oauth2.KVStore, name string, _ func([]byte) bool) ([]byte, error) {
+	v, err := kv.Get(ctx, name)
+	if stderrors.Is(err, oauth2.ErrNotFound) {
+		return nil, nil
+	}
+	return v, err
+}
+
+func (plainSealer) Seal(_ string, plaintext []byte) []byte { return plaintext }
+
 // loadMasterKey returns the HMAC master key kept in kv, making it on first
 // use. Of several processes starting at once, the first to store its key
 // wins and the others read that one.
-func loadMasterKey(ctx context.Context, kv oauth2.KVStore) ([]byte, error) {
-	key, err := kv.Get(ctx, hmacKeyName)
-	if err == nil && len(key) == masterKeyLen {
-		return key, nil
+func loadMasterKey(ctx context.Context, kv oauth2.KVStore, sealer Sealer) ([]byte, error) {
+	if sealer == nil {
+		sealer = plainSealer{}
 	}
-	if err != nil && !stderrors.Is(err, oauth2.ErrNotFound) {
+	anyClear := func([]byte) bool { return true }
+	key, err := sealer.Load(ctx, kv, hmacKeyName, anyClear)
+	if err != nil {
 		return nil, fmt.Errorf("web: read HMAC key: %w", err)
+	}
+	if len(key) == masterKeyLen {
+		return key, nil
 	}
 	fresh := make([]byte, masterKeyLen)
 	_, _ = rand.Read(fresh) // crypto/rand.Read never fails (Go 1.24+)
-	if len(key) != 0 {
+	if key != nil {
 		// A key of the wrong size is replaced, not trusted.
-		if err := kv.Put(ctx, hmacKeyName, fresh, 0); err != nil {
+		if err := kv.Put(ctx, hmacKeyName, sealer.Seal(hmacKeyName, fresh), 0); err != nil {
 			return nil, fmt.Errorf("web: store HMAC key: %w", err)
 		}
 		return fresh, nil
 	}
-	if _, err := kv.PutIfAbsent(ctx, hmacKeyName, fresh, 0); err != nil {
+	stored, err := kv.PutIfAbsent(ctx, hmacKeyName, sealer.Seal(hmacKeyName, fresh), 0)
+	if err != nil {
 		return nil, fmt.Errorf("web: store HMAC key: %w", err)
 	}
-	key, err = kv.Get(ctx, hmacKeyName)
-	if err != nil {
-		return nil, fmt.Errorf("web: read HMAC key: %w", err)
+	if stored {
+		return fresh, nil
+	}
+	key, err = sealer.Load(ctx, kv, hmacKeyName, anyClear)
+	if err != nil || len(key) != masterKeyLen {
+		return nil, fmt.Errorf("web: read HMAC key: %w", stderrors.Join(err, stderrors.New("the key another process stored is unusable")))
 	}
 	return key, nil
 }

@@ -4,11 +4,15 @@ import (
 	"context"
 	stderrors "errors"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/oauth2d/oauth2/internal/secret"
+	"github.com/oauth2d/oauth2/internal/throttle"
 )
 
 // maxFormBytes limits the body of the login and consent forms.
@@ -20,6 +24,7 @@ const (
 	msgBadLogin    = "The username or password is incorrect."
 	msgTooMany     = "Too many attempts, try again later."
 	msgUnavailable = "The service is temporarily unavailable. Please try again in a moment."
+	msgBusy        = "Too many people are signing in right now. Please try again in a moment."
 	msgBadReturn   = "This sign-in link is not valid. Go back to the application and start again."
 )
 
@@ -134,18 +139,23 @@ func (p *Pages) Login(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusBadRequest, msgEmptyFields)
 		return
 	}
-	userID, err := p.Authenticate(ctx, username, password)
+	userID, err := p.Authenticate(ctx, username, password, p.clientAddr(r))
 	switch {
 	case err == nil:
 	case stderrors.Is(err, ErrThrottled):
 		var te *ThrottledError
 		if stderrors.As(err, &te) {
-			w.Header().Set("Retry-After", strconv.Itoa(int(te.RetryAfter.Round(time.Second)/time.Second)))
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(te.RetryAfter.Round(time.Second)/time.Second))))
 		}
 		again(http.StatusTooManyRequests, msgTooMany)
 		return
 	case stderrors.Is(err, ErrBadCredentials):
 		again(http.StatusBadRequest, msgBadLogin)
+		return
+	case stderrors.Is(err, secret.ErrBusy):
+		p.log.Warn("login: no turn to verify the password in time")
+		w.Header().Set("Retry-After", "1")
+		again(http.StatusServiceUnavailable, msgBusy)
 		return
 	default:
 		p.log.Error("login", "err", err)
@@ -166,8 +176,12 @@ func isFormError(err error) bool {
 // ErrBadCredentials: the username or the password is wrong.
 var ErrBadCredentials = stderrors.New("web: bad credentials")
 
-// ThrottledError is returned by Authenticate while a username is locked
-// out; it matches ErrThrottled.
+// ErrThrottled is matched by the error of a login refused because its
+// username failed too often from its address.
+var ErrThrottled = throttle.ErrThrottled
+
+// ThrottledError is returned by Authenticate while a username is refused
+// from an address; it matches ErrThrottled.
 type ThrottledError struct{ RetryAfter time.Duration }
 
 func (e *ThrottledError) Error() string { return ErrThrottled.Error() }
@@ -175,33 +189,43 @@ func (e *ThrottledError) Error() string { return ErrThrottled.Error() }
 // Is reports whether target is ErrThrottled.
 func (e *ThrottledError) Is(target error) bool { return target == ErrThrottled }
 
-// Authenticate checks a username and password, throttled per username:
-// after repeated failures it answers slowly, then refuses with a
-// *ThrottledError until the window has passed. It returns the user ID,
-// ErrBadCredentials, or a store error. The password grant (RFC 6749 4.3.2)
+// Authenticate checks a username and password from a client at addr. The
+// attempt is counted before the password is verified (throttle.Limiter):
+// after repeated failures of the username from addr the answer is slowed,
+// then the username is refused from addr with a *ThrottledError until the
+// window has passed, while it still works from other addresses; failures
+// of the username from every address only slow its failed attempts. It
+// returns the user ID, ErrBadCredentials, secret.ErrBusy when no turn to
+// hash came in time, or a store error. The password grant (RFC 6749 4.3.2)
 // uses it as well as the login form.
-func (p *Pages) Authenticate(ctx context.Context, username, password string) (string, error) {
-	if retry, err := p.throttle.Check(ctx, username); err != nil {
-		if stderrors.Is(err, ErrThrottled) {
+func (p *Pages) Authenticate(ctx context.Context, username, password string, addr netip.Addr) (string, error) {
+	res, err := p.throttle.Reserve(ctx, username, addr)
+	if err != nil {
+		var le *throttle.LockedError
+		if stderrors.As(err, &le) {
 			p.log.Warn("login throttled")
-			return "", &ThrottledError{RetryAfter: retry}
+			return "", &ThrottledError{RetryAfter: le.RetryAfter}
 		}
 		return "", err
 	}
-	if p.users.Verify(username, password) {
-		if err := p.throttle.Succeed(ctx, username); err != nil {
+	ok, err := p.users.Verify(ctx, username, password)
+	if err != nil {
+		return "", err
+	}
+	if ok {
+		if err := res.Succeed(ctx); err != nil {
 			return "", err
 		}
 		return username, nil
 	}
-	delay, err := p.throttle.Fail(ctx, username)
+	delay, locked, err := res.Fail(ctx)
 	p.log.Warn("login failed")
-	Wait(ctx, delay)
-	if stderrors.Is(err, ErrThrottled) {
-		return "", &ThrottledError{RetryAfter: p.throttle.window()}
-	}
+	throttle.Wait(ctx, delay)
 	if err != nil {
 		return "", err
+	}
+	if locked {
+		return "", &ThrottledError{RetryAfter: p.throttle.EffectiveWindow()}
 	}
 	return "", ErrBadCredentials
 }

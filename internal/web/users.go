@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/oauth2d/oauth2/internal/secret"
@@ -42,11 +43,13 @@ func (u *Users) Len() int { return len(u.hashes) }
 
 // Verify reports whether password is the password of username. It spends
 // the time of one argon2id verification whether or not the user exists,
-// so that the answer's timing does not tell which usernames exist.
-func (u *Users) Verify(username, password string) bool {
+// so that the answer's timing does not tell which usernames exist. It
+// returns secret.ErrBusy when no turn to hash came in time (the password
+// was not checked).
+func (u *Users) Verify(ctx context.Context, username, password string) (bool, error) {
 	h, ok := u.hashes[username]
 	if !ok {
-		return secret.VerifyMissing(password)
+		return false, secret.VerifyMissingContext(ctx, password)
 	}
-	return secret.Verify(h, password)
+	return secret.VerifyContext(ctx, h, password)
 }

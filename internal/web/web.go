@@ -5,7 +5,7 @@
 // spent CSRF tokens, remembered consent, throttling counters) lives in the
 // store's oauth2.KVStore.
 //
-// Pages follow RFC 9700 4.16 and DESIGN.md section 3: no framing
+// Pages follow RFC 9700 4.16 (docs/architecture.md, security): no framing
 // (frame-ancestors 'none', X-Frame-Options), no referrer, no caching, a
 // 303 after every successful POST, every value HTML-escaped by
 // html/template, and no JavaScript.
@@ -19,11 +19,14 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/internal/clientip"
+	"github.com/oauth2d/oauth2/internal/throttle"
 )
 
 //go:embed templates/*.html
@@ -48,9 +51,15 @@ type Config struct {
 	Users *Users
 	// Client looks up the client of an authorization request.
 	Client ClientLookup
-	// Throttle limits failed logins per username; its KV and Name are
-	// set by New.
-	Throttle Throttle
+	// Throttle limits failed logins per username and address; its KV is
+	// KV and its Name "login" when they are not set.
+	Throttle *throttle.Limiter
+	// Sealer, when set, keeps the pages' HMAC key encrypted in KV;
+	// without it the key is stored as it is.
+	Sealer Sealer
+	// ClientAddr returns the address of the client of a request, which the
+	// login throttle counts by; the TCP peer when nil.
+	ClientAddr func(*http.Request) netip.Addr
 	// Device, when set, enables the verification pages of the device
 	// authorization grant (RFC 8628 3.3): DeviceForm, Device and
 	// DeviceDone. Without it they answer 404.
@@ -73,7 +82,8 @@ type Pages struct {
 	users      *Users
 	client     ClientLookup
 	device     DeviceGrant
-	throttle   *Throttle
+	throttle   *throttle.Limiter
+	clientAddr func(*http.Request) netip.Addr
 	log        *slog.Logger
 	now        func() time.Time
 	sessionTTL time.Duration
@@ -125,13 +135,24 @@ func New(ctx context.Context, cfg Config) (*Pages, error) {
 	if p.consentTTL <= 0 {
 		p.consentTTL = 30 * 24 * time.Hour
 	}
-	th := cfg.Throttle
-	th.KV, th.Name = cfg.KV, "login"
-	if th.Now == nil {
-		th.Now = p.now
+	p.throttle = &throttle.Limiter{}
+	if cfg.Throttle != nil {
+		*p.throttle = *cfg.Throttle
 	}
-	p.throttle = &th
-	master, err := loadMasterKey(ctx, cfg.KV)
+	if p.throttle.KV == nil {
+		p.throttle.KV = cfg.KV
+	}
+	if p.throttle.Name == "" {
+		p.throttle.Name = "login"
+	}
+	if p.throttle.Now == nil {
+		p.throttle.Now = p.now
+	}
+	p.clientAddr = cfg.ClientAddr
+	if p.clientAddr == nil {
+		p.clientAddr = func(r *http.Request) netip.Addr { return clientip.Peer(r.RemoteAddr) }
+	}
+	master, err := loadMasterKey(ctx, cfg.KV, cfg.Sealer)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +176,7 @@ func New(ctx context.Context, cfg Config) (*Pages, error) {
 // path returns the absolute path of a page under the issuer's path.
 func (p *Pages) path(page string) string { return p.base + page }
 
-// securityHeaders are sent with every page (RFC 9700 4.16, DESIGN.md 3):
+// securityHeaders are sent with every page (RFC 9700 4.16):
 // no framing, no scripts or styles but our own files, no referrer, no
 // caching of pages that carry CSRF tokens and personal data.
 func securityHeaders(h http.Header) {
@@ -189,8 +210,10 @@ type page struct {
 	RedirectHost string
 	Scopes       []string
 	User         string
-	// The consent page's form action when it is not /consent.
-	Action string
+	// The consent page's form action when it is not /consent, and the
+	// one-time reference of the authorization request it answers.
+	Action  string
+	Request string
 	// The device pages (RFC 8628 3.3): the user code, and whether the
 	// user denied the request.
 	UserCode string

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/internal/throttle"
 	"github.com/oauth2d/oauth2/models"
 	"github.com/oauth2d/oauth2/store"
 )
@@ -52,7 +54,7 @@ func newPages(t *testing.T, issuer string) (*Pages, *clock, oauth2.KVStore) {
 			}
 			return &models.Client{ID: "app", RedirectURIs: []string{"https://app.example/cb"}}, nil
 		},
-		Throttle: Throttle{Limit: 3, Window: time.Minute, Delay: time.Millisecond},
+		Throttle: &throttle.Limiter{Limit: 3, Window: time.Minute, Delay: time.Millisecond},
 		Now:      clk.Now,
 	})
 	if err != nil {
@@ -252,68 +254,15 @@ func TestSameOrigin_RefusesOtherSitesPosts(t *testing.T) {
 	}
 }
 
-func TestThrottle_SlowsThenLocksOutUntilTheWindowEnds(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	kv := store.NewMemoryKV(clk.Now)
-	th := &Throttle{KV: kv, Name: "t", Limit: 5, Window: 15 * time.Minute, SlowAfter: 2,
-		Delay: 100 * time.Millisecond, MaxDelay: 250 * time.Millisecond, Now: clk.Now}
-	ctx := context.Background()
-	wantDelays := []time.Duration{0, 0, 100 * time.Millisecond, 200 * time.Millisecond, 250 * time.Millisecond}
-	for i, want := range wantDelays {
-		if _, err := th.Check(ctx, "bob"); err != nil {
-			t.Fatalf("failure %d: locked out early", i+1)
-		}
-		delay, err := th.Fail(ctx, "bob")
-		if delay != want {
-			t.Errorf("failure %d: delay %v, want %v", i+1, delay, want)
-		}
-		if locked := errors.Is(err, ErrThrottled); locked != (i == 4) {
-			t.Fatalf("failure %d: locked = %v", i+1, locked)
-		}
-	}
-	retry, err := th.Check(ctx, "bob")
-	if !errors.Is(err, ErrThrottled) || retry <= 0 || retry > 15*time.Minute {
-		t.Fatalf("after the limit: %v, retry after %v", err, retry)
-	}
-	if _, err := th.Check(ctx, "carol"); err != nil {
-		t.Fatal("another subject is locked out")
-	}
-	clk.Add(15*time.Minute + time.Second)
-	if _, err := th.Check(ctx, "bob"); err != nil {
-		t.Fatalf("after the window: %v", err)
-	}
-	if delay, err := th.Fail(ctx, "bob"); delay != 0 || err != nil {
-		t.Fatalf("a new window starts from zero: delay %v, %v", delay, err)
-	}
-}
-
-func TestThrottle_SuccessClearsTheCount(t *testing.T) {
-	kv := store.NewMemoryKV(nil)
-	th := &Throttle{KV: kv, Name: "t", Limit: 3}
-	ctx := context.Background()
-	for range 2 {
-		if _, err := th.Fail(ctx, "bob"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := th.Succeed(ctx, "bob"); err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		if _, err := th.Fail(ctx, "bob"); err != nil {
-			t.Fatalf("count not cleared by a success: %v", err)
-		}
-	}
-}
-
 func TestAuthenticate_SameAnswerForUnknownUserAndWrongPassword(t *testing.T) {
 	p, _, _ := newPages(t, "http://localhost:9096")
 	ctx := context.Background()
-	if id, err := p.Authenticate(ctx, "alice", "pw"); err != nil || id != "alice" {
+	addr := netip.MustParseAddr("192.0.2.1")
+	if id, err := p.Authenticate(ctx, "alice", "pw", addr); err != nil || id != "alice" {
 		t.Fatalf("right password: %q %v", id, err)
 	}
 	for _, tc := range []struct{ user, pw string }{{"alice", "nope"}, {"nobody", "pw"}} {
-		if _, err := p.Authenticate(ctx, tc.user, tc.pw); !errors.Is(err, ErrBadCredentials) {
+		if _, err := p.Authenticate(ctx, tc.user, tc.pw, addr); !errors.Is(err, ErrBadCredentials) {
 			t.Fatalf("%s/%s: %v", tc.user, tc.pw, err)
 		}
 	}
@@ -338,10 +287,11 @@ func TestPages_EscapeEveryValue(t *testing.T) {
 func TestUserAuthorization_SendsToLoginThenConsent(t *testing.T) {
 	p, _, kv := newPages(t, "http://localhost:9096")
 	authz := "/authorize?client_id=app&response_type=code&scope=read+write&state=s"
+	req := Request{ClientID: "app", RedirectURI: "https://app.example/cb", Scope: "read write"}
 	r := httptest.NewRequest(http.MethodGet, authz, nil)
 	_ = r.ParseForm()
 	rec := httptest.NewRecorder()
-	if id, err := p.UserAuthorization(rec, r); id != "" || err != nil || rec.Code != http.StatusSeeOther ||
+	if id, _, err := p.UserAuthorization(rec, r, req); id != "" || err != nil || rec.Code != http.StatusSeeOther ||
 		rec.Header().Get("Location") != "/login?return="+url.QueryEscape(authz) {
 		t.Fatalf("no session: %q %v %d %q", id, err, rec.Code, rec.Header().Get("Location"))
 	}
@@ -353,15 +303,15 @@ func TestUserAuthorization_SendsToLoginThenConsent(t *testing.T) {
 		r.AddCookie(c)
 	}
 	rec = httptest.NewRecorder()
-	if id, _ := p.UserAuthorization(rec, r); id != "" || !strings.HasPrefix(rec.Header().Get("Location"), "/consent?return=") {
+	if id, _, _ := p.UserAuthorization(rec, r, req); id != "" || !strings.HasPrefix(rec.Header().Get("Location"), "/consent?request=") {
 		t.Fatalf("no consent: %q %q", id, rec.Header().Get("Location"))
 	}
-	if err := p.remember(context.Background(), "alice", "app", "read write"); err != nil {
+	if err := p.RememberConsent(context.Background(), "alice", "app", "read write"); err != nil {
 		t.Fatal(err)
 	}
 	rec = httptest.NewRecorder()
-	if id, err := p.UserAuthorization(rec, r); id != "alice" || err != nil {
-		t.Fatalf("after consent: %q %v", id, err)
+	if id, approved, err := p.UserAuthorization(rec, r, req); id != "alice" || approved || err != nil {
+		t.Fatalf("after consent: %q %v %v", id, approved, err)
 	}
 	// The consent is stored under a hash, never under the user's name.
 	if _, err := kv.Get(context.Background(), "oauth2d/web/consent/alice"); !errors.Is(err, oauth2.ErrNotFound) {

@@ -113,15 +113,16 @@ func (a *agent) authorize(t *testing.T, route pageRoute) (code, verifier string)
 			}
 			next = a.local(t, loc)
 		case http.StatusOK:
-			form := url.Values{
-				"csrf":   {hiddenValue(t, page, "csrf")},
-				"return": {hiddenValue(t, page, "return")},
-			}
+			form := url.Values{"csrf": {hiddenValue(t, page, "csrf")}}
 			switch path {
 			case "/login":
+				form.Set("return", hiddenValue(t, page, "return"))
 				form.Set("username", a.fx.username)
 				form.Set("password", a.fx.password)
 			case "/consent":
+				// The one-time reference of the request /authorize
+				// validated and keeps in the store.
+				form.Set("request", hiddenValue(t, page, "request"))
 				form.Set("consent", "allow")
 			default:
 				t.Fatalf("%s %s: a page where a redirect was expected", p.name, path)

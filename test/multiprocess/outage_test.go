@@ -172,6 +172,7 @@ func startInProcess(t *testing.T, fx fixture, store string) *httptest.Server {
 	cfg := oauth2d.Default()
 	cfg.Issuer = "http://" + ln.Addr().String()
 	cfg.Store = store
+	cfg.Secret = sharedSecret
 	cfg.Clients = []oauth2d.ClientConfig{{
 		ID:                      fx.clientID,
 		Secret:                  fx.clientSecret,

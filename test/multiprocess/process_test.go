@@ -24,6 +24,11 @@ import (
 // address (RFC 8414 2).
 const sharedIssuer = "http://localhost:9096"
 
+// sharedSecret is the at-rest secret every process of a test shares: it
+// encrypts the signing keys in the shared store (docs/config.md,
+// secret_file), and a shared store refuses to start without one.
+const sharedSecret = "multiprocess-test-at-rest-secret-0123456789"
+
 // Bounds of the process life cycle.
 const (
 	startTimeout = 30 * time.Second // from exec to a healthy /healthz
@@ -136,7 +141,7 @@ func spawn(t *testing.T, name, bin, config string) *process {
 	t.Helper()
 	sink := newLogSink()
 	cmd := exec.Command(bin, "-config", config, "-log-format", "json")
-	cmd.Env = append(environWithout("OAUTH2D_"), "OAUTH2D_LISTEN=127.0.0.1:0")
+	cmd.Env = append(environWithout("OAUTH2D_"), "OAUTH2D_LISTEN=127.0.0.1:0", "OAUTH2D_SECRET="+sharedSecret)
 	cmd.Dir = t.TempDir()
 	cmd.Stdout = sink
 	cmd.Stderr = sink
