@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -267,13 +268,22 @@ func (a *App) requestID(w http.ResponseWriter, r *http.Request) string {
 		w.Header()["X-Request-Id"] = ids
 		return ids[0]
 	}
-	var buf [len("0123456789ab-") + 16]byte
-	b := append(buf[:0], requestIDs.prefix...)
+	// The ID's bytes and the header's one-element slice share one
+	// allocation: a request ID is made for most requests.
+	g := new(generatedID)
+	b := append(g.buf[:0], requestIDs.prefix...)
 	b = append(b, '-')
 	b = strconv.AppendUint(b, requestIDs.n.Add(1), 36)
-	id := string(b)
-	w.Header()["X-Request-Id"] = []string{id}
-	return id
+	g.val[0] = unsafe.String(&g.buf[0], len(b))
+	w.Header()["X-Request-Id"] = g.val[:]
+	return g.val[0]
+}
+
+// generatedID holds a generated request ID: its bytes, which are never
+// changed once the string is made, and the header value slice.
+type generatedID struct {
+	val [1]string
+	buf [len("0123456789ab-") + 16]byte
 }
 
 // logRequest writes the request's log line straight to the logger's
