@@ -82,6 +82,18 @@ func (m *Manager) validPKCEValue(s string) bool {
 //     PKCEConfig.Required, is errors.ErrMissingCodeChallenge.
 //
 // See https://www.rfc-editor.org/rfc/rfc7636#section-4.2.
+// CheckCodeChallenge reports, for an authorization request of cli, whether
+// the manager accepts its PKCE parameters (RFC 7636 4.3, 4.4.1; RFC 9700
+// 2.1.1): a challenge is present when the client is public or PKCE is
+// required, its method is S256 (or plain when allowed; no method means
+// plain), and it has the form the method needs. The server calls it before
+// the resource owner is asked to sign in, so that a request the manager
+// would refuse is refused first; GenerateAuthToken checks again.
+func (m *Manager) CheckCodeChallenge(cli oauth2.ClientInfo, challenge string, method oauth2.CodeChallengeMethod) error {
+	_, _, err := m.checkCodeChallenge(cli, challenge, method)
+	return err
+}
+
 func (m *Manager) checkCodeChallenge(cli oauth2.ClientInfo, challenge string, method oauth2.CodeChallengeMethod) (string, oauth2.CodeChallengeMethod, error) {
 	if challenge == "" {
 		if method != "" || cli.IsPublic() || m.pkce.Required {

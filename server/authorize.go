@@ -232,7 +232,43 @@ func (s *Server) validateAuthorizeRequest(w http.ResponseWriter, r *http.Request
 	if req.CodeChallenge == "" && rt == oauth2.Code && s.Config.ForcePKCE {
 		return req, errors.ErrMissingCodeChallenge
 	}
+	if err := s.checkAuthorizePolicy(client, req); err != nil {
+		return req, err
+	}
 	return req, nil
+}
+
+// CodeChallengeChecker is implemented by managers that tell ahead of
+// issuance whether they accept the PKCE parameters of an authorization
+// request, as manage.Manager does (RFC 7636 4.4.1).
+type CodeChallengeChecker interface {
+	CheckCodeChallenge(client oauth2.ClientInfo, challenge string, method oauth2.CodeChallengeMethod) error
+}
+
+// checkAuthorizePolicy checks what the manager would refuse at issuance,
+// before the resource owner is asked anything, so that the login and
+// consent pages only serve a request that can be granted: the client may
+// use the response type's grant (unauthorized_client), may ask for the
+// scope (invalid_scope, RFC 6749 3.3), and sends PKCE parameters the
+// manager accepts (RFC 7636 4.4.1). Errors are redirected to the client.
+func (s *Server) checkAuthorizePolicy(client oauth2.ClientInfo, req *AuthorizeRequest) error {
+	pc := policy.Of(client)
+	gt := oauth2.AuthorizationCode
+	if req.ResponseType == oauth2.Token {
+		gt = oauth2.Implicit
+	}
+	if err := pc.CheckGrant(gt); err != nil {
+		return errResponseNotAllowed
+	}
+	if err := pc.CheckScope(req.Scope); err != nil {
+		return err
+	}
+	if req.ResponseType == oauth2.Code {
+		if c, ok := s.Manager.(CodeChallengeChecker); ok {
+			return c.CheckCodeChallenge(client, req.CodeChallenge, req.CodeChallengeMethod)
+		}
+	}
+	return nil
 }
 
 // clientLookupError maps a failed client lookup at the authorization

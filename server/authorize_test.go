@@ -474,3 +474,56 @@ func TestAuthorize_SeedPatternWritesErrorPageOnce(t *testing.T) {
 		t.Fatalf("ResponseErrorHandler saw %d responses, want 1", responses)
 	}
 }
+
+// A request the manager would refuse at issuance is refused before the
+// resource owner is asked anything (the UserAuthorizationHandler is not
+// called), with the RFC error redirected to the client: an unregistered
+// scope (RFC 6749 3.3), a grant the client is not registered for, and PKCE
+// parameters the manager does not accept (RFC 7636 4.4.1).
+func TestAuthorize_RequestTheManagerWouldRefuseIsRefusedBeforeSignIn(t *testing.T) {
+	tests := []struct {
+		name     string
+		clientID string
+		params   []string
+		wantCode string
+	}{
+		{"scope not registered", limitedID, []string{"scope", "admin",
+			"code_challenge", rfcChallenge, "code_challenge_method", "S256"}, "invalid_scope"},
+		{"one of the scopes not registered", limitedID, []string{"scope", "read admin",
+			"code_challenge", rfcChallenge, "code_challenge_method", "S256"}, "invalid_scope"},
+		{"plain PKCE not enabled", confID, []string{"code_challenge", rfcVerifier, "code_challenge_method", "plain"}, "invalid_request"},
+		{"unknown PKCE method", confID, []string{"code_challenge", rfcChallenge, "code_challenge_method", "S512"}, "invalid_request"},
+		{"malformed S256 challenge", confID, []string{"code_challenge", "short", "code_challenge_method", "S256"}, "invalid_request"},
+		{"public client without PKCE", pubID, nil, "invalid_request"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			asked := false
+			e.srv.SetUserAuthorizationHandler(func(w http.ResponseWriter, r *http.Request) (string, error) {
+				asked = true
+				return "u1", nil
+			})
+			redirect := confRedirect
+			if tt.clientID == pubID {
+				redirect = pubRedirect
+			}
+			kv := append([]string{"response_type", "code", "client_id", tt.clientID,
+				"redirect_uri", redirect, "state", "s1"}, tt.params...)
+			w, err := e.authorize(authQuery(kv...))
+			if err != nil {
+				t.Fatalf("returned %v", err)
+			}
+			_, v := redirectParams(t, w, false)
+			if v.Get("error") != tt.wantCode || v.Get("state") != "s1" || v.Has("code") {
+				t.Fatalf("redirect parameters %v, want error %s with state", v, tt.wantCode)
+			}
+			if asked {
+				t.Fatal("the resource owner was asked to authorize a request that cannot be granted")
+			}
+			if e.issued() != 0 {
+				t.Fatal("a code was issued")
+			}
+		})
+	}
+}
