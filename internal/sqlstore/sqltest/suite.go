@@ -17,6 +17,7 @@ import (
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/internal/sqlstore"
 	"github.com/oauth2d/oauth2/models"
+	"github.com/oauth2d/oauth2/store/storetest"
 )
 
 // Engine tells Run how to open stores of one engine.
@@ -45,29 +46,6 @@ func Key() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// Clock is a settable clock.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// NewClock returns a clock reading start.
-func NewClock(start time.Time) *Clock { return &Clock{now: start} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
 }
 
 // Tokens returns a record of grant with an access and a refresh token.
@@ -151,7 +129,7 @@ func count(t testing.TB, db *sql.DB, table string) int {
 // used keys and key-value entries, in batches, by the store's clock.
 func testSweeper(t *testing.T, e Engine) {
 	ctx := t.Context()
-	clock := NewClock(time.Now())
+	clock := storetest.NewClock(time.Now())
 	s := e.Open(t, sqlstore.WithClock(clock.Now), sqlstore.WithSweepInterval(10*time.Millisecond), sqlstore.WithSweepBatch(3))
 	tb := sqlstore.TablesOf(s)
 	for range 10 {
@@ -202,7 +180,7 @@ func testSweeper(t *testing.T, e Engine) {
 // rows, by the store's clock, and reports how many.
 func testSweepKeepsLive(t *testing.T, e Engine) {
 	ctx := t.Context()
-	clock := NewClock(time.Now())
+	clock := storetest.NewClock(time.Now())
 	s := e.Open(t, sqlstore.WithClock(clock.Now), sqlstore.WithSweepInterval(0), sqlstore.WithSweepBatch(2))
 	var live []*models.Token
 	for i := range 7 {
