@@ -47,6 +47,11 @@ type Dialect struct {
 	// transaction that records its version. Without it (MySQL) each
 	// statement commits on its own and must be idempotent.
 	TransactionalDDL bool
+	// AlreadyApplied, where DDL is not transactional, reports whether a
+	// migration statement failed only because its change is already there
+	// (a column added by a run that stopped before it recorded the
+	// version), so that running the migration again completes it.
+	AlreadyApplied func(error) bool
 	// LockMigrations takes an engine-wide lock on conn so that processes
 	// opening the store at the same time migrate one after the other, and
 	// returns its release. Nil when a write transaction is already
@@ -54,7 +59,7 @@ type Dialect struct {
 	LockMigrations func(ctx context.Context, conn *sql.Conn, t Tables) (unlock func(), err error)
 
 	// UpsertUsed inserts or replaces a row of {used} from the arguments
-	// (hash, kind, grant_id, expires_at).
+	// in the order of usedColumns.
 	UpsertUsed string
 	// UpsertClient inserts or replaces a row of {clients} from the
 	// arguments in the order of clientColumns.

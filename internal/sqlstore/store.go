@@ -21,6 +21,12 @@
 // oauth2.KVStore (signing keys, throttling counters, client assertion
 // jti), shared by every process that uses the database.
 //
+// Migration 3 adds {tokens}.extension, the record's extension data
+// (oauth2.ExtendableTokenInfo) in its url.Values.Encode form, NULL for
+// none; and to {used} the client, redirect URI and PKCE challenge of the
+// consumed record, which a *oauth2.ReusedError reports (NULL in rows
+// written before it).
+//
 // Only hashes of codes and tokens are at rest; a record read back carries
 // the value it was looked up by and "" for its other secret values.
 //

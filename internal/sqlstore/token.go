@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math"
+	"net/url"
 	"time"
 
 	"github.com/oauth2d/oauth2"
@@ -71,7 +73,10 @@ func (p part) args() []any {
 // kept byte for byte, whatever the engine's character set.
 type row struct {
 	grant, client, user, redirect, scope, challenge, method string
-	parts                                                   [3]part
+	// extension is the record's extension data in its url.Values.Encode
+	// form, "" for none (stored as NULL).
+	extension string
+	parts     [3]part
 }
 
 // newRow takes the fields of info and its code part when withCode is set,
@@ -80,6 +85,11 @@ func newRow(info oauth2.TokenInfo, withCode bool) *row {
 	r := &row{
 		grant: info.GetGrantID(), client: info.GetClientID(), user: info.GetUserID(),
 		redirect: info.GetRedirectURI(), scope: info.GetScope(),
+	}
+	if x, ok := info.(oauth2.ExtendableTokenInfo); ok {
+		if v := x.GetExtension(); len(v) > 0 {
+			r.extension = v.Encode()
+		}
 	}
 	if withCode {
 		r.challenge, r.method = info.GetCodeChallenge(), string(info.GetCodeChallengeMethod())
@@ -107,13 +117,18 @@ func (r *row) lastExpiry() int64 {
 
 // args are the values of RecordColumns.
 func (r *row) args(extra ...any) []any {
-	a := make([]any, 0, 21)
+	a := make([]any, 0, 22)
 	a = append(a, []byte(r.grant), []byte(r.client), []byte(r.user), []byte(r.redirect),
 		[]byte(r.scope), []byte(r.challenge), []byte(r.method))
 	for _, p := range r.parts {
 		a = append(a, p.args()...)
 	}
 	a = append(a, r.lastExpiry())
+	if r.extension == "" {
+		a = append(a, nil)
+	} else {
+		a = append(a, []byte(r.extension))
+	}
 	return append(a, extra...)
 }
 
@@ -189,10 +204,18 @@ func scanRecord(sr *sql.Row) (*models.Token, error) {
 	var t models.Token
 	var method string
 	var created, ttl [3]sql.NullInt64
+	var ext []byte
 	err := sr.Scan(&t.GrantID, &t.ClientID, &t.UserID, &t.RedirectURI, &t.Scope, &t.CodeChallenge, &method,
-		&created[0], &ttl[0], &created[1], &ttl[1], &created[2], &ttl[2])
+		&created[0], &ttl[0], &created[1], &ttl[1], &created[2], &ttl[2], &ext)
 	if err != nil {
 		return nil, err
+	}
+	if len(ext) > 0 {
+		// Written by url.Values.Encode, which ParseQuery reads back
+		// exactly.
+		if t.Extension, err = url.ParseQuery(string(ext)); err != nil {
+			return nil, fmt.Errorf("stored extension data: %w", err)
+		}
 	}
 	t.CodeChallengeMethod = oauth2.CodeChallengeMethod(method)
 	at := func(n sql.NullInt64) time.Time {
@@ -218,14 +241,23 @@ func scanRecord(sr *sql.Row) (*models.Token, error) {
 // replayed tells a consumed key, still remembered, from an unknown one.
 func (s *Store) replayed(ctx context.Context, k kind, h []byte, now int64, op string) error {
 	var grant string
-	err := s.q.getUsed.row(ctx, nil, h, int64(k), now).Scan(&grant)
+	var client, redirect, challenge, method []byte
+	err := s.q.getUsed.row(ctx, nil, h, int64(k), now).Scan(&grant, &client, &redirect, &challenge, &method)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return s.notFound(op)
 	case err != nil:
 		return s.fail(ctx, op, err)
 	}
-	return &oauth2.ReusedError{GrantID: grant}
+	re := &oauth2.ReusedError{GrantID: grant}
+	if client != nil { // NULL in rows written before migration 3
+		re.ClientID = string(client)
+		re.Record = &models.Token{
+			ClientID: re.ClientID, GrantID: grant, RedirectURI: string(redirect),
+			CodeChallenge: string(challenge), CodeChallengeMethod: oauth2.CodeChallengeMethod(method),
+		}
+	}
+	return re
 }
 
 // RemoveByCode removes the code, live or not. The record's other parts
@@ -250,15 +282,16 @@ var errMiss = errors.New("no live row")
 
 // locked is the row a transaction holds for a change.
 type locked struct {
-	id      int64
-	grant   string
-	expires int64
-	alone   bool // nothing else is left in the row without the part
+	id                      int64
+	grant, client, redirect string
+	challenge, method       string
+	expires                 int64
+	alone                   bool // nothing else is left in the row without the part
 }
 
 func (s *Store) lock(ctx context.Context, tx *sql.Tx, k kind, h []byte, now int64) (locked, error) {
 	var l locked
-	err := s.q.lock[k.index()].row(ctx, tx, h, now).Scan(&l.id, &l.grant, &l.expires, &l.alone)
+	err := s.q.lock[k.index()].row(ctx, tx, h, now).Scan(&l.id, &l.grant, &l.client, &l.redirect, &l.challenge, &l.method, &l.expires, &l.alone)
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, errMiss
 	}
@@ -344,7 +377,8 @@ func (s *Store) consume(ctx context.Context, k kind, value string, issued oauth2
 			} else if p := r.parts[kindRefresh.index()]; p.hash != nil {
 				until = max(until, p.expires)
 			}
-			if _, err := s.q.upsertUsed.exec(ctx, tx, h, int64(k), []byte(issuedRow.grant), until); err != nil {
+			if _, err := s.q.upsertUsed.exec(ctx, tx, h, int64(k), []byte(issuedRow.grant), until,
+				[]byte(l.client), []byte(l.redirect), []byte(l.challenge), []byte(l.method)); err != nil {
 				return err
 			}
 		}

@@ -188,9 +188,17 @@ var Dialect = &sqlstore.Dialect{
 	updated_at BIGINT NOT NULL,
 	KEY {prefix}kv_expires (expires_at)
 ) ENGINE=InnoDB`,
+		}}, {Version: 3, Statements: []string{
+			// Each ALTER is atomic; one that ran before a crash fails with
+			// ER_DUP_FIELDNAME when the migration runs again, which
+			// AlreadyApplied accepts.
+			`ALTER TABLE {tokens} ADD COLUMN extension BLOB NULL`,
+			`ALTER TABLE {used} ADD COLUMN client_id BLOB NULL, ADD COLUMN redirect_uri BLOB NULL,
+	ADD COLUMN code_challenge BLOB NULL, ADD COLUMN code_challenge_method BLOB NULL`,
 		}}}
 	},
 	LockMigrations: lockMigrations,
+	AlreadyApplied: duplicateColumn,
 	UpsertUsed:     sqlstore.UpsertUsedOnDuplicateKey,
 	UpsertClient:   sqlstore.UpsertClientOnDuplicateKey,
 	SweepTokens:    sqlstore.SweepTokensLimit,
@@ -250,4 +258,11 @@ func classify(err error) sqlstore.Class {
 		return sqlstore.Unavailable
 	}
 	return sqlstore.Permanent
+}
+
+// duplicateColumn reports ER_DUP_FIELDNAME: the column a migration adds is
+// already there.
+func duplicateColumn(err error) bool {
+	var me *mysqldriver.MySQLError
+	return errors.As(err, &me) && me.Number == 1060
 }

@@ -198,6 +198,10 @@ var Dialect = &sqlstore.Dialect{
 	updated_at BIGINT NOT NULL
 )`,
 			`CREATE INDEX {prefix}kv_expires ON {kv} (expires_at)`,
+		}}, {Version: 3, Statements: []string{
+			`ALTER TABLE {tokens} ADD COLUMN extension BYTEA`,
+			`ALTER TABLE {used} ADD COLUMN client_id BYTEA, ADD COLUMN redirect_uri BYTEA,
+	ADD COLUMN code_challenge BYTEA, ADD COLUMN code_challenge_method BYTEA`,
 		}}}
 	},
 	LockMigrations: lockMigrations,

@@ -238,6 +238,12 @@ var Dialect = &sqlstore.Dialect{
 	updated_at INTEGER NOT NULL
 ) WITHOUT ROWID`,
 			`CREATE INDEX {prefix}kv_expires ON {kv} (expires_at)`,
+		}}, {Version: 3, Statements: []string{
+			`ALTER TABLE {tokens} ADD COLUMN extension BLOB`,
+			`ALTER TABLE {used} ADD COLUMN client_id BLOB`,
+			`ALTER TABLE {used} ADD COLUMN redirect_uri BLOB`,
+			`ALTER TABLE {used} ADD COLUMN code_challenge BLOB`,
+			`ALTER TABLE {used} ADD COLUMN code_challenge_method BLOB`,
 		}}}
 	},
 	UpsertUsed:    sqlstore.UpsertUsedOnConflict,

@@ -69,6 +69,8 @@ func TestTokenStore(t *testing.T, h Harness) {
 		{"RevokeGrantRacingConsumersLeavesNoLiveToken", testRevokeRace},
 		{"ExpiredDataStaysGone", testExpiredStaysGone},
 		{"SecondHandleSeesSameData", testReopen},
+		{"ExtensionDataIsKeptWithTheRecord", testExtension},
+		{"ReplayReportsTheConsumedRecordTruly", testReplayReportsRecord},
 		{"UnreachableEngineIsUnavailable", testDown},
 	}
 	for _, c := range checks {
