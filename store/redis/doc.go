@@ -15,11 +15,13 @@
 //	<prefix>grant:<id>      the set of the live keys of one grant, for RevokeGrant
 //	<prefix>kv:<key>        a value of the oauth2.KVStore capability
 //
-// Each key holds the whole record (client, user, scope, times and the hash
-// of the access token stored with a refresh token), so that every lookup is
-// one GET. A consumed code or a rotated-out refresh token keeps its key,
-// which then holds a replay marker (its grant ID and how long it is
-// remembered) instead of the record. Keys expire in Redis a little after the
+// Each key holds the whole record (client, user, scope, times, extension
+// data and the hash of the access token stored with a refresh token), so
+// that every lookup is one GET. A consumed code or a rotated-out refresh
+// token keeps its key, which then holds a replay marker (its grant ID and
+// how long it is remembered) instead of the record; its *oauth2.ReusedError
+// reports that grant only (ClientID and Record empty), so that markers keep
+// the one format every release reads. Keys expire in Redis a little after the
 // token they hold, and every read also checks the expiry recorded in the
 // value against the store's clock, so the store's clock decides.
 //
