@@ -35,6 +35,20 @@ type Dialect struct {
 	InProcess bool
 	// TxOptions are used for every write transaction.
 	TxOptions *sql.TxOptions
+	// Begin, when set, starts the transaction of a batch of writes on
+	// conn, which the BatchTx releases when it ends: PostgreSQL's
+	// pipeline, which sends the statements of a batch in one round trip.
+	// Nil: a database/sql transaction with TxOptions, whose statements
+	// run one at a time.
+	Begin func(ctx context.Context, conn *sql.Conn) (BatchTx, error)
+	// InsertIgnore is appended to the INSERT of a record where the engine
+	// can skip a row that would duplicate a unique key, so that a
+	// duplicate fails its caller without failing the batch's statement:
+	// " ON CONFLICT DO NOTHING". Empty where it cannot (MySQL's INSERT
+	// IGNORE would also truncate a value that is too long): a duplicate
+	// then fails the statement, and the batch runs again one write per
+	// transaction.
+	InsertIgnore string
 
 	// Setup returns the statements run before migrations, after the
 	// migration lock is taken: they create the schema if the engine has one

@@ -62,23 +62,27 @@ type query struct {
 }
 
 type queries struct {
-	insert, replace, deleteID, getUsed, upsertUsed, revoke *query
-	get, lock, clear                                       [3]*query
-	sweepTokens, sweepUsed                                 *query
-	getClient, upsertClient, deleteClient                  *query
-	sweepKV, kvPut, kvPutIfAbsent, kvIncr, kvCount         *query
-	kvGet, kvLock, kvDelete                                *query
+	insert, replace, deleteID, getUsed, getUsedTx, upsertUsed, revoke *query
+	get, lock, clear                                                  [3]*query
+	sweepTokens, sweepUsed                                            *query
+	getClient, upsertClient, deleteClient                             *query
+	sweepKV, kvPut, kvPutIfAbsent, kvIncr, kvCount                    *query
+	kvGet, kvLock, kvDelete, kvTakeDelete                             *query
 }
 
 func (s *Store) prepare(ctx context.Context) error {
 	d := s.d
 	var err error
+	s.stmtOf = make(map[string]*sql.Stmt)
 	q := func(db *sql.DB, text string) *query {
 		qq := &query{text: d.rebind(s.t, text), db: db}
 		if d.Prepare && err == nil {
 			qq.ps, err = db.PrepareContext(ctx, qq.text)
 			if err == nil {
 				s.stmts = append(s.stmts, qq.ps)
+				if db == s.w {
+					s.stmtOf[qq.text] = qq.ps
+				}
 			}
 		}
 		return qq
@@ -92,12 +96,14 @@ func (s *Store) prepare(ctx context.Context) error {
 	}
 	marks := strings.TrimSuffix(strings.Repeat("?, ", strings.Count(RecordColumns, ",")+1), ", ")
 
-	s.q.insert = q(s.w, `INSERT INTO {tokens} (`+RecordColumns+`) VALUES (`+marks+`)`)
+	s.q.insert = q(s.w, `INSERT INTO {tokens} (`+RecordColumns+`) VALUES (`+marks+`)`+d.InsertIgnore)
 	s.q.replace = q(s.w, `UPDATE {tokens} SET `+set(RecordColumns)+` WHERE id = ?`)
 	s.q.deleteID = q(s.w, `DELETE FROM {tokens} WHERE id = ?`)
 	s.q.upsertUsed = q(s.w, d.UpsertUsed)
-	s.q.getUsed = q(s.r, `SELECT grant_id, client_id, redirect_uri, code_challenge, code_challenge_method
-	FROM {used} WHERE hash = ? AND kind = ? AND expires_at > ?`)
+	getUsed := `SELECT grant_id, client_id, redirect_uri, code_challenge, code_challenge_method
+	FROM {used} WHERE hash = ? AND kind = ? AND expires_at > ?`
+	s.q.getUsed = q(s.r, getUsed)
+	s.q.getUsedTx = q(s.w, getUsed)
 	s.q.revoke = q(s.w, `DELETE FROM {tokens} WHERE grant_id = ?`)
 	for _, k := range kinds {
 		c := k.column()
@@ -144,6 +150,7 @@ func (s *Store) prepare(ctx context.Context) error {
 	s.q.kvGet = q(s.r, `SELECT val FROM {kv} WHERE k = ? AND expires_at > ? AND val IS NOT NULL`)
 	s.q.kvLock = q(s.w, `SELECT val FROM {kv} WHERE k = ? AND expires_at > ? AND val IS NOT NULL`+d.ForUpdate)
 	s.q.kvDelete = q(s.w, `DELETE FROM {kv} WHERE k = ?`)
+	s.q.kvTakeDelete = q(s.w, `DELETE FROM {kv} WHERE k = ? AND expires_at > ? AND val IS NOT NULL`)
 	return err
 }
 

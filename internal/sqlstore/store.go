@@ -67,6 +67,8 @@ type Store struct {
 
 	q       queries
 	stmts   []*sql.Stmt
+	stmtOf  map[string]*sql.Stmt // the statements of w, by text
+	c       *committer
 	stop    chan struct{}
 	swept   chan struct{}
 	closing sync.Once
@@ -112,6 +114,7 @@ func Open(ctx context.Context, d *Dialect, w, r *sql.DB, own bool, cfg Config) (
 		s.closeStmts()
 		return nil, s.wrap(ctx, "prepare", err)
 	}
+	s.c = newCommitter(s)
 	if cfg.SweepInterval > 0 {
 		go s.sweepEvery(cfg.SweepInterval)
 	} else {
@@ -145,6 +148,7 @@ func (s *Store) Close() error {
 	s.closing.Do(func() {
 		close(s.stop)
 		<-s.swept
+		s.c.close()
 		s.closeStmts()
 		if s.own {
 			err = s.w.Close()
@@ -201,22 +205,6 @@ func (s *Store) retry(ctx context.Context, fn func() error) error {
 		}
 		backoff *= 2
 	}
-}
-
-// inTx runs fn in a write transaction, and again when the engine aborts it
-// for a conflict. fn's error, if any, is returned after a rollback.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return s.retry(ctx, func() error {
-		tx, err := s.w.BeginTx(ctx, s.d.TxOptions)
-		if err != nil {
-			return err
-		}
-		if err := fn(tx); err != nil {
-			_ = tx.Rollback()
-			return err
-		}
-		return tx.Commit()
-	})
 }
 
 // fail wraps err with the engine and operation, and with

@@ -121,6 +121,10 @@ var Dialect = &sqlstore.Dialect{
 	Placeholder: sqlstore.QuestionMark,
 	ForUpdate:   " FOR UPDATE",
 	Prepare:     true,
+	// READ COMMITTED, as PostgreSQL: a read in a batch's transaction sees
+	// what other processes committed since the batch began (a replay's
+	// used row), and locking reads take no gap locks.
+	TxOptions: &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 	// DDL commits implicitly: each statement of a migration is idempotent,
 	// and the named lock keeps other processes out meanwhile.
 	TransactionalDDL: false,

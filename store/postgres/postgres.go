@@ -132,6 +132,8 @@ var Dialect = &sqlstore.Dialect{
 	ForUpdate:   " FOR UPDATE",
 	// pgx caches prepared statements per connection by itself.
 	Prepare:          false,
+	InsertIgnore:     " ON CONFLICT DO NOTHING",
+	Begin:            beginPipeline,
 	TransactionalDDL: true,
 	Setup: func(t sqlstore.Tables) []string {
 		var stmts []string

@@ -176,6 +176,7 @@ var Dialect = &sqlstore.Dialect{
 	ForUpdate:        "",
 	Prepare:          true,
 	InProcess:        true,
+	InsertIgnore:     " ON CONFLICT DO NOTHING",
 	TransactionalDDL: true,
 	Setup: func(sqlstore.Tables) []string {
 		return []string{`CREATE TABLE IF NOT EXISTS {migrations} (
