@@ -333,3 +333,11 @@ var errNoRowsScan = sql.ErrNoRows
 
 // noRows reports whether a scan found no row.
 func noRows(err error) bool { return errors.Is(err, errNoRowsScan) }
+
+// Queued returns how many writes wait for a batch, for tests that need
+// writes to gather behind one in flight.
+func Queued(s *Store) int {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	return len(s.c.queue)
+}

@@ -167,6 +167,15 @@ func TestStore_Outage(t *testing.T) {
 	}
 }
 
+// TestStore_BatchWithServerGoneFailsEveryCaller takes the server away
+// while a pipelined batch of writes is in flight and more are queued:
+// every caller gets ErrUnavailable and nothing is left half written.
+func TestStore_BatchWithServerGoneFailsEveryCaller(t *testing.T) {
+	p, u := proxied(t)
+	s := open(t, u, postgres.WithSchema(newSchema(t)), postgres.WithTimeout(2*time.Second))
+	sqltest.BatchOutage(t, s.Store, p)
+}
+
 // TestOpen_UnreachableServerFailsFast checks Open against a closed port
 // and against a server that accepts connections and never answers.
 func TestOpen_UnreachableServerFailsFast(t *testing.T) {

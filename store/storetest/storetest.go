@@ -70,6 +70,8 @@ func TestTokenStore(t *testing.T, h Harness) {
 		{"ExpiredDataStaysGone", testExpiredStaysGone},
 		{"SecondHandleSeesSameData", testReopen},
 		{"ExtensionDataIsKeptWithTheRecord", testExtension},
+		{"MixedConcurrentWritersKeepExactlyOnce", testMixedStorm},
+		{"CancelledWritesAreWholeOrAbsent", testCancelledWrites},
 		{"ReplayReportsTheConsumedRecordTruly", testReplayReportsRecord},
 		{"UnreachableEngineIsUnavailable", testDown},
 	}

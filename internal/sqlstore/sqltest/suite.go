@@ -40,6 +40,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("MigrationsAreVersioned", func(t *testing.T) { testMigrations(t, e) })
 	t.Run("ConcurrentOpenMigratesOnce", func(t *testing.T) { testConcurrentOpen(t, e) })
 	t.Run("ClientSecretsAreHashed", func(t *testing.T) { testClientSecrets(t, e) })
+	t.Run("RefusedWriteFailsOnlyItsCaller", func(t *testing.T) { FailingWrites(t, e.Open(t)) })
 }
 
 // Key returns a value shaped like the library's codes and tokens.
