@@ -71,17 +71,28 @@ func BatchOutage(t *testing.T, s *sqlstore.Store, p *Proxy) {
 	}
 	p.Stall()
 	before := s.Batches()
+	// A first write hangs in the stalled connection; the others queue
+	// behind it.
+	pilot := Tokens(time.Now(), "grant-"+Key()[:8], time.Hour)
+	var pilotErr error
+	pilotDone := make(chan struct{})
+	go func() {
+		pilotErr = s.Create(ctx, pilot)
+		close(pilotDone)
+	}()
+	waitFor(t, 5*time.Second, "a batch in flight", func() bool { return s.Batches().Batches > before.Batches })
 	finished := make(chan struct{})
 	go func() {
 		gather(fns)
 		close(finished)
 	}()
-	// One batch hangs in the stalled connection, the others queue.
-	waitFor(t, 5*time.Second, "writes queued behind a batch in flight", func() bool {
-		return s.Batches().Batches > before.Batches && sqlstore.Queued(s) > 0
+	waitFor(t, 5*time.Second, "writes queued behind the batch in flight", func() bool {
+		return sqlstore.Queued(s) == len(fns)
 	})
 	p.Down()
 	<-finished
+	<-pilotDone
+	recs, errs = append(recs, pilot), append(errs, pilotErr)
 	for i, err := range errs {
 		if !errors.Is(err, oauth2.ErrUnavailable) {
 			t.Fatalf("write %d with its batch's engine gone = %v, want ErrUnavailable", i, err)
