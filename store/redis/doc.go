@@ -55,9 +55,9 @@
 // loses depends on its persistence settings, not on this store:
 //
 //   - appendonly yes with appendfsync always: every write is in the
-//     append-only file, fsynced, before Redis runs the next command's
-//     reply out, so a token answered with 200 survives a crash of Redis or
-//     of its machine, as with the SQL stores. Redis groups the fsyncs of the
+//     append-only file, fsynced, before Redis sends its reply, so a token
+//     answered with 200 survives a crash of Redis or of its machine, as
+//     with the SQL stores. Redis groups the fsyncs of the
 //     commands of one event-loop turn (a pipeline), so pipelining keeps
 //     this affordable.
 //   - appendonly yes with appendfsync everysec (Redis's default once AOF is
