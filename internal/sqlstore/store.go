@@ -30,6 +30,9 @@
 // Only hashes of codes and tokens are at rest; a record read back carries
 // the value it was looked up by and "" for its other secret values.
 //
+// Every write runs in a batch (batch.go): the writes waiting when the
+// store's committer is free share one transaction and one commit.
+//
 // Consumption (ExchangeCode, RotateRefresh) runs in one transaction: a
 // locking read of the live row by its hash (SELECT ... FOR UPDATE, or
 // SQLite's exclusive BEGIN IMMEDIATE), the used row, and the issued record

@@ -10,6 +10,13 @@
 // row; the others find it changed and get a *oauth2.ReusedError. A
 // transaction that InnoDB aborts as a deadlock victim is run again.
 //
+// Concurrent writes share transactions and commits (group commit,
+// internal/sqlstore): a token is answered once the commit that holds it is
+// durable (with innodb_flush_log_at_trx_commit=1, the default), and one
+// log flush serves every write of the batch. Batches run at READ
+// COMMITTED, so that a replay's used row written by another process is
+// seen inside a batch.
+//
 // Tables are InnoDB; every text column is binary (VARBINARY or BLOB), so
 // values are compared byte for byte and kept whatever the connection's
 // character set.

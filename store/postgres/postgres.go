@@ -15,6 +15,13 @@
 // one finds the row; the others wait for the lock, find it changed, and
 // get a *oauth2.ReusedError.
 //
+// Concurrent writes share transactions and commits (group commit,
+// internal/sqlstore), and a batch goes to the server on pgx's native
+// pipeline (pgx.Batch, through the pool's connection): BEGIN, the batch's
+// statements and COMMIT in one round trip, plus one for each consumption's
+// locking read. Each writer is answered once the commit that holds its
+// write is durable (synchronous_commit on, the default).
+//
 // Every operation is bounded by a timeout (WithTimeout, default 3s). When
 // the server cannot be reached, operations fail with an error wrapping
 // oauth2.ErrUnavailable, and the pool reconnects by itself when the server
