@@ -69,14 +69,15 @@ type op struct {
 	done  chan struct{}
 }
 
-// committer gathers ops into batches and runs them, one batch at a time.
+// committer gathers ops into batches and runs them: one batch at a time
+// on each of its loops (Dialect.Committers).
 type committer struct {
 	s       *Store
 	mu      sync.Mutex
 	queue   []*op
 	closed  bool
 	wake    chan struct{}
-	stopped chan struct{}
+	loops   sync.WaitGroup
 
 	batches, ops atomic.Int64
 }
@@ -94,8 +95,11 @@ func (s *Store) Batches() BatchStats {
 }
 
 func newCommitter(s *Store) *committer {
-	c := &committer{s: s, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
-	go c.loop()
+	n := max(s.d.Committers, 1)
+	c := &committer{s: s, wake: make(chan struct{}, n)}
+	for range n {
+		c.loops.Go(c.loop)
+	}
 	return c
 }
 
@@ -106,12 +110,9 @@ var errClosed = fmt.Errorf("store closed: %w", oauth2.ErrUnavailable)
 func (c *committer) close() {
 	c.mu.Lock()
 	c.closed = true
+	close(c.wake)
 	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-	<-c.stopped
+	c.loops.Wait()
 }
 
 // do hands o to the committer and waits for its result. While o is
@@ -126,11 +127,11 @@ func (c *committer) do(ctx context.Context, o *op) error {
 		return errClosed
 	}
 	c.queue = append(c.queue, o)
-	c.mu.Unlock()
 	select {
 	case c.wake <- struct{}{}:
-	default:
+	default: // every loop is awake already, or will look at the queue
 	}
+	c.mu.Unlock()
 	select {
 	case <-o.done:
 		return o.err
@@ -153,7 +154,6 @@ func (c *committer) do(ctx context.Context, o *op) error {
 }
 
 func (c *committer) loop() {
-	defer close(c.stopped)
 	var batch []*op
 	for {
 		c.mu.Lock()
@@ -164,7 +164,7 @@ func (c *committer) loop() {
 			if closed {
 				return
 			}
-			<-c.wake
+			<-c.wake // closed by close: then drain the queue and return
 			continue
 		}
 		batch = append(batch[:0], c.queue[:n]...)

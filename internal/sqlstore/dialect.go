@@ -41,6 +41,11 @@ type Dialect struct {
 	// Nil: a database/sql transaction with TxOptions, whose statements
 	// run one at a time.
 	Begin func(ctx context.Context, conn *sql.Conn) (BatchTx, error)
+	// Committers is how many batches may be in flight at once (at least
+	// one). SQLite has one writer; a server engine overlaps the round trips
+	// and log flushes of a few, and orders them by its row locks as it
+	// orders the batches of several processes.
+	Committers int
 	// InsertIgnore is appended to the INSERT of a record where the engine
 	// can skip a row that would duplicate a unique key, so that a
 	// duplicate fails its caller without failing the batch's statement:

@@ -132,6 +132,9 @@ var Dialect = &sqlstore.Dialect{
 	// what other processes committed since the batch began (a replay's
 	// used row), and locking reads take no gap locks.
 	TxOptions: &sql.TxOptions{Isolation: sql.LevelReadCommitted},
+	// Two batches in flight overlap one's round trips with the other's
+	// log flush.
+	Committers: 2,
 	// DDL commits implicitly: each statement of a migration is idempotent,
 	// and the named lock keeps other processes out meanwhile.
 	TransactionalDDL: false,

@@ -138,9 +138,12 @@ var Dialect = &sqlstore.Dialect{
 	Placeholder: sqlstore.Dollar,
 	ForUpdate:   " FOR UPDATE",
 	// pgx caches prepared statements per connection by itself.
-	Prepare:          false,
-	InsertIgnore:     " ON CONFLICT DO NOTHING",
-	Begin:            beginPipeline,
+	Prepare:      false,
+	InsertIgnore: " ON CONFLICT DO NOTHING",
+	Begin:        beginPipeline,
+	// Two batches in flight overlap one's round trip with the other's WAL
+	// flush.
+	Committers:       2,
 	TransactionalDDL: true,
 	Setup: func(t sqlstore.Tables) []string {
 		var stmts []string
