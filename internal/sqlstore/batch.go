@@ -72,12 +72,12 @@ type op struct {
 // committer gathers ops into batches and runs them: one batch at a time
 // on each of its loops (Dialect.Committers).
 type committer struct {
-	s       *Store
-	mu      sync.Mutex
-	queue   []*op
-	closed  bool
-	wake    chan struct{}
-	loops   sync.WaitGroup
+	s      *Store
+	mu     sync.Mutex
+	queue  []*op
+	closed bool
+	wake   chan struct{}
+	loops  sync.WaitGroup
 
 	batches, ops atomic.Int64
 }
