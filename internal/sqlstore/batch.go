@@ -171,7 +171,7 @@ func (c *committer) loop() {
 		for _, o := range batch {
 			o.taken = true
 		}
-		// Keep the queue's array unless it grew large.
+		// The rest moves to the front, in the same array.
 		rest := copy(c.queue, c.queue[n:])
 		clear(c.queue[rest:])
 		c.queue = c.queue[:rest]
@@ -328,11 +328,9 @@ func (t *sqlTx) Commit() error {
 
 func (t *sqlTx) Rollback() { _ = t.tx.Rollback() }
 
-// errNoRowsScan is what a scan of a missing row returns.
-var errNoRowsScan = sql.ErrNoRows
-
-// noRows reports whether a scan found no row.
-func noRows(err error) bool { return errors.Is(err, errNoRowsScan) }
+// noRows reports whether a scan found no row (BatchTx scans report
+// sql.ErrNoRows, whatever the driver).
+func noRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
 // Queued returns how many writes wait for a batch, for tests that need
 // writes to gather behind one in flight.
