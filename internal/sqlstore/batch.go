@@ -12,7 +12,7 @@ import (
 	"github.com/oauth2d/oauth2"
 )
 
-// Group commit (docs/architecture.md, "Stores"). Every write of the store
+// Group commit. Every write of the store
 // (issuance, code exchange, rotation, revocation, the KV writes) is an op
 // handed to the store's committer, which runs the ops waiting at that
 // moment, in order, in one transaction, and commits once. A caller gets
