@@ -273,14 +273,26 @@ type sqlTx struct {
 	ctx   context.Context
 	tx    *sql.Tx
 	stmts map[string]*sql.Stmt
+	inTx  map[*sql.Stmt]*sql.Stmt // the statements of stmts bound to tx so far
 	err   error
 }
 
+// stmt returns the prepared statement of query bound to the transaction,
+// once per batch; nil when query is not prepared.
 func (t *sqlTx) stmt(query string) *sql.Stmt {
-	if ps := t.stmts[query]; ps != nil {
-		return t.tx.StmtContext(t.ctx, ps)
+	ps := t.stmts[query]
+	if ps == nil {
+		return nil
 	}
-	return nil
+	if st := t.inTx[ps]; st != nil {
+		return st
+	}
+	if t.inTx == nil {
+		t.inTx = make(map[*sql.Stmt]*sql.Stmt, 4)
+	}
+	st := t.tx.StmtContext(t.ctx, ps)
+	t.inTx[ps] = st
+	return st
 }
 
 func (t *sqlTx) Exec(query string, args []any, fn func(int64) error) {
