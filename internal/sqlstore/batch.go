@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -156,6 +157,12 @@ func (c *committer) do(ctx context.Context, o *op) error {
 func (c *committer) loop() {
 	var batch []*op
 	for {
+		// Let the goroutines that are ready to run (requests on their way
+		// to a write) queue their writes first: where the process is short
+		// of CPU, the committer would otherwise run as soon as one write is
+		// queued, and every commit would hold one write. Alone, this costs
+		// a trip through the scheduler.
+		runtime.Gosched()
 		c.mu.Lock()
 		n := min(len(c.queue), maxBatch)
 		if n == 0 {
