@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,6 +85,11 @@ func (p *pipeliner) do(ctx context.Context, cmd goredis.Cmder) {
 // flush sends the queued commands, then hands the next flush to the first
 // caller still queued, or ends the busy spell.
 func (p *pipeliner) flush() {
+	// Let the goroutines ready to run (requests on their way to a command)
+	// queue first: where the process is short of CPU, the flusher would
+	// otherwise send every command alone. Alone, this costs a trip
+	// through the scheduler.
+	runtime.Gosched()
 	p.mu.Lock()
 	n := min(len(p.queue), maxPipeline)
 	batch := make([]*pcall, n)
