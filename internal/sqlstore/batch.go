@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -36,6 +37,9 @@ import (
 // maxBatch bounds how many ops one transaction holds.
 const maxBatch = 256
 
+// maxInsertRows bounds the rows of one multi-row INSERT (a power of two).
+const maxInsertRows = 64
+
 // BatchTx is the transaction a batch of writes runs in. Statements run in
 // the order they are given; where the engine pipelines (Dialect.Begin)
 // they are only queued, and Sync sends what is queued in one round trip
@@ -63,6 +67,11 @@ type op struct {
 	// callbacks, for its result to be set. It is run again, from the
 	// start, when its batch is retried or split.
 	run func(tx BatchTx) error
+	// insert, for a Create, holds the values of its one INSERT, so that a
+	// batch can send the INSERTs of consecutive Creates as one statement
+	// (Dialect.MultiRowInsert), setting inserted instead of running run.
+	insert   []any
+	inserted bool
 	// err is the engine's error for the op; nil when the op's own result
 	// (set by run) stands.
 	err   error
@@ -239,17 +248,58 @@ func (s *Store) runTx(ctx context.Context, ops []*op) error {
 	if err != nil {
 		return err
 	}
-	for _, o := range ops {
-		if err := o.run(tx); err != nil {
+	for i := 0; i < len(ops); {
+		if n := s.insertRun(ops[i:]); n > 1 {
+			s.insertRows(tx, ops[i:i+n])
+			i += n
+			continue
+		}
+		if err := ops[i].run(tx); err != nil {
 			tx.Rollback()
 			return err
 		}
+		i++
 	}
 	if err := tx.Commit(); err != nil {
 		tx.Rollback()
 		return err
 	}
 	return nil
+}
+
+// insertRun returns how many of the first ops are Creates that one
+// multi-row INSERT can carry (Dialect.MultiRowInsert): a power of two up
+// to maxInsertRows, or 0.
+func (s *Store) insertRun(ops []*op) int {
+	if !s.d.MultiRowInsert {
+		return 0
+	}
+	n := 0
+	for n < len(ops) && n < maxInsertRows && ops[n].insert != nil {
+		n++
+	}
+	if n < 2 {
+		return 0
+	}
+	return 1 << (bits.Len(uint(n)) - 1)
+}
+
+// insertRows sends the INSERTs of ops, Creates, as one statement. The
+// statement fails whole when one row would duplicate a key (the dialect
+// has no InsertIgnore), and the batch then runs again one write per
+// transaction, so each op's result is exact: inserted when it succeeds.
+func (s *Store) insertRows(tx BatchTx, ops []*op) {
+	args := make([]any, 0, len(ops)*len(ops[0].insert))
+	for _, o := range ops {
+		o.inserted = false
+		args = append(args, o.insert...)
+	}
+	tx.Exec(s.q.insertRows[bits.Len(uint(len(ops)))-1].text, args, func(int64) error {
+		for _, o := range ops {
+			o.inserted = true
+		}
+		return nil
+	})
 }
 
 // begin starts a batch transaction: the dialect's own (a pipeline) where

@@ -46,6 +46,12 @@ type Dialect struct {
 	// and log flushes of a few, and orders them by its row locks as it
 	// orders the batches of several processes.
 	Committers int
+	// MultiRowInsert makes a batch send the INSERTs of consecutive Creates
+	// as one multi-row INSERT, where statements cost a round trip each
+	// (MySQL: no pipelining). Only with an empty InsertIgnore, so that a
+	// duplicate fails the statement whole and the batch runs again one
+	// write per transaction.
+	MultiRowInsert bool
 	// InsertIgnore is appended to the INSERT of a record where the engine
 	// can skip a row that would duplicate a unique key, so that a
 	// duplicate fails its caller without failing the batch's statement:

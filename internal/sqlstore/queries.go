@@ -63,6 +63,7 @@ type query struct {
 
 type queries struct {
 	insert, replace, deleteID, getUsed, getUsedTx, upsertUsed, revoke *query
+	insertRows                                                        [7]*query // 1, 2, 4, ... 64 rows
 	get, lock, clear                                                  [3]*query
 	sweepTokens, sweepUsed                                            *query
 	getClient, upsertClient, deleteClient                             *query
@@ -97,6 +98,12 @@ func (s *Store) prepare(ctx context.Context) error {
 	marks := strings.TrimSuffix(strings.Repeat("?, ", strings.Count(RecordColumns, ",")+1), ", ")
 
 	s.q.insert = q(s.w, `INSERT INTO {tokens} (`+RecordColumns+`) VALUES (`+marks+`)`+d.InsertIgnore)
+	if d.MultiRowInsert {
+		for i := range s.q.insertRows {
+			rows := strings.TrimSuffix(strings.Repeat("("+marks+"), ", 1<<i), ", ")
+			s.q.insertRows[i] = q(s.w, `INSERT INTO {tokens} (`+RecordColumns+`) VALUES `+rows)
+		}
+	}
 	s.q.replace = q(s.w, `UPDATE {tokens} SET `+set(RecordColumns)+` WHERE id = ?`)
 	s.q.deleteID = q(s.w, `DELETE FROM {tokens} WHERE id = ?`)
 	s.q.upsertUsed = q(s.w, d.UpsertUsed)

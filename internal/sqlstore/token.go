@@ -146,14 +146,14 @@ func (s *Store) Create(ctx context.Context, info oauth2.TokenInfo) error {
 	if r.empty() {
 		return nil
 	}
-	args := r.args()
-	var n int64
-	return s.write(ctx, "create", func(tx BatchTx) error {
-		n = 0
-		tx.Exec(s.q.insert.text, args, func(c int64) error { n = c; return nil })
+	o := &op{insert: r.args()}
+	o.run = func(tx BatchTx) error {
+		o.inserted = false
+		tx.Exec(s.q.insert.text, o.insert, func(n int64) error { o.inserted = n > 0; return nil })
 		return nil
-	}, func() error {
-		if n == 0 {
+	}
+	return s.submit(ctx, "create", o, func() error {
+		if !o.inserted {
 			return errDuplicate
 		}
 		return nil
@@ -464,9 +464,14 @@ func (s *Store) RevokeGrant(ctx context.Context, grantID string) error {
 // write runs run in the next batch (see batch.go), bounded by the store's
 // timeout, and then result, when not nil, for the op's own outcome.
 func (s *Store) write(ctx context.Context, name string, run func(BatchTx) error, result func() error) error {
+	return s.submit(ctx, name, &op{run: run}, result)
+}
+
+// submit is write for an op already made.
+func (s *Store) submit(ctx context.Context, name string, o *op, result func() error) error {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	err := s.c.do(ctx, &op{run: run})
+	err := s.c.do(ctx, o)
 	if err == nil && result != nil {
 		err = result()
 	}
