@@ -37,6 +37,14 @@ import (
 // maxBatch bounds how many ops one transaction holds.
 const maxBatch = 256
 
+// yieldEvery: while writes come alone, one batch in yieldEvery still lets
+// the ready goroutines queue theirs first (see committer.loop).
+const yieldEvery = 64
+
+// togetherFor is how many batches of one write still count as writes
+// coming together after a batch of several.
+const togetherFor = 16
+
 // maxInsertRows bounds the rows of one multi-row INSERT (a power of two).
 const maxInsertRows = 64
 
@@ -88,6 +96,10 @@ type committer struct {
 	closed bool
 	wake   chan struct{}
 	loops  sync.WaitGroup
+	// together counts down the batches since one held several writes or
+	// left some queued: while it is above zero, writes come together.
+	together   atomic.Int32
+	sinceYield atomic.Uint32
 
 	batches, ops atomic.Int64
 }
@@ -166,12 +178,16 @@ func (c *committer) do(ctx context.Context, o *op) error {
 func (c *committer) loop() {
 	var batch []*op
 	for {
-		// Let the goroutines that are ready to run (requests on their way
-		// to a write) queue their writes first: where the process is short
-		// of CPU, the committer would otherwise run as soon as one write is
-		// queued, and every commit would hold one write. Alone, this costs
-		// a trip through the scheduler.
-		runtime.Gosched()
+		// While writes come together, let the goroutines that are ready to
+		// run (requests on their way to a write) queue theirs first: where
+		// the process is short of CPU, the committer would otherwise run
+		// as soon as one write is queued, and every commit would hold one.
+		// A lone writer is not made to wait behind unrelated goroutines,
+		// but one batch in yieldEvery yields anyway, to find out whether
+		// writes would come together if let.
+		if c.together.Load() > 0 || c.sinceYield.Add(1)%yieldEvery == 0 {
+			runtime.Gosched()
+		}
 		c.mu.Lock()
 		n := min(len(c.queue), maxBatch)
 		if n == 0 {
@@ -191,6 +207,11 @@ func (c *committer) loop() {
 		rest := copy(c.queue, c.queue[n:])
 		clear(c.queue[rest:])
 		c.queue = c.queue[:rest]
+		if n > 1 || rest > 0 {
+			c.together.Store(togetherFor)
+		} else if c.together.Load() > 0 {
+			c.together.Add(-1)
+		}
 		c.mu.Unlock()
 
 		c.batches.Add(1)

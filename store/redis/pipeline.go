@@ -27,12 +27,25 @@ type pipeliner struct {
 	mu    sync.Mutex
 	queue []*pcall
 	busy  bool // a caller is flushing
+	// together counts down the flushes since one carried several
+	// commands or left some queued: while it is above zero, commands come
+	// together.
+	together   atomic.Int32
+	sinceYield atomic.Uint32
 
 	flushes, cmds atomic.Int64
 }
 
 // maxPipeline bounds the commands of one pipeline.
 const maxPipeline = 512
+
+// yieldEvery: while commands come alone, one flush in yieldEvery still
+// lets the ready goroutines queue theirs first (see flush).
+const yieldEvery = 64
+
+// togetherFor is how many flushes of one command still count as commands
+// coming together after a flush of several.
+const togetherFor = 16
 
 // pcall is one caller's command.
 type pcall struct {
@@ -85,11 +98,15 @@ func (p *pipeliner) do(ctx context.Context, cmd goredis.Cmder) {
 // flush sends the queued commands, then hands the next flush to the first
 // caller still queued, or ends the busy spell.
 func (p *pipeliner) flush() {
-	// Let the goroutines ready to run (requests on their way to a command)
-	// queue first: where the process is short of CPU, the flusher would
-	// otherwise send every command alone. Alone, this costs a trip
-	// through the scheduler.
-	runtime.Gosched()
+	// While commands come together, let the goroutines ready to run
+	// (requests on their way to a command) queue theirs first: where the
+	// process is short of CPU, the flusher would otherwise send every
+	// command alone. A lone caller is not made to wait behind unrelated
+	// goroutines, but one flush in yieldEvery yields anyway, to find out
+	// whether commands would come together if let.
+	if p.together.Load() > 0 || p.sinceYield.Add(1)%yieldEvery == 0 {
+		runtime.Gosched()
+	}
 	p.mu.Lock()
 	n := min(len(p.queue), maxPipeline)
 	batch := make([]*pcall, n)
@@ -99,6 +116,11 @@ func (p *pipeliner) flush() {
 	p.queue = p.queue[:rest]
 	for _, c := range batch {
 		c.taken = true
+	}
+	if n > 1 || rest > 0 {
+		p.together.Store(togetherFor)
+	} else if p.together.Load() > 0 {
+		p.together.Add(-1)
 	}
 	p.mu.Unlock()
 
