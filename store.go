@@ -21,8 +21,23 @@ var (
 // ReusedError reports the replay of a consumed code or a rotated-out refresh
 // token, with the grant it belonged to so that the caller can revoke it
 // (RFC 6749 4.1.2, RFC 9700 4.14.2). It matches ErrReused with errors.Is.
+//
+// ClientID and Record are what the store kept of the consumed record, so
+// that the caller can tell a replay by the client and redirect URI the code
+// was issued to, with a verifier for its PKCE challenge, from one by
+// anybody else (RFC 6749 4.1.3, RFC 7636 4.6) before it revokes. They are
+// empty where a store keeps only the grant (a replay marker written before
+// the store kept more, or a store that does not).
 type ReusedError struct {
 	GrantID string
+	// ClientID is the client the consumed code or refresh token was
+	// issued to; "" when the store did not keep it.
+	ClientID string
+	// Record, when not nil, holds the non-secret fields of the consumed
+	// record that the store kept: its client, grant, redirect URI and, for
+	// a code, its PKCE challenge and method. It holds no code or token
+	// value, no times and no extension data.
+	Record TokenInfo
 }
 
 func (e *ReusedError) Error() string { return ErrReused.Error() }

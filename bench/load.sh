@@ -10,14 +10,22 @@
 #   PRELOAD=1000000 bench/load.sh library oauth2d   # with 1M live tokens in the store
 #   LOAD_ROUNDS=3 bench/load.sh bare library        # median of 3 interleaved rounds
 #
+#   bench/load.sh bare oauth2d oauth2d-sqlite oauth2d-postgres oauth2d-mysql oauth2d-redis
+#                                    # the stores beside the bare handler and memory
+#
 # Environment: LOAD_DURATION (10s), LOAD_CONNS (32), PRELOAD (0),
 # LOAD_ROUNDS (1), LOAD_PORT (9190), READY_TIMEOUT seconds to wait for a
-# server (300).
+# server (300). The oauth2d-postgres, oauth2d-mysql and oauth2d-redis modes
+# use the engines of OAUTH2_TEST_POSTGRES_URL, OAUTH2_TEST_MYSQL_DSN and
+# OAUTH2_TEST_REDIS_URL (source .ci/services.sh), in a schema, table prefix or
+# key prefix of their own; the engines themselves are not pinned to a core.
+# After each store mode, the line "store:" tells how many writes shared a
+# commit (SQL stores, group commit) or commands a round trip (Redis).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ALL_MODES=(bare library bare-es256 library-es256 bare-eddsa library-eddsa bare-rs256 library-rs256
-  oauth2d oauth2d-sqlite introspect-bare introspect)
+  oauth2d oauth2d-sqlite oauth2d-postgres oauth2d-mysql oauth2d-redis introspect-bare introspect)
 DURATION=${LOAD_DURATION:-10s}
 CONNS=${LOAD_CONNS:-32}
 PRELOAD=${PRELOAD:-0}
@@ -84,6 +92,9 @@ run_mode() {
   fi
   ALL_RPS[$mode]+="$(field rps "$out") "
   printf '%-16s %10s %10s %10s %8s\n' "$mode" "$(field rps "$out")" "$(field p50_ms "$out")" "$(field p99_ms "$out")" "$(field errors "$out")"
+  if grep -q "loadserver: store:" "$log"; then
+    printf '  store: %s\n' "$(sed -n 's/^loadserver: store: //p' "$log" | tail -n 1)"
+  fi
   if [ "$(field errors "$out")" != 0 ]; then
     echo "  $(cat "$work/$mode.err")"
   fi
@@ -130,5 +141,9 @@ ratio library-es256 bare-es256 0.80
 ratio library-eddsa bare-eddsa 0.80
 ratio library-rs256 bare-rs256 0.80
 ratio oauth2d library 0.90
-ratio oauth2d-sqlite library ""
+ratio oauth2d bare 0.90
+ratio oauth2d-sqlite bare 0.40
+ratio oauth2d-postgres bare 0.25
+ratio oauth2d-mysql bare 0.25
+ratio oauth2d-redis bare 0.60
 ratio introspect introspect-bare 0.85

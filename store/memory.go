@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math/bits"
+	"net/url"
 	"runtime"
 	"sync"
 	"time"
@@ -203,7 +204,27 @@ var (
 	errDuplicate = errors.New("store: memory: a live code or token has the same value")
 )
 
-func reused(grant string) error { return &oauth2.ReusedError{GrantID: grant} }
+// reusedOf returns the *oauth2.ReusedError of the used entry e of sh,
+// whose lock is held: its grant, and the client, redirect URI and PKCE
+// challenge that markUsed kept of the consumed record.
+func reusedOf(sh *shard, e entry) error {
+	m := sh.metas.list[e.meta]
+	var g grantInfo
+	if xi, ok := e.ext(); ok {
+		g = sh.exts.at(xi).grantInfo
+	}
+	return &oauth2.ReusedError{
+		GrantID:  g.grant,
+		ClientID: m.clientID,
+		Record: &models.Token{
+			ClientID:            m.clientID,
+			RedirectURI:         m.redirectURI,
+			GrantID:             g.grant,
+			CodeChallenge:       g.challenge,
+			CodeChallengeMethod: g.method,
+		},
+	}
+}
 
 // part is one non-empty part of a TokenInfo to store.
 type part struct {
@@ -469,8 +490,9 @@ func (s *MemoryTokenStore) lookup(v string, kind uint32) (oauth2.TokenInfo, erro
 	switch e.kind() {
 	case kind:
 	case used(kind):
+		err := reusedOf(sh, e)
 		sh.mu.Unlock()
-		return nil, reused(x.grant)
+		return nil, err
 	default:
 		sh.mu.Unlock()
 		return nil, errNotFound
@@ -486,6 +508,11 @@ func (s *MemoryTokenStore) lookup(v string, kind uint32) (oauth2.TokenInfo, erro
 		GrantID:             x.grant,
 		CodeChallenge:       x.challenge,
 		CodeChallengeMethod: x.method,
+	}
+	if x.extension != "" {
+		// The store wrote it with url.Values.Encode, which ParseQuery
+		// reads back exactly.
+		t.Extension, _ = url.ParseQuery(x.extension)
 	}
 	setPart(t, kind, v, e.created, e.ttl)
 	for i := range x.n {
@@ -648,7 +675,7 @@ func (s *MemoryTokenStore) peek(k *tkey, hashed bool, kind uint32, now int64) (g
 		}
 		return grant, ak, nil
 	case used(kind):
-		return "", nil, reused(grant)
+		return "", nil, reusedOf(sh, e)
 	}
 	return "", nil, errNotFound
 }
@@ -694,9 +721,9 @@ func (s *MemoryTokenStore) consume(v string, kind uint32, issued oauth2.TokenInf
 			unlock()
 			return errNotFound
 		case e.kind() == used(kind):
-			g := sh.grantOf(e)
+			err := reusedOf(sh, e)
 			unlock()
-			return reused(g)
+			return err
 		case e.kind() != kind:
 			unlock()
 			return errNotFound
@@ -745,7 +772,8 @@ func (s *MemoryTokenStore) consume(v string, kind uint32, issued oauth2.TokenInf
 }
 
 // markUsed replaces the entry e under k with a used entry of the grant,
-// remembered until at (neverAt: for ever). Without keep the entry is
+// remembered until at (neverAt: for ever), which keeps the consumed
+// record's meta and PKCE challenge for reusedOf. Without keep the entry is
 // dropped, as issued takes its key.
 func (s *MemoryTokenStore) markUsed(sh *shard, k *tkey, e entry, kind uint32, grant string, now, at int64, keep bool) {
 	if !keep {
@@ -755,14 +783,20 @@ func (s *MemoryTokenStore) markUsed(sh *shard, k *tkey, e entry, kind uint32, gr
 	if at != neverAt {
 		ttl = max(at-now, 1)
 	}
-	var m meta
+	m := sh.metas.list[e.meta]
+	g := grantInfo{grant: grant}
+	if xi, ok := e.ext(); ok {
+		old := &sh.exts.at(xi).grantInfo
+		g.challenge, g.method = old.challenge, old.method
+	}
 	info := kind
 	if e.hashed() {
 		info |= hashedBit
 	}
-	if grant != "" {
-		info |= (sh.exts.add(&ext{grantInfo: grantInfo{grant: grant}}) + 1) << extShift
+	if !g.empty() {
+		info |= (sh.exts.add(&ext{grantInfo: g}) + 1) << extShift
 	}
+	// Interned before put releases e's reference to the same meta.
 	sh.put(k, entry{created: now, ttl: ttl, meta: sh.metas.intern(&m), info: info})
 }
 

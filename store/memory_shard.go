@@ -122,22 +122,40 @@ func (m meta) clone() meta {
 }
 
 // grantInfo holds the fields of a record that no other record shares: its
-// grant and its PKCE challenge (RFC 7636 4.2).
+// grant, its PKCE challenge (RFC 7636 4.2) and its extension data
+// (oauth2.ExtendableTokenInfo), kept in its url.Values.Encode form: one
+// immutable string, decoded again by a lookup.
 type grantInfo struct {
 	grant, challenge string
 	method           oauth2.CodeChallengeMethod
+	extension        string
 }
 
 func grantInfoOf(info oauth2.TokenInfo) grantInfo {
 	g, c, m := info.GetGrantID(), info.GetCodeChallenge(), info.GetCodeChallengeMethod()
-	if g == "" && c == "" && m == "" {
+	x := extensionOf(info)
+	if g == "" && c == "" && m == "" && x == "" {
 		return grantInfo{}
 	}
-	all := strings.Clone(g + c + string(m))
-	return grantInfo{grant: all[:len(g)], challenge: all[len(g) : len(g)+len(c)], method: oauth2.CodeChallengeMethod(all[len(g)+len(c):])}
+	all := strings.Clone(g + c + string(m) + x)
+	a, b, d := len(g), len(g)+len(c), len(g)+len(c)+len(m)
+	return grantInfo{grant: all[:a], challenge: all[a:b], method: oauth2.CodeChallengeMethod(all[b:d]), extension: all[d:]}
 }
 
-func (g *grantInfo) empty() bool { return g.grant == "" && g.challenge == "" && g.method == "" }
+// extensionOf returns the extension data of info in its url.Values.Encode
+// form, "" when there is none.
+func extensionOf(info oauth2.TokenInfo) string {
+	if e, ok := info.(oauth2.ExtendableTokenInfo); ok {
+		if v := e.GetExtension(); len(v) > 0 {
+			return v.Encode()
+		}
+	}
+	return ""
+}
+
+func (g *grantInfo) empty() bool {
+	return g.grant == "" && g.challenge == "" && g.method == "" && g.extension == ""
+}
 
 // metaTable interns metas with a reference count, per shard.
 type metaTable struct {

@@ -35,6 +35,31 @@ type Dialect struct {
 	InProcess bool
 	// TxOptions are used for every write transaction.
 	TxOptions *sql.TxOptions
+	// Begin, when set, starts the transaction of a batch of writes on
+	// conn, which the BatchTx releases when it ends: PostgreSQL's
+	// pipeline, which sends the statements of a batch in one round trip.
+	// Nil: a database/sql transaction with TxOptions, whose statements
+	// run one at a time.
+	Begin func(ctx context.Context, conn *sql.Conn) (BatchTx, error)
+	// Committers is how many batches may be in flight at once (at least
+	// one). SQLite has one writer; a server engine overlaps the round trips
+	// and log flushes of a few, and orders them by its row locks as it
+	// orders the batches of several processes.
+	Committers int
+	// MultiRowInsert makes a batch send the INSERTs of consecutive Creates
+	// as one multi-row INSERT, where statements cost a round trip each
+	// (MySQL: no pipelining). Only with an empty InsertIgnore, so that a
+	// duplicate fails the statement whole and the batch runs again one
+	// write per transaction.
+	MultiRowInsert bool
+	// InsertIgnore is appended to the INSERT of a record where the engine
+	// can skip a row that would duplicate a unique key, so that a
+	// duplicate fails its caller without failing the batch's statement:
+	// " ON CONFLICT DO NOTHING". Empty where it cannot (MySQL's INSERT
+	// IGNORE would also truncate a value that is too long): a duplicate
+	// then fails the statement, and the batch runs again one write per
+	// transaction.
+	InsertIgnore string
 
 	// Setup returns the statements run before migrations, after the
 	// migration lock is taken: they create the schema if the engine has one
@@ -47,6 +72,11 @@ type Dialect struct {
 	// transaction that records its version. Without it (MySQL) each
 	// statement commits on its own and must be idempotent.
 	TransactionalDDL bool
+	// AlreadyApplied, where DDL is not transactional, reports whether a
+	// migration statement failed only because its change is already there
+	// (a column added by a run that stopped before it recorded the
+	// version), so that running the migration again completes it.
+	AlreadyApplied func(error) bool
 	// LockMigrations takes an engine-wide lock on conn so that processes
 	// opening the store at the same time migrate one after the other, and
 	// returns its release. Nil when a write transaction is already
@@ -54,7 +84,7 @@ type Dialect struct {
 	LockMigrations func(ctx context.Context, conn *sql.Conn, t Tables) (unlock func(), err error)
 
 	// UpsertUsed inserts or replaces a row of {used} from the arguments
-	// (hash, kind, grant_id, expires_at).
+	// in the order of usedColumns.
 	UpsertUsed string
 	// UpsertClient inserts or replaces a row of {clients} from the
 	// arguments in the order of clientColumns.

@@ -24,13 +24,11 @@ func kvExpiry(now time.Time, ttl time.Duration) int64 {
 // less keeps it until it is deleted.
 func (s *Store) Put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	now := s.now()
-	ctx, cancel := s.op(ctx)
-	defer cancel()
-	err := s.retry(ctx, func() error {
-		_, err := s.q.kvPut.exec(ctx, nil, []byte(key), value, kvExpiry(now, ttl), unixNanos(now))
-		return err
-	})
-	return s.fail(ctx, "kv put", err)
+	args := []any{[]byte(key), value, kvExpiry(now, ttl), unixNanos(now)}
+	return s.write(ctx, "kv put", func(tx BatchTx) error {
+		tx.Exec(s.q.kvPut.text, args, nil)
+		return nil
+	}, nil)
 }
 
 // PutIfAbsent stores value only if key has no live value, and reports
@@ -38,15 +36,14 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, ttl time.Dura
 // processes, one stores it.
 func (s *Store) PutIfAbsent(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
 	now := s.now()
-	ctx, cancel := s.op(ctx)
-	defer cancel()
+	args := []any{[]byte(key), value, kvExpiry(now, ttl), unixNanos(now)}
 	var n int64
-	err := s.retry(ctx, func() error {
-		var err error
-		n, err = s.q.kvPutIfAbsent.exec(ctx, nil, []byte(key), value, kvExpiry(now, ttl), unixNanos(now))
-		return err
-	})
-	return n > 0, s.fail(ctx, "kv put if absent", err)
+	err := s.write(ctx, "kv put if absent", func(tx BatchTx) error {
+		n = 0
+		tx.Exec(s.q.kvPutIfAbsent.text, args, func(c int64) error { n = c; return nil })
+		return nil
+	}, nil)
+	return err == nil && n > 0, err
 }
 
 // Get returns the live value of key, or an error wrapping
@@ -67,41 +64,44 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 
 // Take returns and deletes the live value of key: of concurrent callers,
 // in any number of processes, one gets it and the others get
-// oauth2.ErrNotFound.
+// oauth2.ErrNotFound. The locking read and the delete of the live value
+// are sent together.
 func (s *Store) Take(ctx context.Context, key string) ([]byte, error) {
-	ctx, cancel := s.op(ctx)
-	defer cancel()
 	now := s.nowNanos()
+	k := []byte(key)
 	var v []byte
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		err := s.q.kvLock.row(ctx, tx, []byte(key), now).Scan(&v)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errMiss
-		}
-		if err != nil {
+	var found bool
+	err := s.write(ctx, "kv take", func(tx BatchTx) error {
+		v, found = nil, false
+		tx.QueryRow(s.q.kvLock.text, []any{k, now}, func(scan func(...any) error) error {
+			err := scan(&v)
+			if noRows(err) {
+				return nil
+			}
+			found = err == nil
 			return err
+		})
+		tx.Exec(s.q.kvTakeDelete.text, []any{k, now}, nil)
+		return nil
+	}, func() error {
+		if !found {
+			return s.notFound("kv take")
 		}
-		_, err = s.q.kvDelete.exec(ctx, tx, []byte(key))
-		return err
+		return nil
 	})
-	if errors.Is(err, errMiss) {
-		return nil, s.notFound("kv take")
-	}
 	if err != nil {
-		return nil, s.fail(ctx, "kv take", err)
+		return nil, err
 	}
 	return v, nil
 }
 
 // Delete removes key. Deleting a missing key is not an error.
 func (s *Store) Delete(ctx context.Context, key string) error {
-	ctx, cancel := s.op(ctx)
-	defer cancel()
-	err := s.retry(ctx, func() error {
-		_, err := s.q.kvDelete.exec(ctx, nil, []byte(key))
-		return err
-	})
-	return s.fail(ctx, "kv delete", err)
+	args := []any{[]byte(key)}
+	return s.write(ctx, "kv delete", func(tx BatchTx) error {
+		tx.Exec(s.q.kvDelete.text, args, nil)
+		return nil
+	}, nil)
 }
 
 // Incr adds one to the counter under key and returns the new count. A
@@ -110,14 +110,14 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // any number of processes, are all counted.
 func (s *Store) Incr(ctx context.Context, key string, ttl time.Duration) (int64, error) {
 	now := s.now()
-	ctx, cancel := s.op(ctx)
-	defer cancel()
+	k := []byte(key)
+	args := []any{k, kvExpiry(now, ttl), unixNanos(now)}
 	var n int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.q.kvIncr.exec(ctx, tx, []byte(key), kvExpiry(now, ttl), unixNanos(now)); err != nil {
-			return err
-		}
-		return s.q.kvCount.row(ctx, tx, []byte(key)).Scan(&n)
-	})
-	return n, s.fail(ctx, "kv incr", err)
+	err := s.write(ctx, "kv incr", func(tx BatchTx) error {
+		n = 0
+		tx.Exec(s.q.kvIncr.text, args, nil)
+		tx.QueryRow(s.q.kvCount.text, []any{k}, func(scan func(...any) error) error { return scan(&n) })
+		return nil
+	}, nil)
+	return n, err
 }

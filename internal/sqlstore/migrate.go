@@ -71,6 +71,9 @@ func (s *Store) apply(ctx context.Context, conn *sql.Conn, m Migration) error {
 	if !s.d.TransactionalDDL {
 		return exec(func(q string, args ...any) error {
 			_, err := conn.ExecContext(ctx, q, args...)
+			if err != nil && s.d.AlreadyApplied != nil && s.d.AlreadyApplied(err) {
+				return nil
+			}
 			return err
 		}, func(q string, args ...any) (n int, err error) {
 			err = conn.QueryRowContext(ctx, q, args...).Scan(&n)

@@ -37,12 +37,17 @@ const RecordColumns = `grant_id, client_id, user_id, redirect_uri, scope, code_c
 	code_hash, code_created, code_ttl, code_expires,
 	access_hash, access_created, access_ttl, access_expires,
 	refresh_hash, refresh_created, refresh_ttl, refresh_expires,
-	expires_at`
+	expires_at, extension`
 
 // ReadColumns are the columns of {tokens} that the lookups read, in the
 // order of scanRecord. A part is present when its ttl is not NULL.
 const ReadColumns = `grant_id, client_id, user_id, redirect_uri, scope, code_challenge, code_challenge_method,
-	code_created, code_ttl, access_created, access_ttl, refresh_created, refresh_ttl`
+	code_created, code_ttl, access_created, access_ttl, refresh_created, refresh_ttl, extension`
+
+// usedColumns are written by UpsertUsed, in the order of its arguments:
+// the consumed key and, for a *oauth2.ReusedError, what the consumed
+// record was issued to.
+const usedColumns = `hash, kind, grant_id, expires_at, client_id, redirect_uri, code_challenge, code_challenge_method`
 
 // clientColumns are written by UpsertClient, in the order of its arguments.
 const clientColumns = `id, secret_hash, domain, redirect_uris, grant_types, scopes, public, user_id,
@@ -57,23 +62,28 @@ type query struct {
 }
 
 type queries struct {
-	insert, replace, deleteID, getUsed, upsertUsed, revoke *query
-	get, lock, clear                                       [3]*query
-	sweepTokens, sweepUsed                                 *query
-	getClient, upsertClient, deleteClient                  *query
-	sweepKV, kvPut, kvPutIfAbsent, kvIncr, kvCount         *query
-	kvGet, kvLock, kvDelete                                *query
+	insert, replace, deleteID, getUsed, getUsedTx, upsertUsed, revoke *query
+	insertRows                                                        [7]*query // 1, 2, 4, ... 64 rows
+	get, lock, clear                                                  [3]*query
+	sweepTokens, sweepUsed                                            *query
+	getClient, upsertClient, deleteClient                             *query
+	sweepKV, kvPut, kvPutIfAbsent, kvIncr, kvCount                    *query
+	kvGet, kvLock, kvDelete, kvTakeDelete                             *query
 }
 
 func (s *Store) prepare(ctx context.Context) error {
 	d := s.d
 	var err error
+	s.stmtOf = make(map[string]*sql.Stmt)
 	q := func(db *sql.DB, text string) *query {
 		qq := &query{text: d.rebind(s.t, text), db: db}
 		if d.Prepare && err == nil {
 			qq.ps, err = db.PrepareContext(ctx, qq.text)
 			if err == nil {
 				s.stmts = append(s.stmts, qq.ps)
+				if db == s.w {
+					s.stmtOf[qq.text] = qq.ps
+				}
 			}
 		}
 		return qq
@@ -87,11 +97,20 @@ func (s *Store) prepare(ctx context.Context) error {
 	}
 	marks := strings.TrimSuffix(strings.Repeat("?, ", strings.Count(RecordColumns, ",")+1), ", ")
 
-	s.q.insert = q(s.w, `INSERT INTO {tokens} (`+RecordColumns+`) VALUES (`+marks+`)`)
+	s.q.insert = q(s.w, `INSERT INTO {tokens} (`+RecordColumns+`) VALUES (`+marks+`)`+d.InsertIgnore)
+	if d.MultiRowInsert {
+		for i := range s.q.insertRows {
+			rows := strings.TrimSuffix(strings.Repeat("("+marks+"), ", 1<<i), ", ")
+			s.q.insertRows[i] = q(s.w, `INSERT INTO {tokens} (`+RecordColumns+`) VALUES `+rows)
+		}
+	}
 	s.q.replace = q(s.w, `UPDATE {tokens} SET `+set(RecordColumns)+` WHERE id = ?`)
 	s.q.deleteID = q(s.w, `DELETE FROM {tokens} WHERE id = ?`)
 	s.q.upsertUsed = q(s.w, d.UpsertUsed)
-	s.q.getUsed = q(s.r, `SELECT grant_id FROM {used} WHERE hash = ? AND kind = ? AND expires_at > ?`)
+	getUsed := `SELECT grant_id, client_id, redirect_uri, code_challenge, code_challenge_method
+	FROM {used} WHERE hash = ? AND kind = ? AND expires_at > ?`
+	s.q.getUsed = q(s.r, getUsed)
+	s.q.getUsedTx = q(s.w, getUsed)
 	s.q.revoke = q(s.w, `DELETE FROM {tokens} WHERE grant_id = ?`)
 	for _, k := range kinds {
 		c := k.column()
@@ -109,7 +128,8 @@ func (s *Store) prepare(ctx context.Context) error {
 			alone = "code_hash IS NULL"
 		}
 		s.q.lock[k.index()] = q(s.w, fmt.Sprintf(
-			`SELECT id, grant_id, %s_expires, %s FROM {tokens} WHERE %s_hash = ? AND %s_expires > ?%s`,
+			`SELECT id, grant_id, client_id, redirect_uri, code_challenge, code_challenge_method, %s_expires, %s
+	FROM {tokens} WHERE %s_hash = ? AND %s_expires > ?%s`,
 			c, alone, c, c, d.ForUpdate))
 		cleared := []string{c}
 		if k == kindRefresh {
@@ -137,6 +157,7 @@ func (s *Store) prepare(ctx context.Context) error {
 	s.q.kvGet = q(s.r, `SELECT val FROM {kv} WHERE k = ? AND expires_at > ? AND val IS NOT NULL`)
 	s.q.kvLock = q(s.w, `SELECT val FROM {kv} WHERE k = ? AND expires_at > ? AND val IS NOT NULL`+d.ForUpdate)
 	s.q.kvDelete = q(s.w, `DELETE FROM {kv} WHERE k = ?`)
+	s.q.kvTakeDelete = q(s.w, `DELETE FROM {kv} WHERE k = ? AND expires_at > ? AND val IS NOT NULL`)
 	return err
 }
 

@@ -5,9 +5,10 @@ package sqlstore
 const (
 	// UpsertUsedOnConflict is Dialect.UpsertUsed where INSERT has ON
 	// CONFLICT.
-	UpsertUsedOnConflict = `INSERT INTO {used} (hash, kind, grant_id, expires_at) VALUES (?, ?, ?, ?)
+	UpsertUsedOnConflict = `INSERT INTO {used} (` + usedColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (hash) DO UPDATE SET kind = excluded.kind, grant_id = excluded.grant_id,
-	expires_at = excluded.expires_at`
+	expires_at = excluded.expires_at, client_id = excluded.client_id, redirect_uri = excluded.redirect_uri,
+	code_challenge = excluded.code_challenge, code_challenge_method = excluded.code_challenge_method`
 
 	// UpsertClientOnConflict is Dialect.UpsertClient where INSERT has ON
 	// CONFLICT.
@@ -46,8 +47,10 @@ const (
 
 	// UpsertUsedOnDuplicateKey, UpsertClientOnDuplicateKey, SweepTokensLimit
 	// and SweepUsedLimit are the MySQL and MariaDB forms.
-	UpsertUsedOnDuplicateKey = `INSERT INTO {used} (hash, kind, grant_id, expires_at) VALUES (?, ?, ?, ?)
-	ON DUPLICATE KEY UPDATE kind = VALUES(kind), grant_id = VALUES(grant_id), expires_at = VALUES(expires_at)`
+	UpsertUsedOnDuplicateKey = `INSERT INTO {used} (` + usedColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	ON DUPLICATE KEY UPDATE kind = VALUES(kind), grant_id = VALUES(grant_id), expires_at = VALUES(expires_at),
+	client_id = VALUES(client_id), redirect_uri = VALUES(redirect_uri),
+	code_challenge = VALUES(code_challenge), code_challenge_method = VALUES(code_challenge_method)`
 	UpsertClientOnDuplicateKey = `INSERT INTO {clients} (` + clientColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON DUPLICATE KEY UPDATE secret_hash = VALUES(secret_hash), domain = VALUES(domain),
 	redirect_uris = VALUES(redirect_uris), grant_types = VALUES(grant_types), scopes = VALUES(scopes),

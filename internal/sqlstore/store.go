@@ -21,8 +21,17 @@
 // oauth2.KVStore (signing keys, throttling counters, client assertion
 // jti), shared by every process that uses the database.
 //
+// Migration 3 adds {tokens}.extension, the record's extension data
+// (oauth2.ExtendableTokenInfo) in its url.Values.Encode form, NULL for
+// none; and to {used} the client, redirect URI and PKCE challenge of the
+// consumed record, which a *oauth2.ReusedError reports (NULL in rows
+// written before it).
+//
 // Only hashes of codes and tokens are at rest; a record read back carries
 // the value it was looked up by and "" for its other secret values.
+//
+// Every write runs in a batch (batch.go): the writes waiting when the
+// store's committer is free share one transaction and one commit.
 //
 // Consumption (ExchangeCode, RotateRefresh) runs in one transaction: a
 // locking read of the live row by its hash (SELECT ... FOR UPDATE, or
@@ -61,6 +70,8 @@ type Store struct {
 
 	q       queries
 	stmts   []*sql.Stmt
+	stmtOf  map[string]*sql.Stmt // the statements of w, by text
+	c       *committer
 	stop    chan struct{}
 	swept   chan struct{}
 	closing sync.Once
@@ -106,6 +117,7 @@ func Open(ctx context.Context, d *Dialect, w, r *sql.DB, own bool, cfg Config) (
 		s.closeStmts()
 		return nil, s.wrap(ctx, "prepare", err)
 	}
+	s.c = newCommitter(s)
 	if cfg.SweepInterval > 0 {
 		go s.sweepEvery(cfg.SweepInterval)
 	} else {
@@ -139,6 +151,7 @@ func (s *Store) Close() error {
 	s.closing.Do(func() {
 		close(s.stop)
 		<-s.swept
+		s.c.close()
 		s.closeStmts()
 		if s.own {
 			err = s.w.Close()
@@ -195,22 +208,6 @@ func (s *Store) retry(ctx context.Context, fn func() error) error {
 		}
 		backoff *= 2
 	}
-}
-
-// inTx runs fn in a write transaction, and again when the engine aborts it
-// for a conflict. fn's error, if any, is returned after a rollback.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return s.retry(ctx, func() error {
-		tx, err := s.w.BeginTx(ctx, s.d.TxOptions)
-		if err != nil {
-			return err
-		}
-		if err := fn(tx); err != nil {
-			_ = tx.Rollback()
-			return err
-		}
-		return tx.Commit()
-	})
 }
 
 // fail wraps err with the engine and operation, and with

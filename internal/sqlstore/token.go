@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math"
+	"net/url"
 	"time"
 
 	"github.com/oauth2d/oauth2"
@@ -71,7 +73,10 @@ func (p part) args() []any {
 // kept byte for byte, whatever the engine's character set.
 type row struct {
 	grant, client, user, redirect, scope, challenge, method string
-	parts                                                   [3]part
+	// extension is the record's extension data in its url.Values.Encode
+	// form, "" for none (stored as NULL).
+	extension string
+	parts     [3]part
 }
 
 // newRow takes the fields of info and its code part when withCode is set,
@@ -80,6 +85,11 @@ func newRow(info oauth2.TokenInfo, withCode bool) *row {
 	r := &row{
 		grant: info.GetGrantID(), client: info.GetClientID(), user: info.GetUserID(),
 		redirect: info.GetRedirectURI(), scope: info.GetScope(),
+	}
+	if x, ok := info.(oauth2.ExtendableTokenInfo); ok {
+		if v := x.GetExtension(); len(v) > 0 {
+			r.extension = v.Encode()
+		}
 	}
 	if withCode {
 		r.challenge, r.method = info.GetCodeChallenge(), string(info.GetCodeChallengeMethod())
@@ -107,19 +117,27 @@ func (r *row) lastExpiry() int64 {
 
 // args are the values of RecordColumns.
 func (r *row) args(extra ...any) []any {
-	a := make([]any, 0, 21)
+	a := make([]any, 0, 22)
 	a = append(a, []byte(r.grant), []byte(r.client), []byte(r.user), []byte(r.redirect),
 		[]byte(r.scope), []byte(r.challenge), []byte(r.method))
 	for _, p := range r.parts {
 		a = append(a, p.args()...)
 	}
 	a = append(a, r.lastExpiry())
+	if r.extension == "" {
+		a = append(a, nil)
+	} else {
+		a = append(a, []byte(r.extension))
+	}
 	return append(a, extra...)
 }
 
 // RecordArgs returns the values of RecordColumns for info as the store
 // writes them, for tests and benchmarks that write the table directly.
 func RecordArgs(info oauth2.TokenInfo) []any { return newRow(info, true).args() }
+
+// errDuplicate reports a Create whose code or token is already stored.
+var errDuplicate = errors.New("a code or token of the record is already stored")
 
 // Create stores every non-empty part of info in one row: all or none. A
 // key that is already stored fails it.
@@ -128,13 +146,18 @@ func (s *Store) Create(ctx context.Context, info oauth2.TokenInfo) error {
 	if r.empty() {
 		return nil
 	}
-	ctx, cancel := s.op(ctx)
-	defer cancel()
-	err := s.retry(ctx, func() error {
-		_, err := s.q.insert.exec(ctx, nil, r.args()...)
-		return err
+	o := &op{insert: r.args()}
+	o.run = func(tx BatchTx) error {
+		o.inserted = false
+		tx.Exec(s.q.insert.text, o.insert, func(n int64) error { o.inserted = n > 0; return nil })
+		return nil
+	}
+	return s.submit(ctx, "create", o, func() error {
+		if !o.inserted {
+			return errDuplicate
+		}
+		return nil
 	})
-	return s.fail(ctx, "create", err)
 }
 
 // GetByCode returns the live record of code, a *oauth2.ReusedError for a
@@ -189,10 +212,18 @@ func scanRecord(sr *sql.Row) (*models.Token, error) {
 	var t models.Token
 	var method string
 	var created, ttl [3]sql.NullInt64
+	var ext []byte
 	err := sr.Scan(&t.GrantID, &t.ClientID, &t.UserID, &t.RedirectURI, &t.Scope, &t.CodeChallenge, &method,
-		&created[0], &ttl[0], &created[1], &ttl[1], &created[2], &ttl[2])
+		&created[0], &ttl[0], &created[1], &ttl[1], &created[2], &ttl[2], &ext)
 	if err != nil {
 		return nil, err
+	}
+	if len(ext) > 0 {
+		// Written by url.Values.Encode, which ParseQuery reads back
+		// exactly.
+		if t.Extension, err = url.ParseQuery(string(ext)); err != nil {
+			return nil, fmt.Errorf("stored extension data: %w", err)
+		}
 	}
 	t.CodeChallengeMethod = oauth2.CodeChallengeMethod(method)
 	at := func(n sql.NullInt64) time.Time {
@@ -217,15 +248,46 @@ func scanRecord(sr *sql.Row) (*models.Token, error) {
 
 // replayed tells a consumed key, still remembered, from an unknown one.
 func (s *Store) replayed(ctx context.Context, k kind, h []byte, now int64, op string) error {
-	var grant string
-	err := s.q.getUsed.row(ctx, nil, h, int64(k), now).Scan(&grant)
+	var err error
+	scanUsed(func(fn func(func(...any) error) error) {
+		_ = fn(s.q.getUsed.row(ctx, nil, h, int64(k), now).Scan) // its error is in err
+	}, &err)
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	case err == errMiss:
 		return s.notFound(op)
-	case err != nil:
-		return s.fail(ctx, op, err)
+	case errors.Is(err, oauth2.ErrReused):
+		return err
 	}
-	return &oauth2.ReusedError{GrantID: grant}
+	return s.fail(ctx, op, err)
+}
+
+// scanUsed reads a row of the used-key query through query, setting *res
+// to a *oauth2.ReusedError, errMiss when there is no row, or the engine's
+// error.
+func scanUsed(query func(fn func(func(...any) error) error), res *error) {
+	query(func(scan func(...any) error) error {
+		var grant string
+		var client, redirect, challenge, method []byte
+		err := scan(&grant, &client, &redirect, &challenge, &method)
+		switch {
+		case noRows(err):
+			*res = errMiss
+			return nil
+		case err != nil:
+			*res = err
+			return err
+		}
+		re := &oauth2.ReusedError{GrantID: grant}
+		if client != nil { // NULL in rows written before migration 3
+			re.ClientID = string(client)
+			re.Record = &models.Token{
+				ClientID: re.ClientID, GrantID: grant, RedirectURI: string(redirect),
+				CodeChallenge: string(challenge), CodeChallengeMethod: oauth2.CodeChallengeMethod(method),
+			}
+		}
+		*res = re
+		return nil
+	})
 }
 
 // RemoveByCode removes the code, live or not. The record's other parts
@@ -245,36 +307,40 @@ func (s *Store) RemoveByRefresh(ctx context.Context, refresh string) error {
 	return s.remove(ctx, kindRefresh, refresh, "remove by refresh")
 }
 
-// errMiss ends a transaction that found no live row to consume.
+// errMiss is the outcome of an op that found no live row to change.
 var errMiss = errors.New("no live row")
 
 // locked is the row a transaction holds for a change.
 type locked struct {
-	id      int64
-	grant   string
-	expires int64
-	alone   bool // nothing else is left in the row without the part
+	id                      int64
+	grant, client, redirect string
+	challenge, method       string
+	expires                 int64
+	alone                   bool // nothing else is left in the row without the part
 }
 
-func (s *Store) lock(ctx context.Context, tx *sql.Tx, k kind, h []byte, now int64) (locked, error) {
-	var l locked
-	err := s.q.lock[k.index()].row(ctx, tx, h, now).Scan(&l.id, &l.grant, &l.expires, &l.alone)
-	if errors.Is(err, sql.ErrNoRows) {
-		return l, errMiss
-	}
-	return l, err
+// lock reads the live row of part k with hash h for a change, into l, and
+// sets *found; the result is there after tx's next Sync.
+func (s *Store) lock(tx BatchTx, k kind, h []byte, now int64, l *locked, found *bool) {
+	*found = false
+	tx.QueryRow(s.q.lock[k.index()].text, []any{h, now}, func(scan func(...any) error) error {
+		err := scan(&l.id, &l.grant, &l.client, &l.redirect, &l.challenge, &l.method, &l.expires, &l.alone)
+		if noRows(err) {
+			return nil
+		}
+		*found = err == nil
+		return err
+	})
 }
 
 // drop removes part k of the locked row: the row itself when nothing else
 // is left in it.
-func (s *Store) drop(ctx context.Context, tx *sql.Tx, k kind, l locked) error {
-	var err error
+func (s *Store) drop(tx BatchTx, k kind, l *locked) {
 	if l.alone {
-		_, err = s.q.deleteID.exec(ctx, tx, l.id)
+		tx.Exec(s.q.deleteID.text, []any{l.id}, nil)
 	} else {
-		_, err = s.q.clear[k.index()].exec(ctx, tx, l.id)
+		tx.Exec(s.q.clear[k.index()].text, []any{l.id}, nil)
 	}
-	return err
 }
 
 func (s *Store) remove(ctx context.Context, k kind, value, op string) error {
@@ -282,19 +348,16 @@ func (s *Store) remove(ctx context.Context, k kind, value, op string) error {
 		return nil
 	}
 	h := digest(value)
-	ctx, cancel := s.op(ctx)
-	defer cancel()
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		l, err := s.lock(ctx, tx, k, h, math.MinInt64)
-		if err != nil {
+	return s.write(ctx, op, func(tx BatchTx) error {
+		var l locked
+		var found bool
+		s.lock(tx, k, h, math.MinInt64, &l, &found)
+		if err := tx.Sync(); err != nil || !found {
 			return err
 		}
-		return s.drop(ctx, tx, k, l)
-	})
-	if errors.Is(err, errMiss) {
+		s.drop(tx, k, &l)
 		return nil
-	}
-	return s.fail(ctx, op, err)
+	}, nil)
 }
 
 // ExchangeCode atomically consumes the live code and stores issued's
@@ -316,6 +379,11 @@ func (s *Store) RotateRefresh(ctx context.Context, refresh string, issued oauth2
 	return s.consume(ctx, kindRefresh, refresh, issued, "rotate refresh")
 }
 
+// consume runs in a batch: a locking read of the live row (its result
+// needed before anything else is written, so the batch's statements so far
+// are sent with it), then the used row and the issued record. A miss reads
+// the used row in the same transaction, so that it sees a consumption by
+// an op earlier in the batch.
 func (s *Store) consume(ctx context.Context, k kind, value string, issued oauth2.TokenInfo, op string) error {
 	if value == "" {
 		return s.notFound(op)
@@ -323,49 +391,60 @@ func (s *Store) consume(ctx context.Context, k kind, value string, issued oauth2
 	h := digest(value)
 	r := newRow(issued, false)
 	kept := k == kindRefresh && issued.GetRefresh() == value
-	ctx, cancel := s.op(ctx)
-	defer cancel()
 	now := s.nowNanos()
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		l, err := s.lock(ctx, tx, k, h, now)
-		if err != nil {
+	var res error
+	return s.write(ctx, op, func(tx BatchTx) error {
+		res = nil
+		var l locked
+		var found bool
+		s.lock(tx, k, h, now, &l, &found)
+		if err := tx.Sync(); err != nil {
 			return err
+		}
+		if !found {
+			scanUsed(func(fn func(func(...any) error) error) {
+				tx.QueryRow(s.q.getUsedTx.text, []any{h, int64(k), now}, fn)
+			}, &res)
+			return nil
 		}
 		issuedRow := *r
 		if l.grant != "" {
 			issuedRow.grant = l.grant
 		}
 		if !kept {
-			// Remember the consumed key, with its grant, as long as a
-			// replay must be detected.
+			// Remember the consumed key, with its grant and what it was
+			// issued to, as long as a replay must be detected.
 			until := l.expires
 			if k == kindCode {
 				until = max(until, r.lastExpiry())
 			} else if p := r.parts[kindRefresh.index()]; p.hash != nil {
 				until = max(until, p.expires)
 			}
-			if _, err := s.q.upsertUsed.exec(ctx, tx, h, int64(k), []byte(issuedRow.grant), until); err != nil {
-				return err
-			}
+			tx.Exec(s.q.upsertUsed.text, []any{h, int64(k), []byte(issuedRow.grant), until,
+				[]byte(l.client), []byte(l.redirect), []byte(l.challenge), []byte(l.method)}, nil)
 		}
 		switch {
 		case issuedRow.empty():
-			return s.drop(ctx, tx, k, l)
+			s.drop(tx, k, &l)
 		case l.alone:
 			// The issued record takes the consumed row's place.
-			_, err = s.q.replace.exec(ctx, tx, issuedRow.args(l.id)...)
-			return err
+			tx.Exec(s.q.replace.text, issuedRow.args(l.id), nil)
+		default:
+			s.drop(tx, k, &l)
+			tx.Exec(s.q.insert.text, issuedRow.args(), func(n int64) error {
+				if n == 0 {
+					return errDuplicate
+				}
+				return nil
+			})
 		}
-		if err := s.drop(ctx, tx, k, l); err != nil {
-			return err
+		return nil
+	}, func() error {
+		if res == errMiss {
+			return s.notFound(op)
 		}
-		_, err = s.q.insert.exec(ctx, tx, issuedRow.args()...)
-		return err
+		return res
 	})
-	if errors.Is(err, errMiss) {
-		return s.replayed(ctx, k, h, now, op)
-	}
-	return s.fail(ctx, op, err)
 }
 
 // RevokeGrant removes every live code and token of the grant (RFC 9700
@@ -375,11 +454,26 @@ func (s *Store) RevokeGrant(ctx context.Context, grantID string) error {
 	if grantID == "" {
 		return nil
 	}
+	args := []any{[]byte(grantID)}
+	return s.write(ctx, "revoke grant", func(tx BatchTx) error {
+		tx.Exec(s.q.revoke.text, args, nil)
+		return nil
+	}, nil)
+}
+
+// write runs run in the next batch (see batch.go), bounded by the store's
+// timeout, and then result, when not nil, for the op's own outcome.
+func (s *Store) write(ctx context.Context, name string, run func(BatchTx) error, result func() error) error {
+	return s.submit(ctx, name, &op{run: run}, result)
+}
+
+// submit is write for an op already made.
+func (s *Store) submit(ctx context.Context, name string, o *op, result func() error) error {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	err := s.retry(ctx, func() error {
-		_, err := s.q.revoke.exec(ctx, nil, []byte(grantID))
-		return err
-	})
-	return s.fail(ctx, "revoke grant", err)
+	err := s.c.do(ctx, o)
+	if err == nil && result != nil {
+		err = result()
+	}
+	return s.fail(ctx, name, err)
 }

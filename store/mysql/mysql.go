@@ -10,6 +10,13 @@
 // row; the others find it changed and get a *oauth2.ReusedError. A
 // transaction that InnoDB aborts as a deadlock victim is run again.
 //
+// Concurrent writes share transactions and commits (group commit,
+// internal/sqlstore): a token is answered once the commit that holds it is
+// durable (with innodb_flush_log_at_trx_commit=1, the default), and one
+// log flush serves every write of the batch. Batches run at READ
+// COMMITTED, so that a replay's used row written by another process is
+// seen inside a batch.
+//
 // Tables are InnoDB; every text column is binary (VARBINARY or BLOB), so
 // values are compared byte for byte and kept whatever the connection's
 // character set.
@@ -121,6 +128,16 @@ var Dialect = &sqlstore.Dialect{
 	Placeholder: sqlstore.QuestionMark,
 	ForUpdate:   " FOR UPDATE",
 	Prepare:     true,
+	// READ COMMITTED, as PostgreSQL: a read in a batch's transaction sees
+	// what other processes committed since the batch began (a replay's
+	// used row), and locking reads take no gap locks.
+	TxOptions: &sql.TxOptions{Isolation: sql.LevelReadCommitted},
+	// Two batches in flight overlap one's round trips with the other's
+	// log flush.
+	Committers: 2,
+	// Statements are not pipelined: the Creates of a batch go as one
+	// multi-row INSERT.
+	MultiRowInsert: true,
 	// DDL commits implicitly: each statement of a migration is idempotent,
 	// and the named lock keeps other processes out meanwhile.
 	TransactionalDDL: false,
@@ -188,9 +205,17 @@ var Dialect = &sqlstore.Dialect{
 	updated_at BIGINT NOT NULL,
 	KEY {prefix}kv_expires (expires_at)
 ) ENGINE=InnoDB`,
+		}}, {Version: 3, Statements: []string{
+			// Each ALTER is atomic; one that ran before a crash fails with
+			// ER_DUP_FIELDNAME when the migration runs again, which
+			// AlreadyApplied accepts.
+			`ALTER TABLE {tokens} ADD COLUMN extension BLOB NULL`,
+			`ALTER TABLE {used} ADD COLUMN client_id BLOB NULL, ADD COLUMN redirect_uri BLOB NULL,
+	ADD COLUMN code_challenge BLOB NULL, ADD COLUMN code_challenge_method BLOB NULL`,
 		}}}
 	},
 	LockMigrations: lockMigrations,
+	AlreadyApplied: duplicateColumn,
 	UpsertUsed:     sqlstore.UpsertUsedOnDuplicateKey,
 	UpsertClient:   sqlstore.UpsertClientOnDuplicateKey,
 	SweepTokens:    sqlstore.SweepTokensLimit,
@@ -250,4 +275,11 @@ func classify(err error) sqlstore.Class {
 		return sqlstore.Unavailable
 	}
 	return sqlstore.Permanent
+}
+
+// duplicateColumn reports ER_DUP_FIELDNAME: the column a migration adds is
+// already there.
+func duplicateColumn(err error) bool {
+	var me *mysqldriver.MySQLError
+	return errors.As(err, &me) && me.Number == 1060
 }

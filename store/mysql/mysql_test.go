@@ -184,6 +184,39 @@ func TestStore_Outage(t *testing.T) {
 	}
 }
 
+// TestStore_BatchWithServerGoneFailsEveryCaller takes the server away
+// while a batch of writes is in flight and more are queued: every caller
+// gets ErrUnavailable and nothing is left half written.
+func TestStore_BatchWithServerGoneFailsEveryCaller(t *testing.T) {
+	config(t)
+	p, dsn := proxied(t)
+	s := open(t, dsn, mysql.WithTimeout(2*time.Second))
+	sqltest.BatchOutage(t, s.Store, p)
+}
+
+// TestStore_ValueTooLongFailsOnlyItsCaller: a grant ID longer than the
+// column keeps (VARBINARY(512)) is refused by the server in strict mode;
+// the writes sharing its batch are not.
+func TestStore_ValueTooLongFailsOnlyItsCaller(t *testing.T) {
+	s := open(t, newDatabase(t))
+	sqltest.FailingWrites(t, s.Store, func(r *models.Token) { r.GrantID = strings.Repeat("g", 600) })
+}
+
+// TestStore_DurableAcrossKill9WithBatchesInFlight kills a process of 32
+// writers with SIGKILL while their batches are in flight: every write it
+// was answered for is in the database.
+func TestStore_DurableAcrossKill9WithBatchesInFlight(t *testing.T) {
+	config(t)
+	sqltest.Kill9(t, "TestStore_DurableAcrossKill9WithBatchesInFlight", func(t *testing.T) string { return newDatabase(t) },
+		func(ctx context.Context, dsn string) (*sqlstore.Store, error) {
+			s, err := mysql.Open(ctx, dsn, mysql.WithSweepInterval(0))
+			if err != nil {
+				return nil, err
+			}
+			return s.Store, nil
+		})
+}
+
 // TestOpen_UnreachableServerFailsFast checks Open against a closed port
 // and against a server that accepts connections and never answers.
 func TestOpen_UnreachableServerFailsFast(t *testing.T) {

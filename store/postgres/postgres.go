@@ -15,6 +15,13 @@
 // one finds the row; the others wait for the lock, find it changed, and
 // get a *oauth2.ReusedError.
 //
+// Concurrent writes share transactions and commits (group commit,
+// internal/sqlstore), and a batch goes to the server on pgx's native
+// pipeline (pgx.Batch, through the pool's connection): BEGIN, the batch's
+// statements and COMMIT in one round trip, plus one for each consumption's
+// locking read. Each writer is answered once the commit that holds its
+// write is durable (synchronous_commit on, the default).
+//
 // Every operation is bounded by a timeout (WithTimeout, default 3s). When
 // the server cannot be reached, operations fail with an error wrapping
 // oauth2.ErrUnavailable, and the pool reconnects by itself when the server
@@ -131,7 +138,12 @@ var Dialect = &sqlstore.Dialect{
 	Placeholder: sqlstore.Dollar,
 	ForUpdate:   " FOR UPDATE",
 	// pgx caches prepared statements per connection by itself.
-	Prepare:          false,
+	Prepare:      false,
+	InsertIgnore: " ON CONFLICT DO NOTHING",
+	Begin:        beginPipeline,
+	// Two batches in flight overlap one's round trip with the other's WAL
+	// flush.
+	Committers:       2,
 	TransactionalDDL: true,
 	Setup: func(t sqlstore.Tables) []string {
 		var stmts []string
@@ -198,6 +210,10 @@ var Dialect = &sqlstore.Dialect{
 	updated_at BIGINT NOT NULL
 )`,
 			`CREATE INDEX {prefix}kv_expires ON {kv} (expires_at)`,
+		}}, {Version: 3, Statements: []string{
+			`ALTER TABLE {tokens} ADD COLUMN extension BYTEA`,
+			`ALTER TABLE {used} ADD COLUMN client_id BYTEA, ADD COLUMN redirect_uri BYTEA,
+	ADD COLUMN code_challenge BYTEA, ADD COLUMN code_challenge_method BYTEA`,
 		}}}
 	},
 	LockMigrations: lockMigrations,

@@ -167,6 +167,30 @@ func TestStore_Outage(t *testing.T) {
 	}
 }
 
+// TestStore_BatchWithServerGoneFailsEveryCaller takes the server away
+// while a pipelined batch of writes is in flight and more are queued:
+// every caller gets ErrUnavailable and nothing is left half written.
+func TestStore_BatchWithServerGoneFailsEveryCaller(t *testing.T) {
+	p, u := proxied(t)
+	s := open(t, u, postgres.WithSchema(newSchema(t)), postgres.WithTimeout(2*time.Second))
+	sqltest.BatchOutage(t, s.Store, p)
+}
+
+// TestStore_DurableAcrossKill9WithBatchesInFlight kills a process of 32
+// writers with SIGKILL while their batches are in flight: every write it
+// was answered for is in the database.
+func TestStore_DurableAcrossKill9WithBatchesInFlight(t *testing.T) {
+	u := dsn(t)
+	sqltest.Kill9(t, "TestStore_DurableAcrossKill9WithBatchesInFlight", func(t *testing.T) string { return newSchema(t) },
+		func(ctx context.Context, schema string) (*sqlstore.Store, error) {
+			s, err := postgres.Open(ctx, u, postgres.WithSchema(schema), postgres.WithSweepInterval(0))
+			if err != nil {
+				return nil, err
+			}
+			return s.Store, nil
+		})
+}
+
 // TestOpen_UnreachableServerFailsFast checks Open against a closed port
 // and against a server that accepts connections and never answers.
 func TestOpen_UnreachableServerFailsFast(t *testing.T) {

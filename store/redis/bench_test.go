@@ -74,6 +74,13 @@ func BenchmarkRedis(b *testing.B) {
 	for _, o := range ops {
 		b.Run(o.name+"Parallel", func(b *testing.B) {
 			b.ReportAllocs()
+			b.SetParallelism(16) // 32 callers on 2 cores, as under load
+			before := s.Pipelines()
+			defer func() {
+				if after := s.Pipelines(); after.Pipelines > before.Pipelines {
+					b.ReportMetric(float64(after.Commands-before.Commands)/float64(after.Pipelines-before.Pipelines), "cmds/roundtrip")
+				}
+			}()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					if err := o.op(); err != nil {

@@ -15,26 +15,66 @@
 //	<prefix>grant:<id>      the set of the live keys of one grant, for RevokeGrant
 //	<prefix>kv:<key>        a value of the oauth2.KVStore capability
 //
-// Each key holds the whole record (client, user, scope, times and the hash
-// of the access token stored with a refresh token), so that every lookup is
-// one GET. A consumed code or a rotated-out refresh token keeps its key,
-// which then holds a replay marker (its grant ID and how long it is
-// remembered) instead of the record. Keys expire in Redis a little after the
+// Each key holds the whole record (client, user, scope, times, extension
+// data and the hash of the access token stored with a refresh token), so
+// that every lookup is one GET. A consumed code or a rotated-out refresh
+// token keeps its key, which then holds a replay marker (its grant ID and
+// how long it is remembered) instead of the record; its *oauth2.ReusedError
+// reports that grant only (ClientID and Record empty), so that markers keep
+// the one format every release reads. Keys expire in Redis a little after the
 // token they hold, and every read also checks the expiry recorded in the
 // value against the store's clock, so the store's clock decides.
 //
 // Create, ExchangeCode, RotateRefresh, the removals and RevokeGrant each run
-// as one Lua script: one round trip, atomic in Redis, so that of any number
-// of processes consuming one code or refresh token exactly one wins. The
-// scripts are safe to repeat, so the client's retries after a lost reply
-// cannot turn a success into a replay.
+// as one Lua script: atomic in Redis, so that of any number of processes
+// consuming one code or refresh token exactly one wins. The scripts are
+// safe to repeat, so the client's retries after a lost reply cannot turn a
+// success into a replay.
+//
+// # Pipelining
+//
+// The scripts and the lookups of concurrent callers share round trips: a
+// caller that finds the connection idle sends its command at once, alone;
+// the commands that arrive while it is on its way are sent together, as
+// one pipeline, when it returns (at most 512 to a pipeline). Each command
+// still runs on its own in Redis, atomically, and each caller reads its own
+// reply. TokenStore.Pipelines tells how many commands shared each round
+// trip. The KV writes other than PutIfAbsent and Incr are sent alone.
 //
 // # Deployment
 //
-// The store needs Redis 6.2 or later (GETDEL).
-// Run Redis with persistence (appendonly yes) if tokens must survive its
-// restart, and with maxmemory-policy noeviction: an evicted replay marker
-// would let a replayed code or refresh token pass as unknown. On Redis
-// Cluster, put a hash tag in the prefix (WithKeyPrefix("{oauth2}:")) so that
-// the keys of a script share one slot.
+// The store needs Redis 6.2 or later (GETDEL). Run it with
+// maxmemory-policy noeviction: an evicted replay marker would let a replayed
+// code or refresh token pass as unknown. On Redis Cluster, put a hash tag in
+// the prefix (WithKeyPrefix("{oauth2}:")) so that the keys of a script share
+// one slot.
+//
+// # Durability
+//
+// Redis answers a write before it is on disk; how much a crash of Redis
+// loses depends on its persistence settings, not on this store:
+//
+//   - appendonly yes with appendfsync always: every write is in the
+//     append-only file, fsynced, before Redis sends its reply, so a token
+//     answered with 200 survives a crash of Redis or of its machine, as
+//     with the SQL stores. Redis groups the fsyncs of the
+//     commands of one event-loop turn (a pipeline), so pipelining keeps
+//     this affordable.
+//   - appendonly yes with appendfsync everysec (Redis's default once AOF is
+//     on): fsync once a second. A crash of the Redis process loses nothing
+//     (the kernel has the data), a crash or power loss of its machine loses
+//     up to about the last second of writes: tokens answered with 200 may
+//     be gone, which their clients see as a logout, and codes and refresh
+//     tokens consumed in that second become unconsumed, so one replay of
+//     each could pass unnoticed once.
+//   - no AOF (RDB snapshots only, or none): a restart of Redis loses
+//     everything since the last snapshot, including replay markers.
+//
+// For the guarantee of the SQL stores (a 200 means on disk), run
+//
+//	appendonly yes
+//	appendfsync always
+//
+// and keep replicas for availability, not durability: replication to them
+// is asynchronous.
 package redis

@@ -90,7 +90,7 @@ func (s *TokenStore) PutIfAbsent(ctx context.Context, key string, value []byte, 
 	exp, ms := s.kvExpiry(now, ttl)
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	n, err := putIfAbsentScript.Run(ctx, s.client, []string{s.kvKey(key)},
+	n, err := putIfAbsentScript.Run(ctx, s.pipe, []string{s.kvKey(key)},
 		stamp(now), kvEncode(kvValue, exp, value), ms).Int()
 	if err != nil {
 		return false, classify("kv put if absent", err)
@@ -167,7 +167,7 @@ func (s *TokenStore) Incr(ctx context.Context, key string, ttl time.Duration) (i
 	exp, ms := s.kvExpiry(now, ttl)
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	n, err := incrScript.Run(ctx, s.client, []string{s.kvKey(key)}, stamp(now), exp, ms).Int64()
+	n, err := incrScript.Run(ctx, s.pipe, []string{s.kvKey(key)}, stamp(now), exp, ms).Int64()
 	if err != nil {
 		return 0, classify("kv incr", err)
 	}

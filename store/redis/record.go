@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -63,6 +64,11 @@ type record struct {
 	// that removing or rotating its refresh token removes it too (RFC 7009
 	// 2.1).
 	AccessKey string `json:"ak,omitempty"`
+
+	// Extension is the record's extension data
+	// (oauth2.ExtendableTokenInfo) in its url.Values.Encode form: ASCII,
+	// so that JSON keeps every byte of it.
+	Extension string `json:"x,omitempty"`
 }
 
 // part is one present part of a TokenInfo being written.
@@ -151,6 +157,11 @@ func newRecord(info oauth2.TokenInfo, withCode bool) (*record, []part) {
 		Scope:       info.GetScope(),
 		GrantID:     info.GetGrantID(),
 	}
+	if x, ok := info.(oauth2.ExtendableTokenInfo); ok {
+		if v := x.GetExtension(); len(v) > 0 {
+			r.Extension = v.Encode()
+		}
+	}
 	var parts []part
 	add := func(k kind, value string, at time.Time, d time.Duration) {
 		p := part{kind: k, value: value}
@@ -219,6 +230,13 @@ func (r *record) token(k kind, value string) (*models.Token, error) {
 	t.RefreshCreateAt, err[2] = parseTime(r.RefreshAt)
 	if e := errors.Join(err[:]...); e != nil {
 		return nil, e
+	}
+	if r.Extension != "" {
+		x, err := url.ParseQuery(r.Extension)
+		if err != nil {
+			return nil, errBadRecord
+		}
+		t.Extension = x
 	}
 	switch k {
 	case kindCode:

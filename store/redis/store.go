@@ -32,7 +32,8 @@ const ttlSlack = 10 * time.Second
 // any number of goroutines and processes.
 type TokenStore struct {
 	client  goredis.UniversalClient
-	owned   bool // the store made the client, and closes it
+	pipe    *pipeliner // the scripts and lookups, pipelined with other callers'
+	owned   bool       // the store made the client, and closes it
 	prefix  string
 	now     func() time.Time
 	timeout time.Duration
@@ -83,6 +84,7 @@ func New(client goredis.UniversalClient, opts ...Option) *TokenStore {
 	for _, o := range opts {
 		o(s)
 	}
+	s.pipe = &pipeliner{client: client, timeout: s.timeout}
 	return s
 }
 
@@ -115,6 +117,7 @@ func NewFromURL(rawURL string, opts ...Option) (*TokenStore, error) {
 		o.DialerRetries = 1
 	}
 	s.client = goredis.NewClient(o)
+	s.pipe.client = s.client
 	s.owned = true
 	return s, nil
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -355,5 +356,99 @@ func TestStore_ConcurrentConsumersAcrossClientsHaveOneWinner(t *testing.T) {
 		if wins.Load() != 1 || replays.Load() != 31 {
 			t.Fatalf("round %d: %d winners and %d replays, want 1 and 31", round, wins.Load(), replays.Load())
 		}
+	}
+}
+
+// trips is a go-redis hook that counts the round trips carrying the
+// store's commands (EVALSHA, EVAL, GET; not the handshake of a new
+// connection): one per command sent alone, one per pipeline.
+type trips struct{ rounds, cmds atomic.Int64 }
+
+func (c *trips) count(cmds ...goredis.Cmder) {
+	n := int64(0)
+	for _, cmd := range cmds {
+		switch cmd.Name() {
+		case "evalsha", "eval", "get":
+			n++
+		}
+	}
+	if n > 0 {
+		c.rounds.Add(1)
+		c.cmds.Add(n)
+	}
+}
+
+func (c *trips) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (c *trips) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		c.count(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (c *trips) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		c.count(cmds...)
+		return next(ctx, cmds)
+	}
+}
+
+// TestStore_ConcurrentCommandsShareRoundTrips releases 256 issuances and
+// lookups at once: they reach Redis in fewer round trips than commands
+// (pipelined together), each gets its own answer, and every token issued is
+// found.
+func TestStore_ConcurrentCommandsShareRoundTrips(t *testing.T) {
+	f := newFixture(t, time.Now)
+	var tr trips
+	f.client.AddHook(&tr)
+	s, ctx := f.store, t.Context()
+	stored := tokenRecord("grant-"+token()[:12], time.Now())
+	must(t, s.Create(ctx, stored))
+	// Load the scripts, so that every command below is one EVALSHA or GET.
+	must(t, s.Create(ctx, tokenRecord("grant-"+token()[:12], time.Now())))
+	const n = 256
+	recs := make([]*models.Token, n)
+	errs := make([]error, n)
+	var ready, done sync.WaitGroup
+	gate := make(chan struct{})
+	before := s.Pipelines()
+	r0, c0 := tr.rounds.Load(), tr.cmds.Load()
+	for i := range recs {
+		recs[i] = tokenRecord("grant-"+token()[:12], time.Now())
+		ready.Add(1)
+		done.Go(func() {
+			ready.Done()
+			<-gate
+			if i%2 == 0 {
+				errs[i] = s.Create(ctx, recs[i])
+				return
+			}
+			got, err := s.GetByAccess(ctx, stored.Access)
+			if err == nil && got.GetClientID() != stored.ClientID {
+				err = fmt.Errorf("GetByAccess answered another record: client %q", got.GetClientID())
+			}
+			errs[i] = err
+		})
+	}
+	ready.Wait()
+	close(gate)
+	done.Wait()
+	after := s.Pipelines()
+	rounds, cmds := tr.rounds.Load()-r0, tr.cmds.Load()-c0
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("command %d: %v", i, err)
+		}
+		if i%2 == 0 {
+			if _, err := s.GetByAccess(ctx, recs[i].Access); err != nil {
+				t.Fatalf("token %d issued in a pipeline: %v", i, err)
+			}
+		}
+	}
+	t.Logf("%d commands in %d round trips (the store counted %d in %d)",
+		cmds, rounds, after.Commands-before.Commands, after.Pipelines-before.Pipelines)
+	if cmds != n || rounds >= cmds {
+		t.Fatalf("%d commands in %d round trips, want %d commands sharing fewer round trips", cmds, rounds, n)
 	}
 }

@@ -74,7 +74,7 @@ func (s *TokenStore) Create(ctx context.Context, info oauth2.TokenInfo) error {
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	res, err := createScript.Run(ctx, s.client, b.keys, b.args...).Text()
+	res, err := createScript.Run(ctx, s.pipe, b.keys, b.args...).Text()
 	if err != nil {
 		return classify("create", err)
 	}
@@ -136,7 +136,7 @@ func (s *TokenStore) consume(ctx context.Context, op string, k kind, value strin
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	res, err := consumeScript.Run(ctx, s.client, b.keys, b.args...).Text()
+	res, err := consumeScript.Run(ctx, s.pipe, b.keys, b.args...).Text()
 	if err != nil {
 		return classify(op, err)
 	}
@@ -180,7 +180,7 @@ func (s *TokenStore) get(ctx context.Context, op string, k kind, value string) (
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	v, err := s.client.Get(ctx, s.key(k, value)).Bytes()
+	v, err := s.pipe.Get(ctx, s.key(k, value)).Bytes()
 	if err != nil {
 		return nil, classify(op, err)
 	}
@@ -235,7 +235,7 @@ func (s *TokenStore) remove(ctx context.Context, op string, k kind, value string
 	if withAccess {
 		also = "1"
 	}
-	err := removeScript.Run(ctx, s.client, []string{s.key(k, value)}, s.prefix, also).Err()
+	err := removeScript.Run(ctx, s.pipe, []string{s.key(k, value)}, s.prefix, also).Err()
 	return classify(op, err)
 }
 
@@ -248,6 +248,6 @@ func (s *TokenStore) RevokeGrant(ctx context.Context, grantID string) error {
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	err := revokeScript.Run(ctx, s.client, []string{s.grantKey(grantID)}).Err()
+	err := revokeScript.Run(ctx, s.pipe, []string{s.grantKey(grantID)}).Err()
 	return classify("revoke grant", err)
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -145,6 +146,134 @@ func TestStore_DurableAcrossKill9(t *testing.T) {
 		}
 	}
 	t.Logf("%d records and %d exchanges survived SIGKILL", len(issued), len(exchanged))
+}
+
+// TestStore_DurableAcrossKill9WithBatchesInFlight is
+// TestStore_DurableAcrossKill9 with 32 writers in the child at once, so
+// that writes share commits (group commit) and batches are in flight when
+// SIGKILL comes: every token printed, answered after the commit that held
+// it, is found after the restart, and every exchange printed left its code
+// used and its tokens stored.
+func TestStore_DurableAcrossKill9WithBatchesInFlight(t *testing.T) {
+	if os.Getenv(envChild) == "issue-concurrent" {
+		issueConcurrentlyUntilKilled(os.Getenv(envPath), 32)
+		return
+	}
+	path := filepath.Join(t.TempDir(), "oauth2.db")
+	cmd, _, out := child(t, "TestStore_DurableAcrossKill9WithBatchesInFlight", "issue-concurrent", path)
+	var issued, exchanged [][]string
+	var batches, writes int64
+	read := func(l string) {
+		f := strings.Fields(l)
+		switch {
+		case f[0] == "issued" && len(f) == 3:
+			issued = append(issued, f[1:])
+		case f[0] == "exchanged" && len(f) == 4:
+			exchanged = append(exchanged, f[1:])
+		case f[0] == "batches" && len(f) == 3:
+			_, _ = fmt.Sscan(f[1]+" "+f[2], &batches, &writes)
+		case f[0] == "error":
+			t.Fatalf("child: %s", l)
+		}
+	}
+	for len(issued)+len(exchanged) < 2000 {
+		l, ok := next(out)
+		if !ok {
+			t.Fatalf("child stopped after %d lines", len(issued)+len(exchanged))
+		}
+		read(l)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		l, ok := next(out)
+		if !ok {
+			break
+		}
+		read(l)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("child ended with %v, want killed by SIGKILL", err)
+	}
+	if batches == 0 || writes <= batches {
+		t.Fatalf("the child reported %d writes in %d batches: no commit was shared", writes, batches)
+	}
+
+	s := open(t, path)
+	ctx := t.Context()
+	var check string
+	if err := sqlstore.DBOf(s.Store).QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
+		t.Fatalf("integrity_check = %q, %v", check, err)
+	}
+	for _, r := range issued {
+		if _, err := s.GetByAccess(ctx, r[0]); err != nil {
+			t.Fatalf("access token answered before the kill: %v", err)
+		}
+		if _, err := s.GetByRefresh(ctx, r[1]); err != nil {
+			t.Fatalf("refresh token answered before the kill: %v", err)
+		}
+	}
+	for _, r := range exchanged {
+		var re *oauth2.ReusedError
+		if _, err := s.GetByCode(ctx, r[0]); !errors.As(err, &re) || re.GrantID != r[1] {
+			t.Fatalf("code exchanged before the kill: %v, want a *ReusedError of its grant", err)
+		}
+		if _, err := s.GetByAccess(ctx, r[2]); err != nil {
+			t.Fatalf("access token of an exchange answered before the kill: %v", err)
+		}
+	}
+	t.Logf("%d records and %d exchanges survived SIGKILL; %d writes had shared %d commits before it",
+		len(issued), len(exchanged), writes, batches)
+}
+
+// issueConcurrentlyUntilKilled is the child of
+// TestStore_DurableAcrossKill9WithBatchesInFlight: writers goroutines
+// issuing and exchanging, and a report of the batches every 256 writes.
+func issueConcurrentlyUntilKilled(path string, writers int) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		say("error %v", err)
+		return
+	}
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				now := time.Now()
+				if i%4 == 3 {
+					grant := "grant-" + sqltest.Key()[:8]
+					code := sqltest.Code(now, grant, time.Hour)
+					tok := sqltest.Tokens(now, grant, time.Hour)
+					if err := s.Create(ctx, code); err != nil {
+						say("error %v", err)
+						return
+					}
+					if err := s.ExchangeCode(ctx, code.Code, tok); err != nil {
+						say("error %v", err)
+						return
+					}
+					say("exchanged %s %s %s", code.Code, grant, tok.Access)
+				} else {
+					r := sqltest.Tokens(now, "grant", time.Hour)
+					if err := s.Create(ctx, r); err != nil {
+						say("error %v", err)
+						return
+					}
+					say("issued %s %s", r.Access, r.Refresh)
+				}
+				if n.Add(1)%256 == 0 {
+					st := s.Batches()
+					say("batches %d %d", st.Batches, st.Ops)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // issueUntilKilled is the child of TestStore_DurableAcrossKill9.

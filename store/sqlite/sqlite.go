@@ -9,11 +9,14 @@
 // code be exchanged twice after a restart; FULL costs one fsync per
 // commit.
 //
-// Writes go through one connection and BEGIN IMMEDIATE transactions: the
-// writers of one process queue in the pool instead of spinning on
-// SQLITE_BUSY, and the writers of several processes sharing the file wait
-// for each other with busy_timeout (bounded by each operation's timeout),
-// so an exchange or a rotation has exactly one winner across processes.
+// Writes go through one connection and BEGIN IMMEDIATE transactions, and
+// the concurrent writes of one process share them (group commit,
+// internal/sqlstore): one transaction and one fsync serve every write
+// waiting when it starts, and each writer is answered once that commit is
+// on disk, so a 200 still means durable while the fsync is shared. The
+// writers of several processes sharing the file wait for each other with
+// busy_timeout (bounded by each operation's timeout), so an exchange or a
+// rotation has exactly one winner across processes.
 // Reads go through a pool of read-only connections that WAL lets run
 // alongside the writer. Expired rows are deleted by a background sweeper
 // in small batches.
@@ -176,6 +179,7 @@ var Dialect = &sqlstore.Dialect{
 	ForUpdate:        "",
 	Prepare:          true,
 	InProcess:        true,
+	InsertIgnore:     " ON CONFLICT DO NOTHING",
 	TransactionalDDL: true,
 	Setup: func(sqlstore.Tables) []string {
 		return []string{`CREATE TABLE IF NOT EXISTS {migrations} (
@@ -238,6 +242,12 @@ var Dialect = &sqlstore.Dialect{
 	updated_at INTEGER NOT NULL
 ) WITHOUT ROWID`,
 			`CREATE INDEX {prefix}kv_expires ON {kv} (expires_at)`,
+		}}, {Version: 3, Statements: []string{
+			`ALTER TABLE {tokens} ADD COLUMN extension BLOB`,
+			`ALTER TABLE {used} ADD COLUMN client_id BLOB`,
+			`ALTER TABLE {used} ADD COLUMN redirect_uri BLOB`,
+			`ALTER TABLE {used} ADD COLUMN code_challenge BLOB`,
+			`ALTER TABLE {used} ADD COLUMN code_challenge_method BLOB`,
 		}}}
 	},
 	UpsertUsed:    sqlstore.UpsertUsedOnConflict,

@@ -6,8 +6,10 @@ import (
 )
 
 // Clock is a settable clock for expiry tests; safe for concurrent use. A
-// store under test reads the time from Clock.Now, and the kit moves it
-// forward with Advance instead of sleeping.
+// store, manager or server under test reads the time from Clock.Now, and the
+// test moves it forward with Advance instead of sleeping. It is the one test
+// clock of the repository: tests of every package share it rather than
+// writing their own.
 type Clock struct {
 	mu  sync.Mutex
 	now time.Time

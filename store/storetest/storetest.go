@@ -69,6 +69,10 @@ func TestTokenStore(t *testing.T, h Harness) {
 		{"RevokeGrantRacingConsumersLeavesNoLiveToken", testRevokeRace},
 		{"ExpiredDataStaysGone", testExpiredStaysGone},
 		{"SecondHandleSeesSameData", testReopen},
+		{"ExtensionDataIsKeptWithTheRecord", testExtension},
+		{"MixedConcurrentWritersKeepExactlyOnce", testMixedStorm},
+		{"CancelledWritesAreWholeOrAbsent", testCancelledWrites},
+		{"ReplayReportsTheConsumedRecordTruly", testReplayReportsRecord},
 		{"UnreachableEngineIsUnavailable", testDown},
 	}
 	for _, c := range checks {

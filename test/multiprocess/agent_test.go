@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
-
-	xoauth2 "github.com/oauth2d/oauth2"
 )
 
 // agent is a browser and a client application at once. As the browser it
@@ -303,12 +301,14 @@ func (a *agent) clientCredentials(t *testing.T, p *process) string {
 	return ans.AccessToken
 }
 
-// serves reports whether p routes path: oauth2d answers its 404 page for a
-// path it does not serve.
-func (a *agent) serves(t *testing.T, p *process, path string) bool {
+// requireRoute fails the test unless p routes path: oauth2d answers its
+// 404 page for a path it does not serve, and every endpoint these tests
+// call is one it must serve (RFC 7009, RFC 7662).
+func (a *agent) requireRoute(t *testing.T, p *process, path string) {
 	t.Helper()
-	status, _ := a.call(t, p, path, url.Values{"token": {"not-a-token-" + randomHex(8)}})
-	return status != http.StatusNotFound
+	if status, _ := a.call(t, p, path, url.Values{"token": {"not-a-token-" + randomHex(8)}}); status == http.StatusNotFound {
+		t.Fatalf("%s does not route %s (404)", p.name, path)
+	}
 }
 
 // call posts form to path of p with the client's Basic credentials.
@@ -336,38 +336,11 @@ func (a *agent) revoke(t *testing.T, p *process, token, hint string) {
 	}
 }
 
-// liveness tells whether an access token is live: through the
-// introspection endpoint of p (RFC 7662 2.2) when oauth2d routes it, or
-// else by looking it up in the store itself, as every process does.
-type liveness struct {
-	a          *agent
-	introspect bool
-	store      xoauth2.TokenStore
-}
-
-func newLiveness(t *testing.T, a *agent, p *process, open func(*testing.T) xoauth2.TokenStore) liveness {
+// live tells whether an access token is live, through the introspection
+// endpoint of p (RFC 7662 2.2).
+func (a *agent) live(t *testing.T, p *process, access string) bool {
 	t.Helper()
-	l := liveness{a: a, introspect: a.serves(t, p, "/introspect")}
-	if !l.introspect {
-		t.Logf("oauth2d does not route /introspect: tokens are checked in the store")
-		l.store = open(t)
-	}
-	return l
-}
-
-func (l liveness) live(t *testing.T, p *process, access string) bool {
-	t.Helper()
-	if !l.introspect {
-		_, err := l.store.GetByAccess(withTimeout(t, 10*time.Second), access)
-		switch {
-		case err == nil:
-			return true
-		case errors.Is(err, xoauth2.ErrNotFound):
-			return false
-		}
-		t.Fatalf("store lookup: %v", err)
-	}
-	status, body := l.a.call(t, p, "/introspect", url.Values{"token": {access}, "token_type_hint": {"access_token"}})
+	status, body := a.call(t, p, "/introspect", url.Values{"token": {access}, "token_type_hint": {"access_token"}})
 	if status != http.StatusOK {
 		t.Fatalf("%s: introspection: status %d", p.name, status)
 	}

@@ -15,9 +15,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/oauth2d/oauth2"
-	"github.com/oauth2d/oauth2/store/mysql"
-	"github.com/oauth2d/oauth2/store/postgres"
 	"github.com/oauth2d/oauth2/store/redis"
 )
 
@@ -32,9 +29,6 @@ type backend struct {
 	// via returns dsn with the database server reached at addr instead,
 	// for a proxy in front of it.
 	via func(addr string) string
-	// open returns a token store on the same data, for checks that do not
-	// go through a server.
-	open func(t *testing.T) oauth2.TokenStore
 	// accessTokens counts the access tokens stored, read from the engine.
 	accessTokens func(t *testing.T) int
 }
@@ -105,15 +99,6 @@ func postgresBackend(t *testing.T) *backend {
 			v.Host = addr
 			return v.String()
 		},
-		open: func(t *testing.T) oauth2.TokenStore {
-			t.Helper()
-			s, err := postgres.Open(withTimeout(t, 15*time.Second), dsn, postgres.WithSweepInterval(0))
-			if err != nil {
-				t.Fatalf("open the store: %v", err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		},
 		accessTokens: func(t *testing.T) int {
 			t.Helper()
 			var n int
@@ -165,9 +150,6 @@ func mysqlBackend(t *testing.T) *backend {
 		}
 		admin.Close()
 	})
-	own := mc.Clone()
-	own.DBName = name
-	driverDSN := own.FormatDSN()
 	// The store setting is a URL (DESIGN.md section 5); oauth2d turns it
 	// back into the driver's format.
 	u := &url.URL{Scheme: "mysql", User: url.User(mc.User), Host: mc.Addr, Path: "/" + name}
@@ -182,15 +164,6 @@ func mysqlBackend(t *testing.T) *backend {
 			v := *u
 			v.Host = addr
 			return v.String()
-		},
-		open: func(t *testing.T) oauth2.TokenStore {
-			t.Helper()
-			s, err := mysql.Open(withTimeout(t, 15*time.Second), driverDSN, mysql.WithSweepInterval(0))
-			if err != nil {
-				t.Fatalf("open the store: %v", err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
 		},
 		accessTokens: func(t *testing.T) int {
 			t.Helper()
@@ -265,15 +238,6 @@ func redisBackend(t *testing.T) *backend {
 			v := *u
 			v.Host = addr
 			return v.String()
-		},
-		open: func(t *testing.T) oauth2.TokenStore {
-			t.Helper()
-			s, err := redis.NewFromURL(dsn)
-			if err != nil {
-				t.Fatalf("open the store: %v", err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
 		},
 		accessTokens: func(t *testing.T) int {
 			t.Helper()

@@ -28,7 +28,8 @@ func TestSharedStore_ThreeProcessesServeOneIssuer(t *testing.T) {
 			ps := start(t, bin, config, be.name+"-1", be.name+"-2", be.name+"-3")
 			p1, p2, p3 := ps[0], ps[1], ps[2]
 			a := newAgent(t, fx)
-			live := newLiveness(t, a, p2, be.open)
+			a.requireRoute(t, p2, "/introspect")
+			a.requireRoute(t, p1, "/revoke")
 
 			// tok is the grant of the first subtest, rotated by the second;
 			// rotatedOut is its first refresh token.
@@ -46,7 +47,7 @@ func TestSharedStore_ThreeProcessesServeOneIssuer(t *testing.T) {
 				if got.AccessToken == "" || got.RefreshToken == "" || got.Type() != "Bearer" {
 					t.Fatalf("token response without an access token, a refresh token or type Bearer")
 				}
-				if !live.live(t, p3, got.AccessToken) {
+				if !a.live(t, p3, got.AccessToken) {
 					t.Errorf("the access token issued by %s is not live on %s", p2.name, p3.name)
 				}
 				tok = got
@@ -66,7 +67,7 @@ func TestSharedStore_ThreeProcessesServeOneIssuer(t *testing.T) {
 				if got.RefreshToken == "" || got.RefreshToken == tok.RefreshToken {
 					t.Fatal("the refresh token was not rotated (refresh_token.rotate is true)")
 				}
-				if !live.live(t, p1, got.AccessToken) {
+				if !a.live(t, p1, got.AccessToken) {
 					t.Errorf("the access token issued by %s is not live on %s", p3.name, p1.name)
 				}
 				rotatedOut, tok = tok.RefreshToken, got
@@ -76,26 +77,16 @@ func TestSharedStore_ThreeProcessesServeOneIssuer(t *testing.T) {
 				if tok == nil || rotatedOut == "" {
 					t.Fatal("needs the grant of RefreshThroughThird")
 				}
-				if !live.live(t, p2, tok.AccessToken) {
+				if !a.live(t, p2, tok.AccessToken) {
 					t.Fatalf("the access token is not live on %s before the revocation", p2.name)
 				}
-				if a.serves(t, p1, "/revoke") {
-					// RFC 7009 2.1: revoking a refresh token revokes the
-					// grant's access tokens too.
-					a.revoke(t, p1, tok.RefreshToken, "refresh_token")
-				} else {
-					// oauth2d does not route /revoke: revoke by the replay
-					// rule instead (RFC 9700 4.14.2): the rotated-out
-					// refresh token presented again revokes the grant.
-					t.Logf("oauth2d does not route /revoke: revoking by replaying the rotated-out refresh token on %s", p1.name)
-					if _, err := a.refresh(p1, rotatedOut); !isInvalidGrant(err) {
-						t.Fatalf("replayed refresh token on %s: %s, want 400 invalid_grant", p1.name, describe(err))
-					}
-				}
+				// RFC 7009 2.1: revoking a refresh token revokes the grant's
+				// access tokens too.
+				a.revoke(t, p1, tok.RefreshToken, "refresh_token")
 				if _, err := a.refresh(p2, tok.RefreshToken); !isInvalidGrant(err) {
 					t.Errorf("revoked refresh token on %s: %s, want 400 invalid_grant", p2.name, describe(err))
 				}
-				if live.live(t, p2, tok.AccessToken) {
+				if a.live(t, p2, tok.AccessToken) {
 					t.Errorf("the revoked grant's access token is still live on %s", p2.name)
 				}
 			})
@@ -156,7 +147,7 @@ func TestSharedStore_ThreeProcessesServeOneIssuer(t *testing.T) {
 				// RFC 6749 4.1.2: an attempt to use a code twice should
 				// revoke the tokens already issued for it; every loser was
 				// such an attempt, on one process or another.
-				if live.live(t, p3, winners[0].access) {
+				if a.live(t, p3, winners[0].access) {
 					t.Errorf("the access token of the code's one redemption is still live after %d replays", redemptions-1)
 				}
 				if _, err := a.refresh(p1, winners[0].refresh); !isInvalidGrant(err) {

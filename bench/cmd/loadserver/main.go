@@ -79,5 +79,8 @@ func run(mode, addr string, preload int) error {
 	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("loadserver: shutdown: %w", err)
 	}
+	if s.Report != nil {
+		fmt.Printf("loadserver: store: %s\n", s.Report())
+	}
 	return nil
 }

@@ -31,25 +31,28 @@ const (
 
 // Modes, in the order load.sh runs them.
 const (
-	Bare           = "bare"
-	Library        = "library"
-	BareES256      = "bare-es256"
-	LibraryES256   = "library-es256"
-	BareEdDSA      = "bare-eddsa"
-	LibraryEdDSA   = "library-eddsa"
-	BareRS256      = "bare-rs256"
-	LibraryRS256   = "library-rs256"
-	OAuth2d        = "oauth2d"
-	OAuth2dSQLite  = "oauth2d-sqlite"
-	IntrospectBare = "introspect-bare"
-	Introspect     = "introspect"
+	Bare            = "bare"
+	Library         = "library"
+	BareES256       = "bare-es256"
+	LibraryES256    = "library-es256"
+	BareEdDSA       = "bare-eddsa"
+	LibraryEdDSA    = "library-eddsa"
+	BareRS256       = "bare-rs256"
+	LibraryRS256    = "library-rs256"
+	OAuth2d         = "oauth2d"
+	OAuth2dSQLite   = "oauth2d-sqlite"
+	OAuth2dPostgres = "oauth2d-postgres"
+	OAuth2dMySQL    = "oauth2d-mysql"
+	OAuth2dRedis    = "oauth2d-redis"
+	IntrospectBare  = "introspect-bare"
+	Introspect      = "introspect"
 )
 
 // Modes lists every mode.
 var Modes = []string{
 	Bare, Library,
 	BareES256, LibraryES256, BareEdDSA, LibraryEdDSA, BareRS256, LibraryRS256,
-	OAuth2d, OAuth2dSQLite,
+	OAuth2d, OAuth2dSQLite, OAuth2dPostgres, OAuth2dMySQL, OAuth2dRedis,
 	IntrospectBare, Introspect,
 }
 
@@ -66,6 +69,9 @@ var (
 // Server is the handler of one mode and what it holds.
 type Server struct {
 	Handler http.Handler
+	// Report, when set, tells how the store grouped the writes so far:
+	// writes per commit, or commands per round trip.
+	Report  func() string
 	closers []io.Closer
 }
 
@@ -103,9 +109,9 @@ func New(ctx context.Context, mode string, preload int) (*Server, error) {
 	case Introspect:
 		s, err = libraryIntrospect()
 	case OAuth2d:
-		s, err = standalone(false)
-	case OAuth2dSQLite:
-		s, err = standalone(true)
+		s, err = standalone(ctx, engineMemory)
+	case OAuth2dSQLite, OAuth2dPostgres, OAuth2dMySQL, OAuth2dRedis:
+		s, err = standalone(ctx, strings.TrimPrefix(mode, "oauth2d-"))
 	default:
 		return nil, fmt.Errorf("%w: %q (known: %s)", ErrUnknownMode, mode, strings.Join(Modes, ", "))
 	}

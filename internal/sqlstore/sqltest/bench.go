@@ -3,6 +3,7 @@ package sqltest
 import (
 	"context"
 	"database/sql"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,8 @@ const Records = 1000
 // engine's raw statements on the same table, through the same pool:
 //
 //   - Create: Create of a record with an access and a refresh token;
+//   - CreateParallel: the same by 32 writers at once, reporting how many
+//     writes shared a commit;
 //   - RawInsert: the INSERT of such a row, prepared, without the store;
 //   - GetByAccess: GetByAccess of one of Records records;
 //   - RawSelect: the SELECT of the same columns by primary key.
@@ -40,6 +43,26 @@ func Bench(b *testing.B, open func(testing.TB) *sqlstore.Store, prepare bool) {
 			if err := s.Create(ctx, Tokens(now, "grant", time.Hour)); err != nil {
 				b.Fatal(err)
 			}
+		}
+	})
+	b.Run("CreateParallel", func(b *testing.B) {
+		// 32 writers at once, as under load: group commit shares each
+		// commit among the writers waiting for it.
+		s := open(b)
+		now := time.Now()
+		before := s.Batches()
+		b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := s.Create(ctx, Tokens(now, "grant", time.Hour)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		after := s.Batches()
+		if n := after.Batches - before.Batches; n > 0 {
+			b.ReportMetric(float64(after.Ops-before.Ops)/float64(n), "writes/commit")
 		}
 	})
 	b.Run("RawInsert", func(b *testing.B) {
@@ -70,8 +93,9 @@ func Bench(b *testing.B, open func(testing.TB) *sqlstore.Store, prepare bool) {
 		sel := raw(b, s, prepare, `SELECT `+sqlstore.ReadColumns+` FROM {tokens} WHERE id = ?`)
 		var text [7]string
 		var ints [6]sql.NullInt64
+		var ext []byte
 		dest := []any{&text[0], &text[1], &text[2], &text[3], &text[4], &text[5], &text[6],
-			&ints[0], &ints[1], &ints[2], &ints[3], &ints[4], &ints[5]}
+			&ints[0], &ints[1], &ints[2], &ints[3], &ints[4], &ints[5], &ext}
 		i := 0
 		for b.Loop() {
 			if err := sel.row(ctx, ids[i%len(ids)]).Scan(dest...); err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/internal/sqlstore"
 	"github.com/oauth2d/oauth2/models"
+	"github.com/oauth2d/oauth2/store/storetest"
 )
 
 // Engine tells Run how to open stores of one engine.
@@ -38,6 +40,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("MigrationsAreVersioned", func(t *testing.T) { testMigrations(t, e) })
 	t.Run("ConcurrentOpenMigratesOnce", func(t *testing.T) { testConcurrentOpen(t, e) })
 	t.Run("ClientSecretsAreHashed", func(t *testing.T) { testClientSecrets(t, e) })
+	t.Run("RefusedWriteFailsOnlyItsCaller", func(t *testing.T) { FailingWrites(t, e.Open(t)) })
 }
 
 // Key returns a value shaped like the library's codes and tokens.
@@ -45,29 +48,6 @@ func Key() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// Clock is a settable clock.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// NewClock returns a clock reading start.
-func NewClock(start time.Time) *Clock { return &Clock{now: start} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
 }
 
 // Tokens returns a record of grant with an access and a refresh token.
@@ -151,7 +131,7 @@ func count(t testing.TB, db *sql.DB, table string) int {
 // used keys and key-value entries, in batches, by the store's clock.
 func testSweeper(t *testing.T, e Engine) {
 	ctx := t.Context()
-	clock := NewClock(time.Now())
+	clock := storetest.NewClock(time.Now())
 	s := e.Open(t, sqlstore.WithClock(clock.Now), sqlstore.WithSweepInterval(10*time.Millisecond), sqlstore.WithSweepBatch(3))
 	tb := sqlstore.TablesOf(s)
 	for range 10 {
@@ -202,7 +182,7 @@ func testSweeper(t *testing.T, e Engine) {
 // rows, by the store's clock, and reports how many.
 func testSweepKeepsLive(t *testing.T, e Engine) {
 	ctx := t.Context()
-	clock := NewClock(time.Now())
+	clock := storetest.NewClock(time.Now())
 	s := e.Open(t, sqlstore.WithClock(clock.Now), sqlstore.WithSweepInterval(0), sqlstore.WithSweepBatch(2))
 	var live []*models.Token
 	for i := range 7 {
@@ -249,8 +229,9 @@ func testMigrations(t *testing.T, e Engine) {
 		}
 		return vs
 	}
-	if vs := versions(); !slices.Equal(vs, []int{1, 2}) {
-		t.Fatalf("versions after Open = %v, want [1 2]", vs)
+	all := []int{1, 2, 3}
+	if vs := versions(); !slices.Equal(vs, all) {
+		t.Fatalf("versions after Open = %v, want %v", vs, all)
 	}
 	r := Tokens(time.Now(), "g", time.Hour)
 	if err := s.Create(ctx, r); err != nil {
@@ -260,26 +241,75 @@ func testMigrations(t *testing.T, e Engine) {
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
-	if vs := versions(); !slices.Equal(vs, []int{1, 2}) {
-		t.Fatalf("versions after reopening = %v, want [1 2]", vs)
+	if vs := versions(); !slices.Equal(vs, all) {
+		t.Fatalf("versions after reopening = %v, want %v", vs, all)
 	}
 	if _, err := again.GetByAccess(ctx, r.Access); err != nil {
 		t.Fatalf("record after reopening: %v", err)
 	}
 
-	// A database of the first release: version 1 only.
 	db := sqlstore.DBOf(s)
-	for _, q := range []string{"DROP TABLE " + tb.KV, "DELETE FROM " + tb.Migrations + " WHERE version = 2"} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatal(err)
+	run := func(qs ...string) {
+		t.Helper()
+		for _, q := range qs {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
 		}
 	}
+	// A database of the second release (version 2): no extension data,
+	// replay markers with the grant only. Its rows read back without
+	// extension data and their replays without a record; the upgraded
+	// schema keeps both for new rows.
+	code := Code(time.Now(), "g2", time.Hour)
+	if err := s.Create(ctx, code); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ExchangeCode(ctx, code.Code, Tokens(time.Now(), "g2", time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	dropV3 := []string{
+		"ALTER TABLE " + tb.Tokens + " DROP COLUMN extension",
+		"ALTER TABLE " + tb.Used + " DROP COLUMN client_id",
+		"ALTER TABLE " + tb.Used + " DROP COLUMN redirect_uri",
+		"ALTER TABLE " + tb.Used + " DROP COLUMN code_challenge",
+		"ALTER TABLE " + tb.Used + " DROP COLUMN code_challenge_method",
+		"DELETE FROM " + tb.Migrations + " WHERE version = 3",
+	}
+	run(dropV3...)
 	upgraded, err := e.Reopen(t, s)
+	if err != nil {
+		t.Fatalf("reopen of a version 2 database: %v", err)
+	}
+	if vs := versions(); !slices.Equal(vs, all) {
+		t.Fatalf("versions after upgrading from 2 = %v, want %v", vs, all)
+	}
+	if got, err := upgraded.GetByAccess(ctx, r.Access); err != nil {
+		t.Fatalf("record after upgrading from 2: %v", err)
+	} else if x := got.(oauth2.ExtendableTokenInfo).GetExtension(); len(x) != 0 {
+		t.Fatalf("record of version 2 read back with extension %v", x)
+	}
+	var re *oauth2.ReusedError
+	if _, err := upgraded.GetByCode(ctx, code.Code); !errors.As(err, &re) || re.GrantID != "g2" || re.ClientID != "" || re.Record != nil {
+		t.Fatalf("replay remembered by version 2 = %#v, want a *ReusedError of grant g2 only", err)
+	}
+	withExt := Tokens(time.Now(), "g3", time.Hour)
+	withExt.Extension = url.Values{"nonce": {"n"}}
+	if err := upgraded.Create(ctx, withExt); err != nil {
+		t.Fatalf("Create with extension after upgrading from 2: %v", err)
+	}
+	if got, err := upgraded.GetByRefresh(ctx, withExt.Refresh); err != nil || got.(oauth2.ExtendableTokenInfo).GetExtension().Get("nonce") != "n" {
+		t.Fatalf("record with extension after upgrading from 2 = %v, %v", got, err)
+	}
+
+	// A database of the first release: version 1 only.
+	run(append(dropV3, "DROP TABLE "+tb.KV, "DELETE FROM "+tb.Migrations+" WHERE version = 2")...)
+	upgraded, err = e.Reopen(t, s)
 	if err != nil {
 		t.Fatalf("reopen of a version 1 database: %v", err)
 	}
-	if vs := versions(); !slices.Equal(vs, []int{1, 2}) {
-		t.Fatalf("versions after upgrading = %v, want [1 2]", vs)
+	if vs := versions(); !slices.Equal(vs, all) {
+		t.Fatalf("versions after upgrading from 1 = %v, want %v", vs, all)
 	}
 	if _, err := upgraded.GetByAccess(ctx, r.Access); err != nil {
 		t.Fatalf("record after upgrading: %v", err)
@@ -288,7 +318,7 @@ func testMigrations(t *testing.T, e Engine) {
 		t.Fatalf("table of migration 2: %v", err)
 	}
 
-	if _, err := db.ExecContext(ctx, "INSERT INTO "+tb.Migrations+" (version, applied_at) VALUES (3, 0)"); err != nil {
+	if _, err := db.ExecContext(ctx, "INSERT INTO "+tb.Migrations+" (version, applied_at) VALUES (4, 0)"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.Reopen(t, s); !errors.Is(err, sqlstore.ErrSchemaTooNew) {
@@ -314,8 +344,8 @@ func testConcurrentOpen(t *testing.T, e Engine) {
 			t.Fatalf("concurrent Open: %v", err)
 		}
 	}
-	if n := count(t, sqlstore.DBOf(s), sqlstore.TablesOf(opened[0]).Migrations); n != 2 {
-		t.Fatalf("%d versions recorded, want 2, each once", n)
+	if n := count(t, sqlstore.DBOf(s), sqlstore.TablesOf(opened[0]).Migrations); n != 3 {
+		t.Fatalf("%d versions recorded, want 3, each once", n)
 	}
 	r := Tokens(time.Now(), "g", time.Hour)
 	if err := opened[1].Create(t.Context(), r); err != nil {

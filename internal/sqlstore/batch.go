@@ -1,0 +1,431 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/bits"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/oauth2d/oauth2"
+)
+
+// Group commit. Every write of the store
+// (issuance, code exchange, rotation, revocation, the KV writes) is an op
+// handed to the store's committer, which runs the ops waiting at that
+// moment, in order, in one transaction, and commits once. A caller gets
+// its result only after the commit that holds its write is durable, so a
+// 200 still means "on disk", but one fsync serves a whole batch. The
+// committer starts a batch as soon as it is idle, so a lone write is not
+// delayed; while a commit is in flight the next writes gather for the
+// next batch, up to maxBatch.
+//
+// Ops of one batch run one after the other in the transaction and see the
+// writes of the ops before them, so the atomic operations keep their
+// meaning: of two exchanges of one code in one batch the first consumes it
+// and the second finds the used row. Every result is held back until the
+// commit; when the commit fails, every op of the batch fails with it and
+// nothing of the batch is written. When a statement fails for a reason of
+// its own (a duplicate key, a value too long), the batch is rolled back
+// and its ops run again one transaction each, so that only the op whose
+// statement fails gets the error.
+
+// maxBatch bounds how many ops one transaction holds.
+const maxBatch = 256
+
+// yieldEvery: while writes come alone, one batch in yieldEvery still lets
+// the ready goroutines queue theirs first (see committer.loop).
+const yieldEvery = 64
+
+// togetherFor is how many batches of one write still count as writes
+// coming together after a batch of several.
+const togetherFor = 16
+
+// maxInsertRows bounds the rows of one multi-row INSERT (a power of two).
+const maxInsertRows = 64
+
+// BatchTx is the transaction a batch of writes runs in. Statements run in
+// the order they are given; where the engine pipelines (Dialect.Begin)
+// they are only queued, and Sync sends what is queued in one round trip
+// and runs the callbacks. A callback's error, or the first statement
+// error, ends the batch: every later call is a no-op and Sync and Commit
+// return that error.
+type BatchTx interface {
+	// Exec runs query; fn, when not nil, gets the rows it changed.
+	Exec(query string, args []any, fn func(rowsAffected int64) error)
+	// QueryRow runs query; fn gets a scan of its first row, which returns
+	// sql.ErrNoRows when there is none.
+	QueryRow(query string, args []any, fn func(scan func(dest ...any) error) error)
+	// Sync runs the queued statements and their callbacks.
+	Sync() error
+	// Commit runs what is queued and commits; the batch's writes are
+	// durable when it returns nil.
+	Commit() error
+	// Rollback abandons the transaction and releases its connection.
+	Rollback()
+}
+
+// op is one write waiting for, or in, a batch.
+type op struct {
+	// run writes the op's statements to tx and arranges, through tx's
+	// callbacks, for its result to be set. It is run again, from the
+	// start, when its batch is retried or split.
+	run func(tx BatchTx) error
+	// insert, for a Create, holds the values of its one INSERT, so that a
+	// batch can send the INSERTs of consecutive Creates as one statement
+	// (Dialect.MultiRowInsert), setting inserted instead of running run.
+	insert   []any
+	inserted bool
+	// err is the engine's error for the op; nil when the op's own result
+	// (set by run) stands.
+	err   error
+	taken bool // in a batch; guarded by committer.mu
+	done  chan struct{}
+}
+
+// committer gathers ops into batches and runs them: one batch at a time
+// on each of its loops (Dialect.Committers).
+type committer struct {
+	s      *Store
+	mu     sync.Mutex
+	queue  []*op
+	closed bool
+	wake   chan struct{}
+	loops  sync.WaitGroup
+	// together counts down the batches since one held several writes or
+	// left some queued: while it is above zero, writes come together.
+	together   atomic.Int32
+	sinceYield atomic.Uint32
+
+	batches, ops atomic.Int64
+}
+
+// BatchStats tells how the store's writes were grouped: Batches
+// transactions committed (or failed) held Ops writes.
+type BatchStats struct {
+	Batches, Ops int64
+}
+
+// Batches returns how many batches the store ran and how many writes they
+// held since it opened.
+func (s *Store) Batches() BatchStats {
+	return BatchStats{Batches: s.c.batches.Load(), Ops: s.c.ops.Load()}
+}
+
+func newCommitter(s *Store) *committer {
+	n := max(s.d.Committers, 1)
+	c := &committer{s: s, wake: make(chan struct{}, n)}
+	for range n {
+		c.loops.Go(c.loop)
+	}
+	return c
+}
+
+// errClosed is the error of a write handed to a closed store.
+var errClosed = fmt.Errorf("store closed: %w", oauth2.ErrUnavailable)
+
+// close runs the ops already queued, then stops the committer.
+func (c *committer) close() {
+	c.mu.Lock()
+	c.closed = true
+	close(c.wake)
+	c.mu.Unlock()
+	c.loops.Wait()
+}
+
+// do hands o to the committer and waits for its result. While o is
+// queued, ctx ending takes it back out, unwritten; once in a batch, o is
+// waited for (the batch is bounded by the store's timeout), so that the
+// caller never misses the outcome of a write that may be committed.
+func (c *committer) do(ctx context.Context, o *op) error {
+	o.done = make(chan struct{})
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return errClosed
+	}
+	c.queue = append(c.queue, o)
+	select {
+	case c.wake <- struct{}{}:
+	default: // every loop is awake already, or will look at the queue
+	}
+	c.mu.Unlock()
+	select {
+	case <-o.done:
+		return o.err
+	case <-ctx.Done():
+	}
+	c.mu.Lock()
+	if !o.taken {
+		for i, q := range c.queue {
+			if q == o {
+				c.queue = append(c.queue[:i], c.queue[i+1:]...)
+				break
+			}
+		}
+		c.mu.Unlock()
+		return ctx.Err()
+	}
+	c.mu.Unlock()
+	<-o.done
+	return o.err
+}
+
+func (c *committer) loop() {
+	var batch []*op
+	for {
+		// While writes come together, let the goroutines that are ready to
+		// run (requests on their way to a write) queue theirs first: where
+		// the process is short of CPU, the committer would otherwise run
+		// as soon as one write is queued, and every commit would hold one.
+		// A lone writer is not made to wait behind unrelated goroutines,
+		// but one batch in yieldEvery yields anyway, to find out whether
+		// writes would come together if let.
+		if c.together.Load() > 0 || c.sinceYield.Add(1)%yieldEvery == 0 {
+			runtime.Gosched()
+		}
+		c.mu.Lock()
+		n := min(len(c.queue), maxBatch)
+		if n == 0 {
+			closed := c.closed
+			c.mu.Unlock()
+			if closed {
+				return
+			}
+			<-c.wake // closed by close: then drain the queue and return
+			continue
+		}
+		batch = append(batch[:0], c.queue[:n]...)
+		for _, o := range batch {
+			o.taken = true
+		}
+		// The rest moves to the front, in the same array.
+		rest := copy(c.queue, c.queue[n:])
+		clear(c.queue[rest:])
+		c.queue = c.queue[:rest]
+		if n > 1 || rest > 0 {
+			c.together.Store(togetherFor)
+		} else if c.together.Load() > 0 {
+			c.together.Add(-1)
+		}
+		c.mu.Unlock()
+
+		c.batches.Add(1)
+		c.ops.Add(int64(n))
+		c.s.runBatch(batch)
+		for _, o := range batch {
+			close(o.done)
+		}
+		clear(batch)
+	}
+}
+
+// runBatch runs ops in one transaction, again after a conflict, and one
+// transaction each after a statement of one of them failed. It sets each
+// op's err.
+func (s *Store) runBatch(ops []*op) {
+	ctx, cancel := s.op(context.Background())
+	defer cancel()
+	backoff := time.Millisecond
+	for attempt := 0; ; attempt++ {
+		err := s.runTx(ctx, ops)
+		if err == nil {
+			for _, o := range ops {
+				o.err = nil
+			}
+			return
+		}
+		class := s.classify(ctx, err)
+		if class == Conflict && attempt < maxConflictRetries && ctx.Err() == nil {
+			t := time.NewTimer(backoff)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+			case <-t.C:
+			}
+			backoff *= 2
+			continue
+		}
+		if class == Permanent && len(ops) > 1 {
+			for _, o := range ops {
+				s.runBatch([]*op{o})
+			}
+			return
+		}
+		for _, o := range ops {
+			o.err = err
+		}
+		return
+	}
+}
+
+// runTx runs ops in one transaction and commits it.
+func (s *Store) runTx(ctx context.Context, ops []*op) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < len(ops); {
+		if n := s.insertRun(ops[i:]); n > 1 {
+			s.insertRows(tx, ops[i:i+n])
+			i += n
+			continue
+		}
+		if err := ops[i].run(tx); err != nil {
+			tx.Rollback()
+			return err
+		}
+		i++
+	}
+	if err := tx.Commit(); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return nil
+}
+
+// insertRun returns how many of the first ops are Creates that one
+// multi-row INSERT can carry (Dialect.MultiRowInsert): a power of two up
+// to maxInsertRows, or 0.
+func (s *Store) insertRun(ops []*op) int {
+	if !s.d.MultiRowInsert {
+		return 0
+	}
+	n := 0
+	for n < len(ops) && n < maxInsertRows && ops[n].insert != nil {
+		n++
+	}
+	if n < 2 {
+		return 0
+	}
+	return 1 << (bits.Len(uint(n)) - 1)
+}
+
+// insertRows sends the INSERTs of ops, Creates, as one statement. The
+// statement fails whole when one row would duplicate a key (the dialect
+// has no InsertIgnore), and the batch then runs again one write per
+// transaction, so each op's result is exact: inserted when it succeeds.
+func (s *Store) insertRows(tx BatchTx, ops []*op) {
+	args := make([]any, 0, len(ops)*len(ops[0].insert))
+	for _, o := range ops {
+		o.inserted = false
+		args = append(args, o.insert...)
+	}
+	tx.Exec(s.q.insertRows[bits.Len(uint(len(ops)))-1].text, args, func(int64) error {
+		for _, o := range ops {
+			o.inserted = true
+		}
+		return nil
+	})
+}
+
+// begin starts a batch transaction: the dialect's own (a pipeline) where
+// it has one, else database/sql's.
+func (s *Store) begin(ctx context.Context) (BatchTx, error) {
+	if s.d.Begin != nil {
+		conn, err := s.w.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		tx, err := s.d.Begin(ctx, conn)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return tx, nil
+	}
+	tx, err := s.w.BeginTx(ctx, s.d.TxOptions)
+	if err != nil {
+		return nil, err
+	}
+	return &sqlTx{ctx: ctx, tx: tx, stmts: s.stmtOf}, nil
+}
+
+// sqlTx is a BatchTx on a database/sql transaction: every statement runs
+// at once.
+type sqlTx struct {
+	ctx   context.Context
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt
+	inTx  map[*sql.Stmt]*sql.Stmt // the statements of stmts bound to tx so far
+	err   error
+}
+
+// stmt returns the prepared statement of query bound to the transaction,
+// once per batch; nil when query is not prepared.
+func (t *sqlTx) stmt(query string) *sql.Stmt {
+	ps := t.stmts[query]
+	if ps == nil {
+		return nil
+	}
+	if st := t.inTx[ps]; st != nil {
+		return st
+	}
+	if t.inTx == nil {
+		t.inTx = make(map[*sql.Stmt]*sql.Stmt, 4)
+	}
+	st := t.tx.StmtContext(t.ctx, ps)
+	t.inTx[ps] = st
+	return st
+}
+
+func (t *sqlTx) Exec(query string, args []any, fn func(int64) error) {
+	if t.err != nil {
+		return
+	}
+	var res sql.Result
+	if st := t.stmt(query); st != nil {
+		res, t.err = st.ExecContext(t.ctx, args...)
+	} else {
+		res, t.err = t.tx.ExecContext(t.ctx, query, args...)
+	}
+	if t.err != nil || fn == nil {
+		return
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		t.err = err
+		return
+	}
+	t.err = fn(n)
+}
+
+func (t *sqlTx) QueryRow(query string, args []any, fn func(func(...any) error) error) {
+	if t.err != nil {
+		return
+	}
+	var r *sql.Row
+	if st := t.stmt(query); st != nil {
+		r = st.QueryRowContext(t.ctx, args...)
+	} else {
+		r = t.tx.QueryRowContext(t.ctx, query, args...)
+	}
+	t.err = fn(r.Scan)
+}
+
+func (t *sqlTx) Sync() error { return t.err }
+
+func (t *sqlTx) Commit() error {
+	if t.err != nil {
+		return t.err
+	}
+	return t.tx.Commit()
+}
+
+func (t *sqlTx) Rollback() { _ = t.tx.Rollback() }
+
+// noRows reports whether a scan found no row (BatchTx scans report
+// sql.ErrNoRows, whatever the driver).
+func noRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// Queued returns how many writes wait for a batch, for tests that need
+// writes to gather behind one in flight.
+func Queued(s *Store) int {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	return len(s.c.queue)
+}
