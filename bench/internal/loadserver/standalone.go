@@ -49,6 +49,10 @@ func standalone(ctx context.Context, engine string) (*Server, error) {
 	cfg := oauth2d.Default()
 	cfg.Issuer = "http://127.0.0.1:9190"
 	cfg.Store = "memory:"
+	// The store is handed over as Config.TokenStore, so the App cannot
+	// tell whether other processes share it: it needs the at-rest secret
+	// that encrypts its signing key. One per run, like the store's tag.
+	cfg.Secret = rand.Text() + rand.Text()
 	s := &Server{}
 	fail := func(err error) (*Server, error) {
 		s.Close()
