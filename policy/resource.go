@@ -1,6 +1,9 @@
 package policy
 
-import "strings"
+import (
+	"net/url"
+	"strings"
+)
 
 // Bounds of resource indicators (RFC 8707 2). Real resource URIs are short;
 // the bounds keep what a grant carries in its extension data small.
@@ -15,8 +18,8 @@ const (
 // requires: an absolute URI (RFC 3986 4.3: a scheme, a colon and a
 // non-empty rest, which may have a query) without a fragment, of at most
 // MaxResourceLength characters of the URI character set (RFC 3986 2), with
-// well-formed percent-encodings. An http or https resource must name a
-// host.
+// well-formed percent-encodings, that net/url parses as an absolute URI. An
+// http or https resource must name a host.
 // https://www.rfc-editor.org/rfc/rfc8707#section-2
 func ValidResource(s string) bool {
 	if s == "" || len(s) > MaxResourceLength {
@@ -46,6 +49,9 @@ func ValidResource(s string) bool {
 		case !uriChar(c):
 			return false
 		}
+	}
+	if u, err := url.Parse(s); err != nil || !u.IsAbs() {
+		return false
 	}
 	scheme := strings.ToLower(s[:colon])
 	if scheme == "http" || scheme == "https" {
