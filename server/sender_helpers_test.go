@@ -26,10 +26,12 @@ import (
 
 // Clients of the sender-constraint tests.
 const (
-	boundID     = "dpop-bound" // dpop_bound_access_tokens
-	parOnlyID   = "par-only"   // require_pushed_authorization_requests
-	resID       = "res-client" // registered resources
-	exchangerID = "exchanger"  // may exchange tokens for some audiences
+	boundID     = "dpop-bound"              // dpop_bound_access_tokens
+	parOnlyID   = "par-only"                // require_pushed_authorization_requests
+	resID       = "res-client"              // registered resources
+	exchangerID = "exchanger"               // may exchange tokens for some audiences
+	ccOnlyID    = "cc-only"                 // client credentials only
+	svcID       = "https://svc.example.com" // a service whose client ID is a resource
 	resA        = "https://a.example.com/api"
 	resB        = "https://b.example.com/api"
 	pubCB       = "http://127.0.0.1/cb"
@@ -69,6 +71,8 @@ func senderClients() []*models.Client {
 		{ID: exchangerID, Secret: confSecret, RedirectURIs: []string{confRedirect}, GrantTypes: grants,
 			TokenExchangeAudiences: []string{"urn:example:backend", resA}},
 		{ID: rsID, Secret: confSecret},
+		{ID: ccOnlyID, Secret: confSecret, GrantTypes: []oauth2.GrantType{oauth2.ClientCredentials}},
+		{ID: svcID, Secret: confSecret, GrantTypes: grants, TokenExchangeAudiences: []string{resB}},
 	}
 }
 
