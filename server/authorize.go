@@ -37,8 +37,9 @@ type AuthorizeRequest struct {
 	// repeat it identically (RFC 6749 4.1.3).
 	requestedURI string
 	validated    bool
-	// sender: RFC 9126, 8707 and 9449 parameters (authorize_ext.go).
-	sender authorizeSender
+	// sender: RFC 9126, 8707 and 9449 parameters (authorize_ext.go); a
+	// pointer, so that AuthorizeRequest stays comparable.
+	sender *authorizeSender
 }
 
 var (

@@ -33,7 +33,7 @@ type authorizeSender struct {
 // invalid_target (RFC 8707 2); a dpop_jkt that is no JWK thumbprint is
 // invalid_request (RFC 9449 10).
 func (s *Server) authorizeExtensions(req *AuthorizeRequest, form url.Values, pushed *pushedRequest) error {
-	req.sender = authorizeSender{pushed: pushed}
+	req.sender = &authorizeSender{pushed: pushed}
 	if pushed == nil && !isPushing(req.Request) && s.parRequired(req.client) {
 		return errPARRequired
 	}
@@ -68,6 +68,9 @@ func (a *authorizeSender) set(key string, values ...string) {
 // data of tgr (keys tgr already has are kept), and uses up the pushed
 // request it came from, so that its request_uri serves once (RFC 9126 4).
 func (s *Server) authorizeIssue(ctx context.Context, req *AuthorizeRequest, tgr *oauth2.TokenGenerateRequest) error {
+	if req.sender == nil {
+		return nil
+	}
 	for k, vs := range req.sender.ext {
 		if _, ok := tgr.Extension[k]; !ok {
 			setExtension(tgr, k, vs...)
