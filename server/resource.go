@@ -125,7 +125,10 @@ func (s *Server) WriteResourceError(w http.ResponseWriter, r *http.Request, err 
 		h[k] = append([]string(nil), v...)
 	}
 	if stderrors.Is(err, errResourceNoToken) {
-		h["WWW-Authenticate"] = s.bareChallenges()
+		h.Del("WWW-Authenticate")
+		for _, c := range s.bareChallenges() {
+			h.Add("WWW-Authenticate", c)
+		}
 		setTokenHeaders(h)
 		w.WriteHeader(http.StatusUnauthorized)
 		return
