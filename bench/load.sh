@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ALL_MODES=(bare library bare-es256 library-es256 bare-eddsa library-eddsa bare-rs256 library-rs256
-  oauth2d oauth2d-sqlite introspect-bare introspect)
+  oauth2d oauth2d-sqlite introspect-bare introspect bare-dpop library-dpop)
 DURATION=${LOAD_DURATION:-10s}
 CONNS=${LOAD_CONNS:-32}
 PRELOAD=${PRELOAD:-0}
@@ -74,6 +74,7 @@ run_mode() {
     return
   fi
   [[ $mode == introspect* ]] && lgmode=introspect
+  [[ $mode == *-dpop ]] && lgmode=token-dpop
   out=$(GOMAXPROCS=1 taskset -c 1 "$work/loadgen" -addr "$ADDR" -mode "$lgmode" -c "$CONNS" -d "$DURATION" 2>"$work/$mode.err") || true
   kill -TERM "$server_pid" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true
@@ -132,3 +133,4 @@ ratio library-rs256 bare-rs256 0.80
 ratio oauth2d library 0.90
 ratio oauth2d-sqlite library ""
 ratio introspect introspect-bare 0.85
+ratio library-dpop bare-dpop 0.80

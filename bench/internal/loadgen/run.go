@@ -132,7 +132,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	results := make([]workerResult, cfg.Conns)
 	var wg sync.WaitGroup
 	for i := range results {
-		wg.Go(func() { results[i] = work(ctx, cfg.Addr, req, want, end) })
+		next := func() ([]byte, error) { return req, nil }
+		if cfg.Mode == ModeTokenDPoP {
+			next = dpopRequests(cfg.Addr, auth) // dpop.go
+		}
+		wg.Go(func() { results[i] = work(ctx, cfg.Addr, next, want, end) })
 	}
 	wg.Wait()
 
@@ -167,8 +171,9 @@ type workerResult struct {
 }
 
 // work keeps one connection busy until end: a request starts only before
-// end, and each waits for its response.
-func work(ctx context.Context, addr string, req, want []byte, end time.Time) workerResult {
+// end, and each waits for its response. next makes each request's bytes,
+// outside the measured latency.
+func work(ctx context.Context, addr string, next func() ([]byte, error), want []byte, end time.Time) workerResult {
 	w := workerResult{errs: make(map[string]int64), latencies: make([]time.Duration, 0, 1<<14)}
 	var c *conn
 	defer func() {
@@ -191,6 +196,13 @@ func work(ctx context.Context, addr string, req, want []byte, end time.Time) wor
 				c = nil
 				continue
 			}
+		}
+		req, err := next()
+		if err != nil {
+			w.requests++
+			w.errs["request"]++
+			w.netError(err)
+			continue
 		}
 		t0 := time.Now()
 		resp, err := c.roundTrip(req)

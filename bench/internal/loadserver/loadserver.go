@@ -43,7 +43,14 @@ const (
 	OAuth2dSQLite  = "oauth2d-sqlite"
 	IntrospectBare = "introspect-bare"
 	Introspect     = "introspect"
+	// The DPoP modes (RFC 9449, dpop.go): every request carries a proof,
+	// which the load generator's token-dpop mode signs.
+	BareDPoP    = "bare-dpop"
+	LibraryDPoP = "library-dpop"
 )
+
+// DPoPModes lists the modes whose token requests need a DPoP proof.
+var DPoPModes = []string{BareDPoP, LibraryDPoP}
 
 // Modes lists every mode.
 var Modes = []string{
@@ -106,8 +113,12 @@ func New(ctx context.Context, mode string, preload int) (*Server, error) {
 		s, err = standalone(false)
 	case OAuth2dSQLite:
 		s, err = standalone(true)
+	case BareDPoP:
+		s, err = bareDPoP()
+	case LibraryDPoP:
+		s, err = library(baretoken.ES256)
 	default:
-		return nil, fmt.Errorf("%w: %q (known: %s)", ErrUnknownMode, mode, strings.Join(Modes, ", "))
+		return nil, fmt.Errorf("%w: %q (known: %s)", ErrUnknownMode, mode, strings.Join(append(slices.Clone(Modes), DPoPModes...), ", "))
 	}
 	if err != nil {
 		return nil, err
