@@ -55,6 +55,7 @@ const (
 	MaxProofLength = 8 << 10
 	maxJTILength   = 256
 	minRSABits     = 2048
+	maxRSABits     = 4096
 	kvJTIPrefix    = "oauth2/dpop/jti/"
 )
 

@@ -116,6 +116,7 @@ func TestVerify_RefusesEveryBadProof(t *testing.T) {
 	ctx := context.Background()
 	ecOther, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	rsaSmall, _ := rsa.GenerateKey(rand.Reader, 1024)
+	rsaHuge, _ := rsa.GenerateKey(rand.Reader, 4608)
 	hmacKey := []byte("0123456789abcdef0123456789abcdef")
 	claimsMinus := func(f *fixture, k string) map[string]any {
 		c := f.p.Claims("POST", tokenURL, "")
@@ -176,6 +177,10 @@ func TestVerify_RefusesEveryBadProof(t *testing.T) {
 		{"RSA key of 1024 bits", func(f *fixture) string {
 			return dpoptest.SignWith(jose.SigningKey{Algorithm: jose.RS256, Key: rsaSmall}, f.p.Claims("POST", tokenURL, ""),
 				map[string]any{"jwk": jose.JSONWebKey{Key: &rsaSmall.PublicKey}})
+		}, dpop.Request{}, dpop.ErrKey},
+		{"RSA key of 4608 bits", func(f *fixture) string {
+			return dpoptest.SignWith(jose.SigningKey{Algorithm: jose.RS256, Key: rsaHuge}, f.p.Claims("POST", tokenURL, ""),
+				map[string]any{"jwk": jose.JSONWebKey{Key: &rsaHuge.PublicKey}})
 		}, dpop.Request{}, dpop.ErrKey},
 		{"crit header", func(f *fixture) string {
 			return f.p.Sign(f.p.Claims("POST", tokenURL, ""), map[string]any{"crit": []string{"exp"}, "exp": 1})

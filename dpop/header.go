@@ -142,7 +142,7 @@ func methodOf(alg string) jwt.SigningMethod {
 }
 
 // keyFits reports whether key is a public key alg verifies with: the curve
-// of the ECDSA algorithm (RFC 7518 3.4), an RSA key of at least 2048 bits
+// of the ECDSA algorithm (RFC 7518 3.4), an RSA key of 2048 to 4096 bits
 // (RFC 7518 3.3, 3.5), an Ed25519 key for EdDSA (RFC 8037 3.1).
 func keyFits(alg string, key crypto.PublicKey) bool {
 	switch k := key.(type) {
@@ -156,7 +156,9 @@ func keyFits(alg string, key crypto.PublicKey) bool {
 			return k.Curve == elliptic.P521()
 		}
 	case *rsa.PublicKey:
-		return alg[0] != 'E' && k.N.BitLen() >= minRSABits
+		// Not larger than 4096 bits either: a huge key would make every
+		// verification a denial of service.
+		return alg[0] != 'E' && k.N.BitLen() >= minRSABits && k.N.BitLen() <= maxRSABits
 	case ed25519.PublicKey:
 		return alg == "EdDSA" && len(k) == ed25519.PublicKeySize
 	}
