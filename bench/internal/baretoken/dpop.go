@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -60,7 +61,7 @@ type Prover struct {
 	key    *ecdsa.PrivateKey
 	header string
 	htu    string
-	n      uint64
+	n      atomic.Uint64
 }
 
 // NewProver returns a prover of proofs for POST requests to htu.
@@ -74,13 +75,12 @@ func NewProver(htu string) *Prover {
 	return &Prover{key: k, header: base64.RawURLEncoding.EncodeToString([]byte(hdr)), htu: htu}
 }
 
-// Proof returns a new proof. It is not safe for concurrent use.
+// Proof returns a new proof. It is safe for concurrent use.
 func (p *Prover) Proof() (string, error) {
 	var rnd [12]byte
 	_, _ = rand.Read(rnd[:])
-	p.n++
 	payload := fmt.Sprintf(`{"jti":"%s-%d","htm":"POST","htu":%q,"iat":%d}`,
-		base64.RawURLEncoding.EncodeToString(rnd[:]), p.n, p.htu, time.Now().Unix())
+		base64.RawURLEncoding.EncodeToString(rnd[:]), p.n.Add(1), p.htu, time.Now().Unix())
 	input := p.header + "." + base64.RawURLEncoding.EncodeToString([]byte(payload))
 	sig, err := es256{p.key}.Sign([]byte(input))
 	if err != nil {
