@@ -21,8 +21,10 @@ type authorizeSender struct {
 	// (policy.ExtensionDPoPJKT).
 	ext url.Values
 	// pushed is the pushed request being served, nil for a request sent
-	// whole.
+	// whole; used is set once the authorization has used it up, so that
+	// the several issues of one response (a code and a token) use it once.
 	pushed *pushedRequest
+	used   bool
 }
 
 // authorizeExtensions reads the parameters of later RFCs from the form of
@@ -64,20 +66,29 @@ func (a *authorizeSender) set(key string, values ...string) {
 }
 
 // authorizeIssue runs when the authorization endpoint is about to issue
-// from req: it adds the request's resources and dpop_jkt to the extension
-// data of tgr (keys tgr already has are kept), and uses up the pushed
-// request it came from, so that its request_uri serves once (RFC 9126 4).
+// from req: it adds the request's resources, and for a code its dpop_jkt
+// (RFC 9449 10 binds codes only), to the extension data of tgr (keys tgr
+// already has are kept), and uses up the pushed request it came from, so
+// that its request_uri serves once (RFC 9126 4). The copies of one request
+// that issue the parts of one response share its state and use it up once.
 func (s *Server) authorizeIssue(ctx context.Context, req *AuthorizeRequest, tgr *oauth2.TokenGenerateRequest) error {
-	if req.sender == nil {
+	a := req.sender
+	if a == nil {
 		return nil
 	}
-	for k, vs := range req.sender.ext {
+	for k, vs := range a.ext {
+		if k == policy.ExtensionDPoPJKT && req.ResponseType != oauth2.Code {
+			continue
+		}
 		if _, ok := tgr.Extension[k]; !ok {
 			setExtension(tgr, k, vs...)
 		}
 	}
-	if p := req.sender.pushed; p != nil {
-		return s.consumePushed(ctx, p)
+	if a.pushed != nil && !a.used {
+		if err := s.consumePushed(ctx, a.pushed); err != nil {
+			return err
+		}
+		a.used = true
 	}
 	return nil
 }

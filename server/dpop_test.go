@@ -17,6 +17,7 @@ import (
 	xoauth2 "golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/dpop"
 	"github.com/oauth2d/oauth2/internal/dpoptest"
 )
@@ -408,5 +409,23 @@ func TestDPoP_ResourceChallengeWithoutToken(t *testing.T) {
 	ch := resp.Header.Values("WWW-Authenticate")
 	if resp.StatusCode != http.StatusUnauthorized || len(ch) != 2 || ch[0] != "Bearer" || !strings.HasPrefix(ch[1], `DPoP algs="ES256 `) {
 		t.Fatalf("%d %q", resp.StatusCode, ch)
+	}
+}
+
+// TestDPoP_ImplicitTokenIsNeverBoundByDPoPJKT: dpop_jkt binds codes (RFC
+// 9449 10); a token of the implicit grant, which no proof came with, stays
+// a bearer token.
+func TestDPoP_ImplicitTokenIsNeverBoundByDPoPJKT(t *testing.T) {
+	e := newSenderEnv(t)
+	e.srv.SetAllowedResponseType(oauth2.Code, oauth2.Token)
+	p := dpoptest.NewProver(jose.ES256)
+	resp := e.authorize(url.Values{"client_id": {confID}, "response_type": {"token"}, "redirect_uri": {confRedirect}, "dpop_jkt": {p.Thumbprint()}})
+	u, _ := url.Parse(resp.Header.Get("Location"))
+	frag, _ := url.ParseQuery(u.Fragment)
+	if frag.Get("access_token") == "" || frag.Get("token_type") != "Bearer" {
+		t.Fatalf("implicit response %v", frag)
+	}
+	if c := e.jwtClaims(frag.Get("access_token")); c.Confirmation != nil {
+		t.Fatalf("implicit token bound: %+v", c.Confirmation)
 	}
 }

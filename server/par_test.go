@@ -303,3 +303,26 @@ func TestPAR_DPoPProofBindsTheCode(t *testing.T) {
 	resp, data = e.post("/par", pushedParams(url.Values{"dpop_jkt": {other.Thumbprint()}}), confID, e.proofFor(p, "/par"))
 	wantError(t, resp, data, http.StatusBadRequest, "invalid_dpop_proof")
 }
+
+// TestPAR_OneResponseWithSeveralPartsUsesTheRequestOnce: a response that
+// issues twice from one request (the code and the token of a hybrid
+// response) uses its request_uri up once.
+func TestPAR_OneResponseWithSeveralPartsUsesTheRequestOnce(t *testing.T) {
+	e := newSenderEnv(t)
+	uri := e.push(confID, pushedParams(nil))
+	r, _ := http.NewRequest(http.MethodGet, e.ts.URL+"/authorize?"+url.Values{"client_id": {confID}, "request_uri": {uri}}.Encode(), nil)
+	req, err := e.srv.ValidationAuthorizeRequest(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.UserID = "u1"
+	for i := 0; i < 2; i++ {
+		part := *req
+		if _, err := e.srv.GetAuthorizeToken(t.Context(), &part); err != nil {
+			t.Fatalf("part %d: %v", i, err)
+		}
+	}
+	if resp := e.authorizeURI(confID, uri); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("the request_uri after the response: %d", resp.StatusCode)
+	}
+}
