@@ -25,7 +25,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ALL_MODES=(bare library bare-es256 library-es256 bare-eddsa library-eddsa bare-rs256 library-rs256
-  oauth2d oauth2d-sqlite oauth2d-postgres oauth2d-mysql oauth2d-redis introspect-bare introspect)
+  oauth2d oauth2d-sqlite oauth2d-postgres oauth2d-mysql oauth2d-redis introspect-bare introspect
+  bare-dpop library-dpop)
 DURATION=${LOAD_DURATION:-10s}
 CONNS=${LOAD_CONNS:-32}
 PRELOAD=${PRELOAD:-0}
@@ -82,6 +83,7 @@ run_mode() {
     return
   fi
   [[ $mode == introspect* ]] && lgmode=introspect
+  [[ $mode == *-dpop ]] && lgmode=token-dpop
   out=$(GOMAXPROCS=1 taskset -c 1 "$work/loadgen" -addr "$ADDR" -mode "$lgmode" -c "$CONNS" -d "$DURATION" 2>"$work/$mode.err") || true
   kill -TERM "$server_pid" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true
@@ -147,3 +149,4 @@ ratio oauth2d-postgres bare 0.25
 ratio oauth2d-mysql bare 0.25
 ratio oauth2d-redis bare 0.60
 ratio introspect introspect-bare 0.85
+ratio library-dpop bare-dpop 0.80

@@ -3,6 +3,7 @@ package generates
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -38,6 +39,19 @@ type JWTAccessClaims struct {
 	// AuthTime is when the resource owner last authenticated, when known
 	// (RFC 9068 2.2.1).
 	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
+	// Confirmation is the cnf claim (RFC 7800 3.1) of a token bound to a
+	// DPoP key: its jkt (RFC 9449 6.1). A resource server must then accept
+	// the token only with a proof of that key.
+	Confirmation *Confirmation `json:"cnf,omitempty"`
+	// Actor is the act claim (RFC 8693 4.1) of a token issued by a token
+	// exchange for a delegation: a JSON object naming the actor.
+	Actor json.RawMessage `json:"act,omitempty"`
+}
+
+// Confirmation is the cnf claim of a JWT (RFC 7800 3.1).
+type Confirmation struct {
+	// JKT is the JWK SHA-256 thumbprint of a DPoP key (RFC 9449 6.1).
+	JKT string `json:"jkt,omitempty"`
 }
 
 var _ jwt.ClaimsValidator = (*JWTAccessClaims)(nil)
@@ -309,8 +323,11 @@ func (g *JWTAccessGenerate) Token(_ context.Context, data *oauth2.GenerateBasic,
 		iat:      iat.Unix(),
 		jti:      rnd[:jtiBytes],
 	}
-	if len(g.ext) > 0 {
-		v.ext = extensionOf(ti)
+	if ext := extensionOf(ti); len(ext) > 0 {
+		if len(g.ext) > 0 {
+			v.ext = ext
+		}
+		senderClaims(&v, ext) // aud, cnf, act of RFC 8707, 9449, 8693 (jwt_sender.go)
 	}
 	if at, ok := ti.(AuthTimeInfo); ok {
 		if t := at.GetAuthTime(); !t.IsZero() {
@@ -354,6 +371,9 @@ type claimValues struct {
 	authTime             int64 // 0: unknown
 	jti                  []byte
 	ext                  url.Values // extension data, for WithExtensionClaims
+	aud                  []string   // the token's resources, replacing the default aud
+	jkt                  string     // the DPoP key thumbprint of cnf
+	act                  string     // the act claim, a JSON object
 }
 
 // appendClaims appends the JWT Claims Set (RFC 7519 4, RFC 9068 2.2) to c
@@ -365,9 +385,12 @@ func (g *JWTAccessGenerate) appendClaims(c []byte, v *claimValues) []byte {
 	c = append(c, `"sub":`...)
 	c = appendJSONString(c, v.sub)
 	c = append(c, `,"aud":`...)
-	if g.aud != nil {
+	switch {
+	case len(v.aud) > 0:
+		c = appendAudience(c, v.aud)
+	case g.aud != nil:
 		c = append(c, g.aud...)
-	} else {
+	default:
 		c = appendJSONString(c, v.clientID)
 	}
 	c = append(c, `,"exp":`...)
@@ -386,6 +409,7 @@ func (g *JWTAccessGenerate) appendClaims(c []byte, v *claimValues) []byte {
 		c = append(c, `,"auth_time":`...)
 		c = appendNumericDate(c, v.authTime)
 	}
+	c = appendSenderClaims(c, v)
 	c = appendExtensionClaims(c, g.ext, v.ext)
 	return append(c, '}')
 }

@@ -10,11 +10,11 @@ import (
 
 // reservedClaims are the claims the generator sets itself, or that carry a
 // meaning a string value from extension data must never fake: the
-// registered claims of RFC 7519 4.1, those of RFC 9068 2.2, and cnf (RFC
-// 7800, the key binding of DPoP, RFC 9449 6).
+// registered claims of RFC 7519 4.1, those of RFC 9068 2.2, cnf (RFC
+// 7800, the key binding of DPoP, RFC 9449 6) and act (RFC 8693 4.1).
 var reservedClaims = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true, "jti": true,
-	"client_id": true, "scope": true, "auth_time": true, "cnf": true,
+	"client_id": true, "scope": true, "auth_time": true, "cnf": true, "act": true,
 }
 
 // WithExtensionClaims adds the named values of a token's extension data

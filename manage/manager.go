@@ -43,6 +43,7 @@ type Manager struct {
 	implicitCfg Config
 	passwordCfg Config
 	clientCfg   Config
+	exchangeCfg *Config // nil: DefaultTokenExchangeTokenCfg (token_exchange.go)
 	refreshCfg  RefreshingConfig
 	pkce        PKCEConfig
 	validateURI ValidateURIHandler

@@ -111,6 +111,10 @@ func (m *Manager) exchangeCode(ctx context.Context, tgr *oauth2.TokenGenerateReq
 	if err := m.extend(ctx, tgr, issued, code, true); err != nil {
 		return nil, err
 	}
+	// RFC 9449 dpop_jkt, RFC 8707 resources (sender.go).
+	if err := bindSender(cli, tgr, code, issued, false); err != nil {
+		return nil, err
+	}
 	cfg := &m.codeCfg
 	issued.SetAccessCreateAt(now)
 	issued.SetAccessExpiresIn(accessExp(tgr, cfg.AccessTokenExp))

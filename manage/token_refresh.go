@@ -77,6 +77,10 @@ func (m *Manager) RefreshAccessToken(ctx context.Context, tgr *oauth2.TokenGener
 	if err := m.extend(ctx, tgr, issued, old, false); err != nil {
 		return nil, err
 	}
+	// RFC 9449 key binding, RFC 8707 resources (sender.go).
+	if err := bindSender(cli, tgr, old, issued, true); err != nil {
+		return nil, err
+	}
 
 	// The access lifetime: the configured one, else the one the grant's
 	// access tokens had, else (the store returned no access part, e.g. it

@@ -45,6 +45,23 @@ type Client struct {
 	// JWKS is the client's public JSON Web Key Set, for private_key_jwt
 	// (RFC 7523 2.2).
 	JWKS []byte
+
+	// Sender-constrained tokens, pushed requests, resource indicators and
+	// token exchange (client_sender.go).
+
+	// DPoPBoundAccessTokens is dpop_bound_access_tokens (RFC 9449 5.2):
+	// every token request must carry a DPoP proof.
+	DPoPBoundAccessTokens bool
+	// RequirePushedAuthorizationRequests is
+	// require_pushed_authorization_requests (RFC 9126 6): authorization
+	// requests only through the pushed authorization request endpoint.
+	RequirePushedAuthorizationRequests bool
+	// Resources are the resource indicators (RFC 8707) the client may ask
+	// tokens for, absolute URIs compared as exact strings.
+	Resources []string
+	// TokenExchangeAudiences are the audience and resource values the
+	// client may ask for with the token exchange grant (RFC 8693).
+	TokenExchangeAudiences []string
 }
 
 var (

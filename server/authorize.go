@@ -37,6 +37,9 @@ type AuthorizeRequest struct {
 	// repeat it identically (RFC 6749 4.1.3).
 	requestedURI string
 	validated    bool
+	// sender: RFC 9126, 8707 and 9449 parameters (authorize_ext.go); a
+	// pointer, so that AuthorizeRequest stays comparable.
+	sender *authorizeSender
 }
 
 var (
@@ -137,6 +140,12 @@ func (s *Server) validateAuthorizeRequest(w http.ResponseWriter, r *http.Request
 	if err := r.ParseForm(); err != nil {
 		return nil, errMalformedForm
 	}
+	// A pushed request (RFC 9126 4): its request_uri is replaced by the
+	// pushed parameters before anything reads them (par.go).
+	pushed, err := s.resolvePushedRequest(r)
+	if err != nil {
+		return nil, err
+	}
 	form := r.Form
 	for k, vs := range form {
 		if !utf8.ValidString(k) {
@@ -202,8 +211,8 @@ func (s *Server) validateAuthorizeRequest(w http.ResponseWriter, r *http.Request
 		// Errors of the implicit grant go in the fragment (RFC 6749 4.2.2.1).
 		req.ResponseType = oauth2.Token
 	}
-	for _, vs := range form {
-		if len(vs) > 1 {
+	for k, vs := range form {
+		if len(vs) > 1 && k != paramResource { // RFC 8707 2: resource repeats
 			return req, errRepeatedParam
 		}
 	}
@@ -233,6 +242,11 @@ func (s *Server) validateAuthorizeRequest(w http.ResponseWriter, r *http.Request
 		return req, errors.ErrMissingCodeChallenge
 	}
 	if err := s.checkAuthorizePolicy(client, req); err != nil {
+		return req, err
+	}
+	// RFC 9126 required pushing, RFC 8707 resource, RFC 9449 dpop_jkt
+	// (authorize_ext.go).
+	if err := s.authorizeExtensions(req, form, pushed); err != nil {
 		return req, err
 	}
 	return req, nil
@@ -321,6 +335,11 @@ func (s *Server) GetAuthorizeToken(ctx context.Context, req *AuthorizeRequest) (
 		Request:             req.Request,
 	}
 	if err := s.checkClientScope(tgr); err != nil {
+		return nil, err
+	}
+	// RFC 8707 resources and RFC 9449 dpop_jkt into the code's extension
+	// data; a pushed request is used up (authorize_ext.go).
+	if err := s.authorizeIssue(ctx, req, tgr); err != nil {
 		return nil, err
 	}
 	return s.Manager.GenerateAuthToken(ctx, req.ResponseType, tgr)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/errors"
+	"github.com/oauth2d/oauth2/policy"
 )
 
 var errBearerTwoMethods = errors.WithDescription(errors.ErrInvalidRequest, "The access token was sent by more than one method")
@@ -123,11 +124,20 @@ func isB64Token(s string) bool {
 
 // ValidationBearerToken returns the record of the request's access token
 // (RFC 6750 2) from the manager, or an error wrapping invalid_token (or
-// invalid_request for a token sent more than once, RFC 6750 3.1).
+// invalid_request for a token sent more than once, RFC 6750 3.1). A token
+// bound to a DPoP key is refused: it is no bearer token (RFC 9449 7.2);
+// ValidateResourceRequest accepts it with a proof of its key.
 func (s *Server) ValidationBearerToken(r *http.Request) (oauth2.TokenInfo, error) {
 	token, err := s.accessToken(r)
 	if err != nil {
 		return nil, err
 	}
-	return s.Manager.LoadAccessToken(r.Context(), token)
+	ti, err := s.Manager.LoadAccessToken(r.Context(), token)
+	if err != nil {
+		return nil, err
+	}
+	if policy.DPoPThumbprint(ti) != "" {
+		return nil, errDPoPBoundAsBearer
+	}
+	return ti, nil
 }

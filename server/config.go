@@ -68,6 +68,22 @@ type Config struct {
 	// is on when oauth2.DeviceCode is in AllowedGrantTypes; its zero value
 	// takes the defaults of DeviceConfig.
 	Device DeviceConfig
+
+	// DPoP configures sender-constrained tokens (RFC 9449, dpop.go); its
+	// zero value accepts DPoP proofs without server nonces.
+	DPoP DPoPConfig
+	// PAR configures pushed authorization requests (RFC 9126, par.go); its
+	// zero value accepts them and requires them of no client but those
+	// registered so.
+	PAR PARConfig
+	// Resources are the resource indicators (RFC 8707) every client may
+	// ask tokens for, besides those each client registered
+	// (oauth2.ResourceClient); absolute URIs compared as exact strings.
+	Resources []string
+	// TokenExchange configures the token exchange grant (RFC 8693,
+	// token_exchange.go), which is on when oauth2.TokenExchange is in
+	// AllowedGrantTypes.
+	TokenExchange TokenExchangeConfig
 }
 
 // NewConfig returns the secure default configuration: token type "Bearer",

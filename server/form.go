@@ -143,7 +143,7 @@ func (f *form) values(queryOnly, bodyOnly bool) url.Values {
 		if (queryOnly && !p.query) || (bodyOnly && p.query) {
 			continue
 		}
-		v[string(p.key)] = []string{string(p.val)}
+		v[string(p.key)] = append(v[string(p.key)], string(p.val))
 	}
 	return v
 }
@@ -259,9 +259,11 @@ func (f *form) parse(src []byte, query bool) error {
 }
 
 func (f *form) add(k, v []byte, query bool) error {
-	for i := range f.params {
-		if bytes.Equal(f.params[i].key, k) {
-			return errRepeatedParam
+	if !multiValued(k) {
+		for i := range f.params {
+			if bytes.Equal(f.params[i].key, k) {
+				return errRepeatedParam
+			}
 		}
 	}
 	if len(f.params) == maxParams {

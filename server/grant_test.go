@@ -143,6 +143,7 @@ func TestGrants_EnumeratesEveryGrantOnce(t *testing.T) {
 		{oauth2.ClientCredentials, "client_credentials", true, ""},
 		{oauth2.PasswordCredentials, "password", true, ""},
 		{oauth2.DeviceCode, "device_code", true, ""},
+		{oauth2.TokenExchange, "token_exchange", true, ""},
 		{oauth2.Implicit, "implicit", false, oauth2.Token},
 		{echoGrantType, "echo", true, ""},
 	}

@@ -123,8 +123,9 @@ func (s *Server) mayIntrospect(client policy.Client, ti oauth2.TokenInfo) bool {
 }
 
 // appendIntrospectionJSON appends the answer for the active token ti
-// (RFC 7662 2.2), its keys in alphabetical order; exp and iat are
-// NumericDates, whole seconds since the epoch (RFC 7519 2).
+// (RFC 7662 2.2), the keys of RFC 7662 in alphabetical order, then those of
+// later RFCs (appendSenderIntrospection); exp and iat are NumericDates,
+// whole seconds since the epoch (RFC 7519 2).
 func (s *Server) appendIntrospectionJSON(b []byte, ti oauth2.TokenInfo, isAccess bool) []byte {
 	createAt, expIn := ti.GetRefreshCreateAt(), ti.GetRefreshExpiresIn()
 	if isAccess {
@@ -154,7 +155,8 @@ func (s *Server) appendIntrospectionJSON(b []byte, ti oauth2.TokenInfo, isAccess
 	}
 	if isAccess {
 		b = append(b, `,"token_type":`...)
-		b = appendJSONString(b, s.Config.tokenType())
+		b = appendJSONString(b, s.tokenTypeOf(ti)) // DPoP when bound (dpop.go)
 	}
+	b = appendSenderIntrospection(b, ti, isAccess) // aud, cnf, act (introspect_ext.go)
 	return append(b, '}', '\n')
 }

@@ -46,6 +46,9 @@ type Endpoints struct {
 	// DeviceAuthorization is the device authorization endpoint (RFC 8628
 	// 3.1).
 	DeviceAuthorization string
+	// PushedAuthorization is the pushed authorization request endpoint
+	// (RFC 9126 2), where HandlePushedAuthorizationRequest is served.
+	PushedAuthorization string
 }
 
 // CodeChallengeMethodsProvider is implemented by managers that tell which
@@ -91,6 +94,10 @@ type Metadata struct {
 	CodeChallengeMethodsSupported                      []string `json:"code_challenge_methods_supported,omitempty"`
 	DeviceAuthorizationEndpoint                        string   `json:"device_authorization_endpoint,omitempty"`
 	AuthorizationResponseIssParameterSupported         bool     `json:"authorization_response_iss_parameter_supported,omitempty"`
+	// RFC 9126 5 and RFC 9449 5.1 (metadata_ext.go).
+	PushedAuthorizationRequestEndpoint string   `json:"pushed_authorization_request_endpoint,omitempty"`
+	RequirePushedAuthorizationRequests bool     `json:"require_pushed_authorization_requests,omitempty"`
+	DPoPSigningAlgValuesSupported      []string `json:"dpop_signing_alg_values_supported,omitempty"`
 }
 
 var (
@@ -200,6 +207,7 @@ func (s *Server) Metadata() (*Metadata, error) {
 	if s.CheckResponseType(oauth2.Code) {
 		md.CodeChallengeMethodsSupported = s.supportedCodeChallengeMethods()
 	}
+	s.senderMetadata(md, or) // RFC 9126, RFC 9449 (metadata_ext.go)
 	return md, nil
 }
 

@@ -142,7 +142,7 @@ func (s *Server) token(w http.ResponseWriter, data map[string]any, header http.H
 func (s *Server) GetTokenData(ti oauth2.TokenInfo) map[string]any {
 	data := map[string]any{
 		"access_token": ti.GetAccess(),
-		"token_type":   s.Config.tokenType(),
+		"token_type":   s.tokenTypeOf(ti), // DPoP when bound (dpop.go)
 	}
 	if exp := expiresIn(ti.GetAccessExpiresIn()); exp > 0 {
 		data["expires_in"] = exp
@@ -153,10 +153,11 @@ func (s *Server) GetTokenData(ti oauth2.TokenInfo) map[string]any {
 	if refresh := ti.GetRefresh(); refresh != "" {
 		data["refresh_token"] = refresh
 	}
+	addExchangeFields(data, ti) // RFC 8693 issued_token_type (token_response_ext.go)
 	if fn := s.ExtensionFieldsHandler; fn != nil {
 		for k, v := range fn(ti) {
 			switch k {
-			case "access_token", "token_type", "expires_in", "scope", "refresh_token":
+			case "access_token", "token_type", "expires_in", "scope", "refresh_token", "issued_token_type":
 				continue
 			}
 			data[k] = v
@@ -169,11 +170,11 @@ func (s *Server) GetTokenData(ti oauth2.TokenInfo) map[string]any {
 // ResponseTokenHandler or ExtensionFieldsHandler it appends the JSON to a
 // pooled buffer: the same bytes encoding/json writes for GetTokenData.
 func (s *Server) writeTokenSuccess(w http.ResponseWriter, ti oauth2.TokenInfo) error {
-	if s.ResponseTokenHandler != nil || s.ExtensionFieldsHandler != nil {
+	if s.ResponseTokenHandler != nil || s.ExtensionFieldsHandler != nil || hasExchangeFields(ti) {
 		return s.token(w, s.GetTokenData(ti), nil)
 	}
 	bp := bufPool.Get().(*[]byte)
-	b := appendTokenJSON((*bp)[:0], ti, s.Config.tokenType())
+	b := appendTokenJSON((*bp)[:0], ti, s.tokenTypeOf(ti))
 	setTokenHeaders(w.Header())
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(b)

@@ -99,6 +99,8 @@ type Server struct {
 
 	// jwks is the key set the JWKS endpoint publishes (see SetKeySet).
 	jwks jwksState
+	// dpop is the DPoP proof verifier, made on first use (dpop.go).
+	dpop dpopState
 	// now is the clock of device code expiry and client assertion checks
 	// (see SetClock); nil is time.Now.
 	now func() time.Time

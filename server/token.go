@@ -120,6 +120,10 @@ func (s *Server) validateTokenRequest(w http.ResponseWriter, r *http.Request, f 
 	if err := f.checkBodyOnly(); err != nil {
 		return nil, nil, err
 	}
+	// RFC 8707 resources and the RFC 9449 DPoP proof (token_ext.go).
+	if err := s.tokenRequestExtensions(w, r, f, e.info.Type, client, tgr); err != nil {
+		return nil, nil, err
+	}
 	return e, tgr, nil
 }
 

@@ -352,6 +352,8 @@ func TestToken_AccessTokenExpHandlerSetsLifetime(t *testing.T) {
 
 func TestToken_HooksSeeTheParsedForm(t *testing.T) {
 	e := newEnv(t)
+	// A resource indicator (RFC 8707) the server allows every client.
+	e.srv.Config.Resources = []string{"https://api.example.com/"}
 	var seen string
 	e.srv.SetClientScopeHandler(func(tgr *oauth2.TokenGenerateRequest) (bool, error) {
 		seen = tgr.Request.FormValue("resource")

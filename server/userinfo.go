@@ -75,7 +75,10 @@ func (s *Server) serveUserInfo(w http.ResponseWriter, r *http.Request, cfg *Open
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		return errors.WithStatus(errUserInfoMethod, http.StatusMethodNotAllowed, http.Header{"Allow": hdrAllowGetPost})
 	}
-	token, err := s.bearerTokenFrom(r, r.Method == http.MethodPost, s.Config.AllowBearerFromQuery)
+	// The token: Bearer, or DPoP with a proof of its key (resource.go).
+	ti, err := s.resourceAccessToken(w, r, s.endpointURL(r, cfg.UserInfoEndpoint, PathUserInfo), func() (string, error) {
+		return s.bearerTokenFrom(r, r.Method == http.MethodPost, s.Config.AllowBearerFromQuery)
+	})
 	if err != nil {
 		if stderrors.Is(err, errors.ErrInvalidToken) && s.noBearerToken(r) {
 			return errUserInfoMissing
@@ -83,10 +86,6 @@ func (s *Server) serveUserInfo(w http.ResponseWriter, r *http.Request, cfg *Open
 		return err
 	}
 	ctx := r.Context()
-	ti, err := s.Manager.LoadAccessToken(ctx, token)
-	if err != nil {
-		return err
-	}
 	scope := ti.GetScope()
 	if !oidc.IsOpenID(scope) {
 		return errUserInfoScope
@@ -158,6 +157,9 @@ func (s *Server) noBearerToken(r *http.Request) bool {
 // 3): the status and code of errors.Lookup, a WWW-Authenticate challenge
 // for the errors of RFC 6750 3.1, and a JSON body.
 func (s *Server) userInfoError(w http.ResponseWriter, r *http.Request, err error) {
+	if s.dpopResourceError(w, r, err) { // RFC 9449 7.1 (resource.go)
+		return
+	}
 	re := s.errorResponse(err)
 	h := w.Header()
 	for k, v := range re.Header {

@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"embed"
 	"encoding/json"
-	"fmt"
 	"html/template"
 	"log"
 	"net/http"
@@ -259,11 +258,11 @@ func (a *authServer) consent(w http.ResponseWriter, r *http.Request) {
 // test is a protected resource: it describes the bearer token it is
 // called with (RFC 6750 2.1), as the seed's /test did.
 func (a *authServer) test(w http.ResponseWriter, r *http.Request) {
-	ti, err := a.srv.ValidationBearerToken(r)
+	// A Bearer token, or a DPoP-bound one with a proof of its key (RFC
+	// 9449 7); the answer to a refused request carries the challenge.
+	ti, err := a.srv.ValidateResourceRequest(w, r)
 	if err != nil {
-		code, status, _ := errors.Lookup(err)
-		w.Header().Set("WWW-Authenticate", fmt.Sprintf("Bearer error=%q", code.Error()))
-		http.Error(w, code.Error(), status)
+		a.srv.WriteResourceError(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

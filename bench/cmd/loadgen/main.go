@@ -8,7 +8,7 @@
 //
 // Usage:
 //
-//	loadgen [-addr 127.0.0.1:9190] [-mode token|introspect] [-c 32] [-d 10s] [-wait 0]
+//	loadgen [-addr 127.0.0.1:9190] [-mode token|introspect|token-dpop] [-c 32] [-d 10s] [-wait 0]
 package main
 
 import (

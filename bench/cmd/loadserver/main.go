@@ -25,7 +25,7 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", loadserver.Bare, "one of: "+strings.Join(loadserver.Modes, ", "))
+	mode := flag.String("mode", loadserver.Bare, "one of: "+strings.Join(append(loadserver.Modes, loadserver.DPoPModes...), ", "))
 	addr := flag.String("addr", "127.0.0.1:9190", "listen `address` (loopback)")
 	preload := flag.Int("preload", 0, "issue `N` live client_credentials tokens into the store before serving")
 	flag.Parse()

@@ -5,6 +5,7 @@
 package baretoken
 
 import (
+	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -34,6 +35,7 @@ type Handler struct {
 	signer       Signer // nil: opaque tokens
 	header       string // base64url JWS header, when signing
 	tokens       *sync.Map
+	dpopKey      *ecdsa.PublicKey // WithDPoP (dpop.go)
 }
 
 // Option configures a Handler.
@@ -105,6 +107,10 @@ func (h *Handler) ServeToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.PostForm.Get("grant_type") != "client_credentials" {
 		writeError(w, oerrors.ErrUnsupportedGrantType)
+		return
+	}
+	if h.dpopKey != nil && !h.verifyProof(r) {
+		writeError(w, oerrors.ErrInvalidDPoPProof)
 		return
 	}
 	token, err := h.Issue(r.PostForm.Get("scope"))

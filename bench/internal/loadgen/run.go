@@ -126,13 +126,17 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		req = buildRequest(cfg.Addr, "/introspect", auth, body)
 		want = []byte(`"active":true`)
 	}
+	next := func() []byte { return req }
+	if cfg.Mode == ModeTokenDPoP {
+		next = dpopRequests(cfg.Addr, auth)
+	}
 
 	start := time.Now()
 	end := start.Add(cfg.Duration)
 	results := make([]workerResult, cfg.Conns)
 	var wg sync.WaitGroup
 	for i := range results {
-		wg.Go(func() { results[i] = work(ctx, cfg.Addr, req, want, end) })
+		wg.Go(func() { results[i] = work(ctx, cfg.Addr, next, want, end) })
 	}
 	wg.Wait()
 
@@ -166,9 +170,9 @@ type workerResult struct {
 	latencies      []time.Duration
 }
 
-// work keeps one connection busy until end: a request starts only before
-// end, and each waits for its response.
-func work(ctx context.Context, addr string, req, want []byte, end time.Time) workerResult {
+// work keeps one connection busy until end with the requests of next: a
+// request starts only before end, and each waits for its response.
+func work(ctx context.Context, addr string, next func() []byte, want []byte, end time.Time) workerResult {
 	w := workerResult{errs: make(map[string]int64), latencies: make([]time.Duration, 0, 1<<14)}
 	var c *conn
 	defer func() {
@@ -192,6 +196,7 @@ func work(ctx context.Context, addr string, req, want []byte, end time.Time) wor
 				continue
 			}
 		}
+		req := next()
 		t0 := time.Now()
 		resp, err := c.roundTrip(req)
 		d := time.Since(t0)

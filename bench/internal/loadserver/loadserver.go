@@ -46,7 +46,14 @@ const (
 	OAuth2dRedis    = "oauth2d-redis"
 	IntrospectBare  = "introspect-bare"
 	Introspect      = "introspect"
+	// The DPoP modes (RFC 9449, dpop.go): every request carries a proof,
+	// which the load generator's token-dpop mode signs.
+	BareDPoP    = "bare-dpop"
+	LibraryDPoP = "library-dpop"
 )
+
+// DPoPModes lists the modes whose token requests need a DPoP proof.
+var DPoPModes = []string{BareDPoP, LibraryDPoP}
 
 // Modes lists every mode.
 var Modes = []string{
@@ -112,8 +119,12 @@ func New(ctx context.Context, mode string, preload int) (*Server, error) {
 		s, err = standalone(ctx, engineMemory)
 	case OAuth2dSQLite, OAuth2dPostgres, OAuth2dMySQL, OAuth2dRedis:
 		s, err = standalone(ctx, strings.TrimPrefix(mode, "oauth2d-"))
+	case BareDPoP:
+		s, err = bareDPoP()
+	case LibraryDPoP:
+		s, err = library(baretoken.ES256)
 	default:
-		return nil, fmt.Errorf("%w: %q (known: %s)", ErrUnknownMode, mode, strings.Join(Modes, ", "))
+		return nil, fmt.Errorf("%w: %q (known: %s)", ErrUnknownMode, mode, strings.Join(append(slices.Clone(Modes), DPoPModes...), ", "))
 	}
 	if err != nil {
 		return nil, err

@@ -177,3 +177,31 @@ func TestPreload_IssuesThroughTheHandlerAndStopsAtTheFirstRefusal(t *testing.T) 
 	}
 	s.Close()
 }
+
+// TestDPoPModes_RunWithoutErrors: the load generator's token-dpop requests,
+// a fresh proof each, are all answered 200 by both DPoP modes; a request
+// without a proof is refused by the bare baseline.
+func TestDPoPModes_RunWithoutErrors(t *testing.T) {
+	for _, mode := range loadserver.DPoPModes {
+		t.Run(mode, func(t *testing.T) {
+			ts := start(t, mode, 0)
+			cfg := loadgen.DefaultConfig()
+			cfg.Addr = strings.TrimPrefix(ts.URL, "http://")
+			cfg.Mode = loadgen.ModeTokenDPoP
+			cfg.Conns = 2
+			cfg.Duration = 500 * time.Millisecond
+			res, err := loadgen.Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Errors != 0 || res.Requests < 10 {
+				t.Fatalf("%s: %s", res, res.ErrorSummary())
+			}
+			if mode == loadserver.BareDPoP {
+				if status, body := tokenRequest(t, ts.URL, loadserver.ClientSecret); status != http.StatusBadRequest || body["error"] != "invalid_dpop_proof" {
+					t.Fatalf("without a proof: %d %v", status, body)
+				}
+			}
+		})
+	}
+}
