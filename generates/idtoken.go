@@ -182,22 +182,11 @@ func (g *JWTIDTokenGenerate) KeySet() *KeySet { return g.keys }
 func (g *JWTIDTokenGenerate) Subjects() *oidc.Subjects { return g.subjects }
 
 // Algorithms returns the JWS algorithms ID tokens can be signed with now:
-// those of the current key and of the keys that are not retired, HMAC
-// excepted, the current key's first. A discovery document lists them as
-// id_token_signing_alg_values_supported.
+// that of the current key, then those of the keys kept beside it for the
+// clients that ask for their algorithm (KeySet.Algorithms), HMAC excepted.
+// A discovery document lists them as id_token_signing_alg_values_supported.
 func (g *JWTIDTokenGenerate) Algorithms() []string {
-	var out []string
-	if k := g.keys.current.Load(); k != nil && k.kind != kindHMAC {
-		out = append(out, k.method.Alg())
-	}
-	g.keys.mu.Lock()
-	defer g.keys.mu.Unlock()
-	for _, e := range g.keys.keys {
-		if e.notAfter.IsZero() && e.key.kind != kindHMAC && !slices.Contains(out, e.key.method.Alg()) {
-			out = append(out, e.key.method.Alg())
-		}
-	}
-	return out
+	return slices.DeleteFunc(g.keys.Algorithms(), func(alg string) bool { return strings.HasPrefix(alg, "HS") })
 }
 
 // Errors of IDToken.
@@ -208,9 +197,12 @@ var (
 )
 
 // signer returns the key that signs ID tokens of the JWS algorithm alg, or
-// of the current key's algorithm when alg is "".
+// of the current key's algorithm when alg is "": the current key when it
+// has that algorithm, else the newest key kept beside it that has (see
+// SigningKey.NotBefore). It takes no lock.
 func (g *JWTIDTokenGenerate) signer(alg string) (*signingKey, error) {
-	cur := g.keys.current.Load()
+	st := g.keys.state()
+	cur := st.current
 	if cur == nil {
 		return nil, ErrNoSigningKey
 	}
@@ -220,12 +212,9 @@ func (g *JWTIDTokenGenerate) signer(alg string) (*signingKey, error) {
 		}
 		return cur, nil
 	}
-	g.keys.mu.Lock()
-	defer g.keys.mu.Unlock()
-	for i := len(g.keys.keys) - 1; i >= 0; i-- {
-		e := g.keys.keys[i]
-		if e.notAfter.IsZero() && e.key.kind != kindHMAC && e.key.method.Alg() == alg {
-			return e.key, nil
+	for _, k := range st.secondaries {
+		if k.kind != kindHMAC && k.method.Alg() == alg {
+			return k, nil
 		}
 	}
 	return nil, fmt.Errorf("%w: no key of the key set signs %q ID tokens", ErrUnsupportedAlgorithm, alg)
@@ -491,17 +480,12 @@ func (g *JWTIDTokenGenerate) hintKey(t *jwt.Token) (any, error) {
 		return nil, errHintIsAccessToken
 	}
 	kid, _ := t.Header["kid"].(string)
-	now := time.Now()
-	g.keys.mu.Lock()
-	defer g.keys.mu.Unlock()
-	for _, e := range g.keys.keys {
-		if e.key.id != kid || !e.live(now) || e.key.kind == kindHMAC {
-			continue
-		}
-		if t.Method == nil || t.Method.Alg() != e.key.method.Alg() {
-			return nil, errWrongAlg
-		}
-		return e.key.public, nil
+	k := g.keys.publishedKey(kid)
+	if k == nil || k.kind == kindHMAC {
+		return nil, errUnknownKey
 	}
-	return nil, errUnknownKey
+	if t.Method == nil || t.Method.Alg() != k.method.Alg() {
+		return nil, errWrongAlg
+	}
+	return k.public, nil
 }
