@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"crypto/rand"
 	"net/http"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	oauth2d "github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/oidc"
 	"github.com/oauth2d/oauth2/server"
 )
@@ -443,5 +445,40 @@ func TestDiscoveryOfTheProviderAdvertisesItsResponseTypesAndModes(t *testing.T) 
 	want := []string{"code", "token", "id_token", "id_token token", "code id_token", "code token", "code id_token token"}
 	if !slices.Equal(doc.ResponseTypes, want) {
 		t.Fatalf("response types %v, want %v", doc.ResponseTypes, want)
+	}
+}
+
+// Only OpenID Connect grants, those the authorization endpoint read as
+// OpenID Connect requests, get ID tokens at the token endpoint: not a code
+// made without the endpoint (the seed's manual flow) nor the refresh of a
+// password grant, even with the openid scope.
+func TestOnlyOpenIDConnectGrantsGetIDTokensAtTheTokenEndpoint(t *testing.T) {
+	e := newOPEnv(t, func(e *opEnv) {
+		e.srv.SetAllowedGrantType(oauth2d.AuthorizationCode, oauth2d.Refreshing, oauth2d.PasswordCredentials)
+		e.srv.SetPasswordAuthorizationHandler(func(_ context.Context, _, username, _ string) (string, error) { return username, nil })
+	})
+	client, err := e.mgr.GetClient(context.Background(), opRPID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := e.mgr.GenerateAuthToken(context.Background(), oauth2d.Code, &oauth2d.TokenGenerateRequest{
+		ClientID: opRPID, Client: client, UserID: "alice", RedirectURI: opRPRedirect, Scope: "openid",
+		CodeChallenge: rfcChallenge, CodeChallengeMethod: oauth2d.CodeChallengeS256,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body := e.tokenPost(opRPID, url.Values{"grant_type": {"authorization_code"}, "code": {code.GetCode()},
+		"redirect_uri": {opRPRedirect}, "code_verifier": {rfcVerifier}})
+	if status != http.StatusOK || body["id_token"] != nil {
+		t.Fatalf("unmarked code: %d %v", status, body)
+	}
+	status, body = e.tokenPost(opRPID, url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"x"}, "scope": {"openid"}})
+	if status != http.StatusOK || body["id_token"] != nil || body["refresh_token"] == nil {
+		t.Fatalf("password grant: %d %v", status, body)
+	}
+	status, body = e.tokenPost(opRPID, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {body["refresh_token"].(string)}})
+	if status != http.StatusOK || body["id_token"] != nil {
+		t.Fatalf("refresh of a password grant: %d %v", status, body)
 	}
 }

@@ -55,6 +55,21 @@ const (
 // which has always kept it.
 func tokenStoreKeepingExtensions(t testing.TB) oauth2d.TokenStore {
 	t.Helper()
+	if mem := memoryStoreKeepingExtensions(t); mem != nil {
+		return mem
+	}
+	fs, err := store.OpenFileTokenStore(filepath.Join(t.TempDir(), "tokens"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fs.Close() })
+	return fs
+}
+
+// memoryStoreKeepingExtensions returns a new memory store when it keeps
+// each record's extension data, nil when it does not.
+func memoryStoreKeepingExtensions(t testing.TB) oauth2d.TokenStore {
+	t.Helper()
 	mem, err := store.NewMemoryTokenStore()
 	if err != nil {
 		t.Fatal(err)
@@ -69,12 +84,7 @@ func tokenStoreKeepingExtensions(t testing.TB) oauth2d.TokenStore {
 			return mem
 		}
 	}
-	fs, err := store.OpenFileTokenStore(filepath.Join(t.TempDir(), "tokens"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fs.Close() })
-	return fs
+	return nil
 }
 
 // countingTokens counts what the store is asked to keep, so that a test can

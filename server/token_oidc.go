@@ -19,9 +19,12 @@ var errTokenEndUserGone = errors.WithDescription(errors.ErrInvalidGrant, "The En
 
 // tokenIDToken returns the ID token of the token response for ti, which
 // the grant gt has just issued and stored for the authenticated client of
-// tgr: for the authorization code and refresh token grants of a grant with
-// the openid scope and an End-User, when the server is an OpenID Provider;
-// "" for every other response. An ID token on refresh carries the original
+// tgr: for the authorization code and refresh token grants of an OpenID
+// Connect grant (one the authorization endpoint marked,
+// oidc.IsOpenIDGrant) whose scope still has openid, when the server is an
+// OpenID Provider; "" for every other response, such as the refresh of a
+// password grant's token or the exchange of a code whose grant data the
+// token store did not keep. An ID token on refresh carries the original
 // auth_time and no nonce (12.2). A code that was already exchanged never
 // gets here: the manager refuses it (invalid_grant).
 //
@@ -33,7 +36,7 @@ func (s *Server) tokenIDToken(ctx context.Context, gt oauth2.GrantType, tgr *oau
 	if gt != oauth2.AuthorizationCode && gt != oauth2.Refreshing {
 		return "", nil
 	}
-	if ti == nil || ti.GetUserID() == "" || !oidc.IsOpenID(ti.GetScope()) {
+	if ti == nil || ti.GetUserID() == "" || !oidc.IsOpenID(ti.GetScope()) || !oidc.IsOpenIDGrant(ti) {
 		return "", nil
 	}
 	gen := s.idTokens(nil)
