@@ -3,6 +3,7 @@ package generates_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -325,4 +326,103 @@ func TestKeySet_KeyReplacedByAddStillSignsIDTokensOfItsAlgorithm(t *testing.T) {
 	if got := ks.Algorithms(); !slices.Equal(got, []string{"EdDSA", "RS256"}) {
 		t.Fatalf("Algorithms after Rotate = %v: the rotated-out ES256 key must not sign", got)
 	}
+}
+
+// What a store keeps of a key set, EncodeKeys, loads back into another
+// process's key set with the same keys and times: the same current key
+// now and after the scheduled activation.
+func TestKeySet_EncodedKeysLoadIntoAnotherProcess(t *testing.T) {
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := newTestClock(start)
+	ks := generates.NewKeySet()
+	ks.SetClock(clock.Now)
+	addKey(t, ks, "RS256", "rs", true)
+	addKey(t, ks, "HS256", "hs", false)
+	es := newTestKey(t, "ES256", 0)
+	if err := ks.Schedule(generates.SigningKey{KeyID: "es", Method: es.method, Key: es.key}, start.Add(time.Hour), 2*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	ed := newTestKey(t, "EdDSA", 0)
+	if err := ks.Add(generates.SigningKey{KeyID: "ed", Method: ed.method, Key: ed.key, NotAfter: start.Add(time.Minute)}, false); err != nil {
+		t.Fatal(err)
+	}
+	data, err := generates.EncodeKeys(ks.Keys())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := generates.DecodeKeys(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := generates.NewKeySet()
+	other.SetClock(clock.Now)
+	if err := other.Load(keys); err != nil {
+		t.Fatal(err)
+	}
+	same := func(when string) {
+		a, b := ks.Keys(), other.Keys()
+		if len(a) != len(b) {
+			t.Fatalf("%s: %d keys, want %d", when, len(b), len(a))
+		}
+		for i := range a {
+			if a[i].KeyID != b[i].KeyID || a[i].Method.Alg() != b[i].Method.Alg() ||
+				!a[i].NotBefore.Equal(b[i].NotBefore) || !a[i].NotAfter.Equal(b[i].NotAfter) {
+				t.Fatalf("%s: key %d is %+v, want %+v", when, i, b[i], a[i])
+			}
+		}
+		ca, _ := ks.Current()
+		cb, _ := other.Current()
+		if ca.KeyID != cb.KeyID {
+			t.Fatalf("%s: current %q, want %q", when, cb.KeyID, ca.KeyID)
+		}
+	}
+	same("now")
+	clock.Advance(time.Hour)
+	same("after the activation")
+	if cur, _ := other.Current(); cur.KeyID != "es" {
+		t.Fatalf("current after the activation: %q", cur.KeyID)
+	}
+}
+
+func TestDecodeKeysRefusesWhatEncodeKeysDidNotMake(t *testing.T) {
+	es := newTestKey(t, "ES256", 0)
+	good, err := generates.EncodeKeys([]generates.SigningKey{{KeyID: "es", Method: es.method, Key: es.key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]string{
+		"not JSON":               "{",
+		"alg none":               `[{"kid":"a","alg":"none","key":""}]`,
+		"unknown alg":            `[{"kid":"a","alg":"XS256","key":""}]`,
+		"key of another kind":    strings.Replace(string(good), `"ES256"`, `"RS256"`, 1),
+		"short HMAC secret":      `[{"kid":"a","alg":"HS256","key":"c2hvcnQ"}]`,
+		"HMAC secret not base64": `[{"kid":"a","alg":"HS256","key":"!!"}]`,
+		"not a PEM key":          `[{"kid":"a","alg":"ES256","key":"-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----\n"}]`,
+	} {
+		if _, err := generates.DecodeKeys([]byte(data)); err == nil {
+			t.Errorf("%s: decoded", name)
+		}
+	}
+}
+
+// FuzzDecodeKeys checks that DecodeKeys never panics, and that what it
+// accepts loads into a key set.
+func FuzzDecodeKeys(f *testing.F) {
+	es := newTestKey(f, "ES256", 0)
+	good, err := generates.EncodeKeys([]generates.SigningKey{{KeyID: "es", Method: es.method, Key: es.key, NotBefore: time.Unix(1, 0)}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(`[{"kid":"h","alg":"HS256","key":"MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE","nbf":5,"naf":3}]`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		keys, err := generates.DecodeKeys(data)
+		if err != nil {
+			return
+		}
+		if err := generates.NewKeySet().Load(keys); err != nil && !strings.Contains(err.Error(), "generates:") {
+			t.Fatalf("Load of decoded keys: %v", err)
+		}
+	})
 }
