@@ -84,15 +84,9 @@ type libraryCodeBench struct {
 }
 
 func newLibraryCodeBench(b *testing.B, alg string) *libraryCodeBench {
-	ts := memoryStoreKeepingExtensions(b)
-	if ts == nil {
-		// A memory store without the extension carrier loses the grant's
-		// OpenID Connect data: keep it beside, at some cost to the library.
-		mem, err := store.NewMemoryTokenStore()
-		if err != nil {
-			b.Fatal(err)
-		}
-		ts = &extensionBeside{TokenStore: mem}
+	ts, err := store.NewMemoryTokenStore()
+	if err != nil {
+		b.Fatal(err)
 	}
 	l := &libraryCodeBench{client: &models.Client{ID: confID, Secret: confSecret, RedirectURIs: []string{benchRedirect}}}
 	clients := store.NewClientStore()
@@ -138,65 +132,6 @@ func (l *libraryCodeBench) codes(b *testing.B, n int) []string {
 
 func (l *libraryCodeBench) serve(w http.ResponseWriter, r *http.Request) {
 	_ = l.srv.HandleTokenRequest(w, r)
-}
-
-// extensionBeside keeps the extension data of a token store's records
-// beside it, by code, access and refresh token, for a store that does not
-// keep it itself.
-type extensionBeside struct {
-	oauth2d.TokenStore
-	ext sync.Map // code, access or refresh value -> url.Values
-}
-
-func (s *extensionBeside) keep(info oauth2d.TokenInfo) {
-	e, ok := info.(oauth2d.ExtendableTokenInfo)
-	if !ok || len(e.GetExtension()) == 0 {
-		return
-	}
-	for _, k := range []string{info.GetCode(), info.GetAccess(), info.GetRefresh()} {
-		if k != "" {
-			s.ext.Store(k, e.GetExtension())
-		}
-	}
-}
-
-func (s *extensionBeside) attach(ti oauth2d.TokenInfo, key string, err error) (oauth2d.TokenInfo, error) {
-	if err == nil {
-		if v, ok := s.ext.Load(key); ok {
-			ti.(oauth2d.ExtendableTokenInfo).SetExtension(v.(url.Values))
-		}
-	}
-	return ti, err
-}
-
-func (s *extensionBeside) Create(ctx context.Context, info oauth2d.TokenInfo) error {
-	s.keep(info)
-	return s.TokenStore.Create(ctx, info)
-}
-
-func (s *extensionBeside) ExchangeCode(ctx context.Context, code string, issued oauth2d.TokenInfo) error {
-	s.keep(issued)
-	return s.TokenStore.ExchangeCode(ctx, code, issued)
-}
-
-func (s *extensionBeside) RotateRefresh(ctx context.Context, refresh string, issued oauth2d.TokenInfo) error {
-	s.keep(issued)
-	return s.TokenStore.RotateRefresh(ctx, refresh, issued)
-}
-
-func (s *extensionBeside) GetByCode(ctx context.Context, code string) (oauth2d.TokenInfo, error) {
-	ti, err := s.TokenStore.GetByCode(ctx, code)
-	return s.attach(ti, code, err)
-}
-
-func (s *extensionBeside) GetByAccess(ctx context.Context, access string) (oauth2d.TokenInfo, error) {
-	ti, err := s.TokenStore.GetByAccess(ctx, access)
-	return s.attach(ti, access, err)
-}
-
-func (s *extensionBeside) GetByRefresh(ctx context.Context, refresh string) (oauth2d.TokenInfo, error) {
-	ti, err := s.TokenStore.GetByRefresh(ctx, refresh)
-	return s.attach(ti, refresh, err)
 }
 
 // bareCodeHandler is the baseline: a bare handler of the code exchange

@@ -13,7 +13,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -48,44 +47,6 @@ const (
 	opSPARedirct = "https://spa.test/cb"
 	opNonceRP    = "rp-hybrid"
 )
-
-// tokenStoreKeepingExtensions returns a token store that keeps each
-// record's extension data (oauth2.ExtendableTokenInfo), as the store
-// contract requires: the memory store when it does, else the file store,
-// which has always kept it.
-func tokenStoreKeepingExtensions(t testing.TB) oauth2d.TokenStore {
-	t.Helper()
-	if mem := memoryStoreKeepingExtensions(t); mem != nil {
-		return mem
-	}
-	fs, err := store.OpenFileTokenStore(filepath.Join(t.TempDir(), "tokens"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fs.Close() })
-	return fs
-}
-
-// memoryStoreKeepingExtensions returns a new memory store when it keeps
-// each record's extension data, nil when it does not.
-func memoryStoreKeepingExtensions(t testing.TB) oauth2d.TokenStore {
-	t.Helper()
-	mem, err := store.NewMemoryTokenStore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	probe := &models.Token{ClientID: "probe", Access: rand.Text(), AccessCreateAt: time.Now(), AccessExpiresIn: time.Minute,
-		Extension: url.Values{"probe": {"1"}}}
-	if err := mem.Create(context.Background(), probe); err != nil {
-		t.Fatal(err)
-	}
-	if ti, err := mem.GetByAccess(context.Background(), probe.Access); err == nil {
-		if e, ok := ti.(oauth2d.ExtendableTokenInfo); ok && e.GetExtension().Get("probe") == "1" {
-			return mem
-		}
-	}
-	return nil
-}
 
 // countingTokens counts what the store is asked to keep, so that a test can
 // check that an error path stored nothing.
@@ -288,7 +249,11 @@ func newOPEnv(t testing.TB, configure ...func(*opEnv)) *opEnv {
 		"alice": {Name: "Alice Liddell", GivenName: "Alice", Email: "alice@example.com", EmailVerified: true},
 		"bob":   {Name: "Bob", Email: "bob@example.com"},
 	}}
-	e.tokens = &countingTokens{TokenStore: tokenStoreKeepingExtensions(t)}
+	ts, err := store.NewMemoryTokenStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.tokens = &countingTokens{TokenStore: ts}
 	clients := store.NewClientStore()
 	for _, c := range []*models.Client{
 		{ID: opRPID, Secret: opRPSecret, RedirectURIs: []string{opRPRedirect}},
