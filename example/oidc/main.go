@@ -15,17 +15,11 @@
 //	/login?prompt=none   sign in without any page while signed in at the provider
 //	/login?prompt=login  sign in again although signed in
 //	/refresh             refresh, with a new ID token
-//
-// The provider keeps its codes and tokens in a file of the temporary
-// directory, so that a restart keeps the signed-in applications' grants;
-// its signing key is new at each start.
 package main
 
 import (
 	"log"
 	"net/http"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/oauth2d/oauth2/oidc"
@@ -46,18 +40,16 @@ var demoUsers = map[string]user{
 }
 
 func main() {
-	op, tokens, err := newProvider(providerConfig{
+	op, err := newProvider(providerConfig{
 		Issuer:       providerURL,
 		ClientID:     "rp",
 		ClientSecret: "rp-secret",
 		RedirectURI:  rpURL + "/callback",
 		Users:        demoUsers,
-		TokenFile:    filepath.Join(os.TempDir(), "oauth2d-oidc-example.tokens"),
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer tokens.Close()
 	app := newRP(rpConfig{Issuer: providerURL, RPURL: rpURL, ClientID: "rp", ClientSecret: "rp-secret"})
 	go func() {
 		log.Println("OpenID Provider is running at", providerURL)

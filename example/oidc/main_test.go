@@ -7,7 +7,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -24,12 +23,11 @@ func startApps(t *testing.T) apps {
 	op := httptest.NewUnstartedServer(nil)
 	rp := httptest.NewUnstartedServer(nil)
 	opURL, rpURL := "http://"+op.Listener.Addr().String(), "http://"+rp.Listener.Addr().String()
-	h, tokens, err := newProvider(providerConfig{Issuer: opURL, ClientID: "rp", ClientSecret: "rp-secret",
-		RedirectURI: rpURL + "/callback", Users: demoUsers, TokenFile: filepath.Join(t.TempDir(), "tokens")})
+	h, err := newProvider(providerConfig{Issuer: opURL, ClientID: "rp", ClientSecret: "rp-secret",
+		RedirectURI: rpURL + "/callback", Users: demoUsers})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { tokens.Close() })
 	op.Config.Handler = h
 	rp.Config.Handler = newRP(rpConfig{Issuer: opURL, RPURL: rpURL, ClientID: "rp", ClientSecret: "rp-secret"})
 	op.Start()

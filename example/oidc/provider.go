@@ -7,7 +7,6 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
-	"io"
 	"log"
 	"net/http"
 	"net/url"
@@ -49,8 +48,6 @@ type providerConfig struct {
 	// RedirectURI is the relying party's one registered redirect URI.
 	RedirectURI string
 	Users       map[string]user
-	// TokenFile is where the provider keeps its codes and tokens.
-	TokenFile string
 }
 
 // provider is the OpenID Provider: the library's Server, and the sessions,
@@ -90,19 +87,14 @@ const (
 )
 
 // newProvider returns the handler of the OpenID Provider.
-func newProvider(cfg providerConfig) (http.Handler, io.Closer, error) {
+func newProvider(cfg providerConfig) (http.Handler, error) {
 	manager := manage.NewDefaultManager()
 	// Every client must use PKCE (RFC 7636), as OAuth 2.1 asks.
 	manager.SetPKCE(manage.PKCEConfig{Required: true})
-	// The token store keeps, with each code and token, the grant's
+	// The memory store keeps, with each code and token, the grant's
 	// extension data (oauth2.ExtendableTokenInfo): the nonce, auth_time and
-	// claims request that the ID tokens of the grant need. The file store
-	// keeps them across restarts too.
-	tokens, err := store.OpenFileTokenStore(cfg.TokenFile)
-	if err != nil {
-		return nil, nil, err
-	}
-	manager.MapTokenStorage(tokens)
+	// claims request that the grant's ID tokens need.
+	manager.MustTokenStorage(store.NewMemoryTokenStore())
 	clients := store.NewClientStore()
 	if err := clients.Set(cfg.ClientID, &models.Client{
 		ID:           cfg.ClientID,
@@ -111,7 +103,7 @@ func newProvider(cfg providerConfig) (http.Handler, io.Closer, error) {
 		GrantTypes:   []oauth2.GrantType{oauth2.AuthorizationCode, oauth2.Refreshing},
 		Scopes:       []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail},
 	}); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	manager.MapClientStorage(clients)
 
@@ -120,15 +112,15 @@ func newProvider(cfg providerConfig) (http.Handler, io.Closer, error) {
 	// with KeySet.Schedule.
 	key, err := generates.GenerateSigningKey("RS256")
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	keys := generates.NewKeySet()
 	if err := keys.Add(generates.SigningKey{Method: jwt.SigningMethodRS256, Key: key}, true); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	idTokens, err := generates.NewJWTIDTokenGenerate(keys, cfg.Issuer)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	// With an ID token generator the server is an OpenID Provider.
 	manager.MapIDTokenGenerate(idTokens)
@@ -144,7 +136,7 @@ func newProvider(cfg providerConfig) (http.Handler, io.Closer, error) {
 	for name, u := range cfg.Users {
 		hash, err := secrethash.Hash(u.Password)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		p.hashes[name] = hash
 		claims := u.Claims
@@ -174,7 +166,7 @@ func newProvider(cfg providerConfig) (http.Handler, io.Closer, error) {
 	mux.HandleFunc("POST /login", p.login)
 	mux.HandleFunc("GET /consent", p.consentPage)
 	mux.HandleFunc("POST /consent", p.consent)
-	return mux, tokens, nil
+	return mux, nil
 }
 
 // userClaims is the server's UserClaimsHandler: the End-User's claims,
