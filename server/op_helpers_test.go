@@ -254,6 +254,7 @@ func newOPEnv(t testing.TB, configure ...func(*opEnv)) *opEnv {
 		t.Fatal(err)
 	}
 	e.tokens = &countingTokens{TokenStore: ts}
+	kv, _ := ts.(oauth2d.KVStore) // for pushed requests (RFC 9126)
 	clients := store.NewClientStore()
 	for _, c := range []*models.Client{
 		{ID: opRPID, Secret: opRPSecret, RedirectURIs: []string{opRPRedirect}},
@@ -274,6 +275,7 @@ func newOPEnv(t testing.TB, configure ...func(*opEnv)) *opEnv {
 	e.mgr.SetClock(e.clock.Now)
 	e.srv = server.NewDefaultServer(e.mgr)
 	e.srv.SetClock(e.clock.Now)
+	e.srv.SetKVStore(kv)
 
 	mux := http.NewServeMux()
 	e.ts = httptest.NewServer(mux)
@@ -320,6 +322,11 @@ func newOPEnv(t testing.TB, configure ...func(*opEnv)) *opEnv {
 	mux.HandleFunc(server.PathUserInfo, e.srv.HandleUserInfoRequest)
 	mux.HandleFunc(server.OpenIDConfigurationPath(e.ts.URL), e.srv.HandleOpenIDConfigurationRequest)
 	mux.HandleFunc(server.PathJWKS, e.srv.HandleJWKSRequest)
+	mux.HandleFunc(server.PathPushedAuthorization, func(w http.ResponseWriter, r *http.Request) {
+		if err := e.srv.HandlePushedAuthorizationRequest(w, r); err != nil {
+			t.Errorf("HandlePushedAuthorizationRequest: %v", err)
+		}
+	})
 	mux.HandleFunc("/login", e.app.login)
 	mux.HandleFunc("/consent", e.app.consent)
 
