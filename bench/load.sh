@@ -33,6 +33,8 @@ PRELOAD=${PRELOAD:-0}
 ROUNDS=${LOAD_ROUNDS:-1}
 ADDR=127.0.0.1:${LOAD_PORT:-9190}
 READY_TIMEOUT=${READY_TIMEOUT:-300}
+# The OpenID Connect code exchange: loadgen's code mode.
+ALL_MODES+=(bare-oidc-es256 library-oidc-es256 bare-oidc-rs256 library-oidc-rs256)
 modes=("$@")
 [ ${#modes[@]} -gt 0 ] || modes=("${ALL_MODES[@]}")
 
@@ -84,6 +86,7 @@ run_mode() {
   fi
   [[ $mode == introspect* ]] && lgmode=introspect
   [[ $mode == *-dpop ]] && lgmode=token-dpop
+  [[ $mode == *-oidc-* ]] && lgmode=code
   out=$(GOMAXPROCS=1 taskset -c 1 "$work/loadgen" -addr "$ADDR" -mode "$lgmode" -c "$CONNS" -d "$DURATION" 2>"$work/$mode.err") || true
   kill -TERM "$server_pid" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true
@@ -150,3 +153,5 @@ ratio oauth2d-mysql bare 0.25
 ratio oauth2d-redis bare 0.60
 ratio introspect introspect-bare 0.85
 ratio library-dpop bare-dpop 0.80
+ratio library-oidc-es256 bare-oidc-es256 0.80
+ratio library-oidc-rs256 bare-oidc-rs256 0.80

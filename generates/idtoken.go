@@ -57,14 +57,21 @@ type IDTokenRequest struct {
 	// UserClaims are the End-User's claims, of which the ID token carries
 	// those the grant asked for in it (oidc.IDTokenClaims); nil for none.
 	UserClaims *oidc.Claims
+	// LoadUserClaims, when UserClaims is nil, is called for the End-User's
+	// claims only when the ID token carries some, so that an ID token
+	// without user claims costs no lookup. Its error fails IDToken.
+	LoadUserClaims func(ctx context.Context, userID string) (*oidc.Claims, error)
 	// AccessToken is the access token issued with the ID token, whose
 	// at_hash it then carries (OpenID Connect Core 1.0 3.1.3.6,
-	// 3.2.2.10); "" when none is. Without an access token the claims of
-	// the scope values go in the ID token (5.4).
+	// 3.2.2.10); "" when none is. When neither an access token nor a code
+	// is issued (response_type id_token) the claims of the scope values go
+	// in the ID token (5.4).
 	AccessToken string
 	// Code is the authorization code issued with the ID token at the
 	// authorization endpoint, whose c_hash it then carries (3.3.2.11); ""
-	// at the token endpoint.
+	// at the token endpoint. The client will redeem it for an access token,
+	// so the claims of the scope values stay at the UserInfo endpoint
+	// (5.4).
 	Code string
 	// Refresh marks an ID token issued on refresh: it carries no nonce
 	// (12.2); every other claim keeps the original authentication's
@@ -182,22 +189,11 @@ func (g *JWTIDTokenGenerate) KeySet() *KeySet { return g.keys }
 func (g *JWTIDTokenGenerate) Subjects() *oidc.Subjects { return g.subjects }
 
 // Algorithms returns the JWS algorithms ID tokens can be signed with now:
-// those of the current key and of the keys that are not retired, HMAC
-// excepted, the current key's first. A discovery document lists them as
-// id_token_signing_alg_values_supported.
+// that of the current key, then those of the keys kept beside it for the
+// clients that ask for their algorithm (KeySet.Algorithms), HMAC excepted.
+// A discovery document lists them as id_token_signing_alg_values_supported.
 func (g *JWTIDTokenGenerate) Algorithms() []string {
-	var out []string
-	if k := g.keys.current.Load(); k != nil && k.kind != kindHMAC {
-		out = append(out, k.method.Alg())
-	}
-	g.keys.mu.Lock()
-	defer g.keys.mu.Unlock()
-	for _, e := range g.keys.keys {
-		if e.notAfter.IsZero() && e.key.kind != kindHMAC && !slices.Contains(out, e.key.method.Alg()) {
-			out = append(out, e.key.method.Alg())
-		}
-	}
-	return out
+	return slices.DeleteFunc(g.keys.Algorithms(), func(alg string) bool { return strings.HasPrefix(alg, "HS") })
 }
 
 // Errors of IDToken.
@@ -208,9 +204,12 @@ var (
 )
 
 // signer returns the key that signs ID tokens of the JWS algorithm alg, or
-// of the current key's algorithm when alg is "".
+// of the current key's algorithm when alg is "": the current key when it
+// has that algorithm, else the newest key kept beside it that has (see
+// SigningKey.NotBefore). It takes no lock.
 func (g *JWTIDTokenGenerate) signer(alg string) (*signingKey, error) {
-	cur := g.keys.current.Load()
+	st := g.keys.state()
+	cur := st.current
 	if cur == nil {
 		return nil, ErrNoSigningKey
 	}
@@ -220,12 +219,9 @@ func (g *JWTIDTokenGenerate) signer(alg string) (*signingKey, error) {
 		}
 		return cur, nil
 	}
-	g.keys.mu.Lock()
-	defer g.keys.mu.Unlock()
-	for i := len(g.keys.keys) - 1; i >= 0; i-- {
-		e := g.keys.keys[i]
-		if e.notAfter.IsZero() && e.key.kind != kindHMAC && e.key.method.Alg() == alg {
-			return e.key, nil
+	for _, k := range st.secondaries {
+		if k.kind != kindHMAC && k.method.Alg() == alg {
+			return k, nil
 		}
 	}
 	return nil, fmt.Errorf("%w: no key of the key set signs %q ID tokens", ErrUnsupportedAlgorithm, alg)
@@ -301,11 +297,12 @@ func tokenHash(dst []byte, k *signingKey, value string) []byte {
 //     grant's extension data (oidc.GrantInfo), each when known;
 //   - at_hash of req.AccessToken and c_hash of req.Code, when set;
 //   - the End-User's claims that the grant asked for in the ID token: those
-//     of the claims request's id_token member and, when no access token is
-//     issued or WithScopeClaimsInIDToken, of the scope values (5.4, 5.5).
+//     of the claims request's id_token member and, when neither an access
+//     token nor a code is issued, or WithScopeClaimsInIDToken, of the scope
+//     values (5.4, 5.5).
 //
 // The grant's scope must contain openid.
-func (g *JWTIDTokenGenerate) IDToken(_ context.Context, req *IDTokenRequest) (string, error) {
+func (g *JWTIDTokenGenerate) IDToken(ctx context.Context, req *IDTokenRequest) (string, error) {
 	if req == nil || req.Client == nil || req.TokenInfo == nil {
 		return "", errIDTokenIncomplete
 	}
@@ -339,7 +336,13 @@ func (g *JWTIDTokenGenerate) IDToken(_ context.Context, req *IDTokenRequest) (st
 	if iat.IsZero() {
 		iat = g.now()
 	}
-	set := oidc.IDTokenClaims(scope, grant.Claims, g.scopeClaims || req.AccessToken == "")
+	set := oidc.IDTokenClaims(scope, grant.Claims, g.scopeClaims || (req.AccessToken == "" && req.Code == ""))
+	userClaims := req.UserClaims
+	if !set.Empty() && userClaims == nil && req.LoadUserClaims != nil {
+		if userClaims, err = req.LoadUserClaims(ctx, ti.GetUserID()); err != nil {
+			return "", fmt.Errorf("generates: ID token claims: %w", err)
+		}
+	}
 
 	buf := tokenBufs.Get().(*tokenBuf)
 	c := append(buf.claims[:0], g.iss...)
@@ -400,7 +403,7 @@ func (g *JWTIDTokenGenerate) IDToken(_ context.Context, req *IDTokenRequest) (st
 		c = appendJSONString(c, grant.SID)
 	}
 	if !set.Empty() {
-		c, err = req.UserClaims.AppendClaims(c, set)
+		c, err = userClaims.AppendClaims(c, set)
 	}
 	c = append(c, '}')
 
@@ -491,17 +494,12 @@ func (g *JWTIDTokenGenerate) hintKey(t *jwt.Token) (any, error) {
 		return nil, errHintIsAccessToken
 	}
 	kid, _ := t.Header["kid"].(string)
-	now := time.Now()
-	g.keys.mu.Lock()
-	defer g.keys.mu.Unlock()
-	for _, e := range g.keys.keys {
-		if e.key.id != kid || !e.live(now) || e.key.kind == kindHMAC {
-			continue
-		}
-		if t.Method == nil || t.Method.Alg() != e.key.method.Alg() {
-			return nil, errWrongAlg
-		}
-		return e.key.public, nil
+	k := g.keys.publishedKey(kid)
+	if k == nil || k.kind == kindHMAC {
+		return nil, errUnknownKey
 	}
-	return nil, errUnknownKey
+	if t.Method == nil || t.Method.Alg() != k.method.Alg() {
+		return nil, errWrongAlg
+	}
+	return k.public, nil
 }

@@ -330,30 +330,46 @@ func TestIDTokenClaimsFollowScopeAndClaimsRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name     string
-		opts     []generates.IDTokenOption
-		scope    string
-		claims   *oidc.ClaimsRequest
-		access   string
-		want     []string
-		wantNone []string
+		name         string
+		opts         []generates.IDTokenOption
+		scope        string
+		claims       *oidc.ClaimsRequest
+		access, code string
+		want         []string
+		wantNone     []string
 	}{
-		{"code flow: scope claims go to UserInfo only (Core 5.4)", nil, "openid profile email", nil, idAccess,
+		{"code flow: scope claims go to UserInfo only (Core 5.4)", nil, "openid profile email", nil, idAccess, "",
 			nil, []string{"name", "email", "email_verified"}},
-		{"no access token: scope claims in the ID token (Core 5.4)", nil, "openid profile email", nil, "",
+		{"no access token: scope claims in the ID token (Core 5.4)", nil, "openid profile email", nil, "", "",
 			[]string{"name", "email", "email_verified"}, []string{"phone_number", "address"}},
-		{"claims parameter id_token member (Core 5.5)", nil, "openid", emailInIDToken, idAccess,
+		{"hybrid code id_token: an access token follows, scope claims go to UserInfo (Core 5.4)", nil, "openid profile email", nil, "", idCode,
+			nil, []string{"name", "email", "email_verified"}},
+		{"claims parameter id_token member (Core 5.5)", nil, "openid", emailInIDToken, idAccess, "",
 			[]string{"email", "groups"}, []string{"name", "email_verified"}},
-		{"WithScopeClaimsInIDToken", []generates.IDTokenOption{generates.WithScopeClaimsInIDToken()}, "openid address phone", nil, idAccess,
+		{"WithScopeClaimsInIDToken", []generates.IDTokenOption{generates.WithScopeClaimsInIDToken()}, "openid address phone", nil, idAccess, "",
 			[]string{"address", "phone_number", "phone_number_verified"}, []string{"email", "name"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := newIDGen(t, keySetOf(t, k), tt.opts...)
 			ti := idGrant(t, tt.scope, oidc.GrantInfo{Nonce: idNonce, Claims: tt.claims})
-			raw, err := g.IDToken(context.Background(), &generates.IDTokenRequest{Client: newOIDCClient(idClientID), TokenInfo: ti, UserClaims: user, AccessToken: tt.access})
+			loads := 0
+			raw, err := g.IDToken(context.Background(), &generates.IDTokenRequest{Client: newOIDCClient(idClientID), TokenInfo: ti,
+				AccessToken: tt.access, Code: tt.code,
+				LoadUserClaims: func(_ context.Context, userID string) (*oidc.Claims, error) {
+					loads++
+					if userID != idUser {
+						t.Errorf("claims of %q loaded", userID)
+					}
+					return user, nil
+				}})
 			if err != nil {
 				t.Fatal(err)
+			}
+			// The End-User's claims are looked up only for an ID token
+			// that carries some.
+			if wantLoad := len(tt.want) > 0; (loads == 1) != wantLoad || loads > 1 {
+				t.Errorf("claims loaded %d times", loads)
 			}
 			_, c := claimsOf(t, raw, pubOf(k))
 			for _, n := range tt.want {
@@ -370,6 +386,19 @@ func TestIDTokenClaimsFollowScopeAndClaimsRequest(t *testing.T) {
 				t.Errorf("nonce = %v: a user's extra claim replaced it", c["nonce"])
 			}
 		})
+	}
+}
+
+// A failure to look up the End-User's claims fails the ID token: no ID
+// token without the claims the grant asked for.
+func TestIDTokenClaimsLookupFailureIsAnError(t *testing.T) {
+	g := newIDGen(t, keySetOf(t, newTestKey(t, "ES256", 0)))
+	gone := errors.New("directory: user not found")
+	_, err := g.IDToken(context.Background(), &generates.IDTokenRequest{Client: newOIDCClient(idClientID),
+		TokenInfo:      idGrant(t, "openid email", oidc.GrantInfo{}),
+		LoadUserClaims: func(context.Context, string) (*oidc.Claims, error) { return nil, gone }})
+	if !errors.Is(err, gone) {
+		t.Fatalf("err = %v", err)
 	}
 }
 

@@ -274,7 +274,7 @@ func (g *JWTAccessGenerate) Token(_ context.Context, data *oauth2.GenerateBasic,
 	}
 	k := g.key
 	if g.keys != nil {
-		k = g.keys.current.Load()
+		k = g.keys.currentKey()
 	}
 	if k == nil {
 		return "", "", ErrNoSigningKey

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,7 +17,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// SigningKey is a private key of a KeySet.
+// SigningKey is a private key of a KeySet, with the times that place it in
+// the set's rotation (see KeySet).
 type SigningKey struct {
 	// KeyID is the kid (RFC 7515 4.1.4); "" derives it from the key, as
 	// WithKeyID describes.
@@ -25,8 +28,23 @@ type SigningKey struct {
 	// Key is a []byte secret for the HMAC methods, of at least the hash
 	// size (RFC 7518 3.2), and a crypto.Signer for the others.
 	Key any
-	// NotAfter is when every token the key signed has expired, so that its
-	// public key can be unpublished; zero while the key may still sign.
+	// NotBefore is when the key becomes the current key, the one that
+	// signs new tokens. Of the keys that have one, the current key is the
+	// one whose NotBefore is the latest that is not after now, so that
+	// every process holding the same keys switches at the same moment. A
+	// key without a NotBefore is never current. Add with makeCurrent sets
+	// it to now; Schedule to a later time.
+	//
+	// A key that is not current and has no NotAfter (a key without
+	// NotBefore, or one that Add with makeCurrent replaced) signs only the
+	// ID tokens of clients that ask for its algorithm: an RS256 key kept
+	// beside an ES256 current key (OpenID Connect Core 1.0 15.1).
+	NotBefore time.Time
+	// NotAfter is when every token the key signed has expired: from then
+	// on its public key is no longer published and Prune removes it. A key
+	// with a NotAfter signs nothing once another key has replaced it (or,
+	// for a key without NotBefore, at all). Zero while the key may still
+	// sign. Rotate and Schedule set it on the key they replace.
 	NotAfter time.Time
 }
 
@@ -38,122 +56,404 @@ type SigningKeyPublic struct {
 	Key       crypto.PublicKey
 }
 
-// KeySet holds the keys that sign JWT access tokens: one current key that
-// signs new tokens and older keys whose public halves stay published until
-// the tokens they signed have expired (RFC 7517 5, RFC 8414 2 jwks_uri).
-// Keys are parsed and checked once, when added. The zero KeySet is empty and
-// ready to use; a KeySet is safe for concurrent use, and reading the current
-// key takes no lock.
+// KeySet holds the keys that sign JWT access tokens and ID tokens, and whose
+// public halves the server publishes at its jwks_uri (RFC 7517 5, RFC 8414
+// 2). Keys are parsed and checked once, when added.
+//
+// Which key signs is a function of the keys' times and the clock only (see
+// SigningKey): the current key is the key with the latest NotBefore that has
+// passed. A key scheduled to become current later (Schedule) is published at
+// once, so that verifiers have fetched it before they meet a token it
+// signed (server.JWKSMaxAge); the key it replaces stays published until its
+// NotAfter, which must cover the longest lifetime of a token it signed (the
+// larger of the access token and ID token lifetimes). Processes that load
+// the same keys (Keys, Load) therefore switch keys at the same moment, with
+// no message between them. Prune removes keys whose NotAfter has passed.
+//
+// The zero KeySet is empty and ready to use. A KeySet is safe for concurrent
+// use; finding the key that signs takes no lock.
 type KeySet struct {
-	mu      sync.Mutex
-	keys    []*keySetEntry
-	current atomic.Pointer[signingKey]
+	mu   sync.Mutex // serializes changes
+	keys []keySetEntry
+	seq  uint64
+	now  func() time.Time
+	snap atomic.Pointer[keySnapshot]
 }
 
+// keySetEntry is one key of the set. Entries are values: a change of the
+// set makes new ones, so that a snapshot never changes under a reader.
 type keySetEntry struct {
-	key      *signingKey
-	notAfter time.Time // guarded by KeySet.mu
+	key       *signingKey
+	notBefore time.Time
+	notAfter  time.Time
+	seq       uint64 // order of addition, which breaks NotBefore ties
 }
 
-// NewKeySet returns an empty key set.
-func NewKeySet() *KeySet { return &KeySet{} }
-
-// Add adds key to the set and, when makeCurrent, makes it the key that signs
-// new tokens; the key it replaces stays in the set, published, until
-// Rotate or its NotAfter retires it. A current key has no NotAfter. Add
-// refuses a key ID that the set already holds.
-func (ks *KeySet) Add(key SigningKey, makeCurrent bool) error {
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
-	_, err := ks.addLocked(key, makeCurrent)
-	return err
-}
-
-// Rotate adds key as the current key and retires the key it replaces: that
-// key stays published for retireAfter, which must cover the lifetime of
-// the access tokens it signed, and is then unpublished.
-func (ks *KeySet) Rotate(key SigningKey, retireAfter time.Duration) error {
-	if retireAfter <= 0 {
-		return errors.New("generates: Rotate needs a positive retireAfter: the old key's tokens are still valid")
-	}
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
-	old := ks.current.Load()
-	if _, err := ks.addLocked(key, true); err != nil {
-		return err
-	}
-	for _, e := range ks.keys {
-		if e.key == old {
-			e.notAfter = time.Now().Add(retireAfter)
-		}
-	}
-	return nil
-}
-
-func (ks *KeySet) addLocked(key SigningKey, makeCurrent bool) (*keySetEntry, error) {
-	if makeCurrent && !key.NotAfter.IsZero() {
-		return nil, errors.New("generates: the current key cannot have a NotAfter")
-	}
-	k, err := newSigningKey(key.KeyID, key.Method, key.Key, true)
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range ks.keys {
-		if e.key.id == k.id {
-			return nil, fmt.Errorf("generates: key ID %q is already in the key set", k.id)
-		}
-	}
-	e := &keySetEntry{key: k, notAfter: key.NotAfter}
-	ks.keys = append(ks.keys, e)
-	if makeCurrent {
-		ks.current.Store(k)
-	}
-	return e, nil
-}
-
-// Current returns the key that signs new tokens, and false when there is
-// none.
-func (ks *KeySet) Current() (SigningKey, bool) {
-	k := ks.current.Load()
-	if k == nil {
-		return SigningKey{}, false
-	}
-	return k.signingKey(time.Time{}), true
-}
-
-// Keys returns every key of the set, current or retired, private parts
-// included, for saving in a store.
-func (ks *KeySet) Keys() []SigningKey {
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
-	out := make([]SigningKey, 0, len(ks.keys))
-	for _, e := range ks.keys {
-		out = append(out, e.key.signingKey(e.notAfter))
-	}
-	return out
-}
-
-func (k *signingKey) signingKey(notAfter time.Time) SigningKey {
-	var key any = k.signer
-	if k.kind == kindHMAC {
-		key = bytes.Clone(k.secret)
-	}
-	return SigningKey{KeyID: k.id, Method: k.method, Key: key, NotAfter: notAfter}
-}
-
-// live reports whether a key is still published at now.
+// live reports whether the key is still published at now.
 func (e *keySetEntry) live(now time.Time) bool {
 	return e.notAfter.IsZero() || now.Before(e.notAfter)
 }
 
-// Public returns the public keys to publish: every asymmetric key of the set
-// whose NotAfter has not passed. HMAC secrets are never published.
-func (ks *KeySet) Public() []SigningKeyPublic {
-	now := time.Now()
+// keySnapshot is the set as the signers read it: the entries, and the keys
+// that sign at every instant of [from, until).
+type keySnapshot struct {
+	entries []keySetEntry
+	// current is the key that signs new tokens; nil when none does.
+	current *signingKey
+	// secondaries are the keys other than current that may sign the ID
+	// tokens of clients that ask for their algorithm: no NotAfter, and no
+	// NotBefore or one that has passed; newest first.
+	secondaries []*signingKey
+	// until is when current or secondaries next change (a NotBefore or a
+	// NotAfter passes), in Unix nanoseconds; math.MaxInt64 when never.
+	until int64
+}
+
+var emptySnapshot = &keySnapshot{until: math.MaxInt64}
+
+// NewKeySet returns an empty key set.
+func NewKeySet() *KeySet { return &KeySet{} }
+
+// SetClock sets the clock that decides which key is current and which are
+// published; time.Now by default. Set it before the set is used.
+func (ks *KeySet) SetClock(now func() time.Time) {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
-	var out []SigningKeyPublic
+	ks.now = now
+	ks.rebuildLocked()
+}
+
+func (ks *KeySet) clock() time.Time {
+	if ks.now != nil {
+		return ks.now()
+	}
+	return time.Now()
+}
+
+// state returns the snapshot valid now, rebuilding it when a key's time has
+// come.
+func (ks *KeySet) state() *keySnapshot {
+	s := ks.snap.Load()
+	if s == nil {
+		return emptySnapshot
+	}
+	if s.until != math.MaxInt64 && ks.clock().UnixNano() >= s.until {
+		ks.mu.Lock()
+		if s = ks.snap.Load(); ks.clock().UnixNano() >= s.until {
+			s = ks.rebuildLocked()
+		}
+		ks.mu.Unlock()
+	}
+	return s
+}
+
+// rebuildLocked makes the snapshot of ks.keys at the clock's now.
+func (ks *KeySet) rebuildLocked() *keySnapshot {
+	now := ks.clock()
+	s := &keySnapshot{entries: slices.Clone(ks.keys), until: math.MaxInt64}
+	n := now.UnixNano()
+	later := func(t time.Time) {
+		if !t.IsZero() && t.After(now) && t.UnixNano() < s.until {
+			s.until = t.UnixNano()
+		}
+	}
+	var cur *keySetEntry
+	for i := range s.entries {
+		e := &s.entries[i]
+		later(e.notBefore)
+		later(e.notAfter)
+		if e.notBefore.IsZero() || e.notBefore.UnixNano() > n || !e.live(now) {
+			continue
+		}
+		if cur == nil || e.notBefore.After(cur.notBefore) ||
+			(e.notBefore.Equal(cur.notBefore) && e.seq > cur.seq) {
+			cur = e
+		}
+	}
+	if cur != nil {
+		s.current = cur.key
+	}
+	for i := len(s.entries) - 1; i >= 0; i-- {
+		e := &s.entries[i]
+		if e.key != s.current && e.notAfter.IsZero() && (e.notBefore.IsZero() || e.notBefore.UnixNano() <= n) {
+			s.secondaries = append(s.secondaries, e.key)
+		}
+	}
+	ks.snap.Store(s)
+	return s
+}
+
+// currentKey returns the key that signs new tokens now, nil when none.
+// It takes no lock.
+func (ks *KeySet) currentKey() *signingKey { return ks.state().current }
+
+// Add adds key to the set. With makeCurrent it becomes the key that signs
+// new tokens from now on (its NotBefore is set to now); the key it replaces
+// stays in the set, published, until its NotAfter passes (use Rotate to set
+// it). Without makeCurrent the key takes its place by its own NotBefore
+// and NotAfter: a key with neither signs the ID tokens of clients that ask
+// for its algorithm, a key with a past NotBefore and a NotAfter is a
+// replaced key kept for verification. Add refuses a key ID that the set
+// already holds, a current key with a NotAfter or a NotBefore of its own,
+// and a NotAfter that is not after NotBefore.
+func (ks *KeySet) Add(key SigningKey, makeCurrent bool) error {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	if makeCurrent {
+		if !key.NotAfter.IsZero() {
+			return errors.New("generates: the current key cannot have a NotAfter")
+		}
+		if !key.NotBefore.IsZero() {
+			return errors.New("generates: a key made current now cannot have a NotBefore of its own: use Schedule")
+		}
+		key.NotBefore = ks.clock()
+	}
+	if _, err := ks.addLocked(key); err != nil {
+		return err
+	}
+	ks.rebuildLocked()
+	return nil
+}
+
+// Rotate adds key as the current key from now on and retires the key it
+// replaces: that key stays published for retireAfter, which must cover the
+// lifetime of the tokens it signed, and is then unpublished.
+func (ks *KeySet) Rotate(key SigningKey, retireAfter time.Duration) error {
+	if retireAfter <= 0 {
+		return errors.New("generates: Rotate needs a positive retireAfter: the old key's tokens are still valid")
+	}
+	if !key.NotBefore.IsZero() || !key.NotAfter.IsZero() {
+		return errors.New("generates: Rotate takes a key without NotBefore and NotAfter")
+	}
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	now := ks.clock()
+	key.NotBefore = now
+	return ks.replaceLocked(key, now, retireAfter)
+}
+
+// Schedule adds key, published at once, to become the current key at
+// activateAt (its NotBefore), and retires the key that is current just
+// before then: that key keeps signing until activateAt, and stays published
+// until activateAt plus retireAfter, which must cover the longest lifetime
+// of a token it signed (the larger of the access token and ID token
+// lifetimes). activateAt should be at least server.JWKSMaxAge away, so that
+// verifiers that cache the JWK Set have fetched the new key before they
+// meet a token it signed, and, when several processes share the keys
+// through a store, longer than the time they take to load a change.
+//
+// The switch is decided by the clock alone: every process holding the
+// same keys signs with the new one from activateAt. One key may be
+// scheduled at a time: Schedule refuses a key while another one's
+// NotBefore is at or after activateAt.
+func (ks *KeySet) Schedule(key SigningKey, activateAt time.Time, retireAfter time.Duration) error {
+	if retireAfter <= 0 {
+		return errors.New("generates: Schedule needs a positive retireAfter: the old key's tokens are still valid")
+	}
+	if activateAt.IsZero() {
+		return errors.New("generates: Schedule needs an activation time")
+	}
+	if !key.NotBefore.IsZero() || !key.NotAfter.IsZero() {
+		return errors.New("generates: Schedule takes a key without NotBefore and NotAfter")
+	}
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
 	for _, e := range ks.keys {
+		if !e.notBefore.IsZero() && !e.notBefore.Before(activateAt) {
+			return fmt.Errorf("generates: key %q is already scheduled at or after that time", e.key.id)
+		}
+	}
+	key.NotBefore = activateAt
+	return ks.replaceLocked(key, activateAt, retireAfter)
+}
+
+// replaceLocked adds key, whose NotBefore is at, and sets the NotAfter of
+// the key current just before at to at+retireAfter (or keeps a later one).
+func (ks *KeySet) replaceLocked(key SigningKey, at time.Time, retireAfter time.Duration) error {
+	old := -1
+	for i, e := range ks.keys {
+		if e.notBefore.IsZero() || !e.notBefore.Before(at) || !e.live(at) {
+			continue
+		}
+		if old < 0 || e.notBefore.After(ks.keys[old].notBefore) ||
+			(e.notBefore.Equal(ks.keys[old].notBefore) && e.seq > ks.keys[old].seq) {
+			old = i
+		}
+	}
+	if _, err := ks.addLocked(key); err != nil {
+		return err
+	}
+	if old >= 0 {
+		retire := at.Add(retireAfter)
+		if e := &ks.keys[old]; e.notAfter.IsZero() || e.notAfter.Before(retire) {
+			e.notAfter = retire
+		}
+	}
+	ks.rebuildLocked()
+	return nil
+}
+
+// Retire sets the NotAfter of the key keyID: it is unpublished then, and
+// Prune removes it. A key without NotBefore (one kept for the ID tokens of
+// clients that ask for its algorithm) stops signing at once; a scheduled
+// key that has not become current never will; the current key signs until
+// notAfter or until another key replaces it. Retire(kid, now) removes a
+// compromised key from service at once, leaving the set without a current
+// key when it was the current one.
+func (ks *KeySet) Retire(keyID string, notAfter time.Time) error {
+	if notAfter.IsZero() {
+		return errors.New("generates: Retire needs a time")
+	}
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	for i := range ks.keys {
+		if e := &ks.keys[i]; e.key.id == keyID {
+			e.notAfter = notAfter
+			if !e.notBefore.IsZero() && !notAfter.After(e.notBefore) {
+				// Cancelled before it became current: it never signs.
+				e.notBefore = time.Time{}
+			}
+			ks.rebuildLocked()
+			return nil
+		}
+	}
+	return fmt.Errorf("generates: no key %q in the key set", keyID)
+}
+
+// addLocked checks and parses key and appends it.
+func (ks *KeySet) addLocked(key SigningKey) (*keySetEntry, error) {
+	e, err := ks.entryOf(key, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range ks.keys {
+		if o.key.id == e.key.id {
+			return nil, fmt.Errorf("generates: key ID %q is already in the key set", e.key.id)
+		}
+	}
+	ks.keys = append(ks.keys, e)
+	return &ks.keys[len(ks.keys)-1], nil
+}
+
+// entryOf checks key and makes its entry, reusing the parsed key of reuse
+// when it is the same key.
+func (ks *KeySet) entryOf(key SigningKey, reuse map[string]*signingKey) (keySetEntry, error) {
+	if !key.NotAfter.IsZero() && !key.NotBefore.IsZero() && !key.NotAfter.After(key.NotBefore) {
+		return keySetEntry{}, errors.New("generates: a key's NotAfter must be after its NotBefore")
+	}
+	var k *signingKey
+	if old := reuse[key.KeyID]; old != nil && key.KeyID != "" && sameKey(old, key) {
+		k = old
+	} else {
+		var err error
+		if k, err = newSigningKey(key.KeyID, key.Method, key.Key, true); err != nil {
+			return keySetEntry{}, err
+		}
+	}
+	ks.seq++
+	return keySetEntry{key: k, notBefore: key.NotBefore, notAfter: key.NotAfter, seq: ks.seq}, nil
+}
+
+// sameKey reports whether key is the parsed key k: same algorithm and the
+// same private key.
+func sameKey(k *signingKey, key SigningKey) bool {
+	if key.Method == nil || key.Method.Alg() != k.method.Alg() {
+		return false
+	}
+	if k.kind == kindHMAC {
+		secret, ok := key.Key.([]byte)
+		return ok && bytes.Equal(secret, k.secret)
+	}
+	type equaler interface{ Equal(crypto.PrivateKey) bool }
+	eq, ok := k.signer.(equaler)
+	return ok && eq.Equal(key.Key)
+}
+
+// Load replaces every key of the set with keys, as read from a store that
+// several processes share (Keys is what to save). Keys already in the set
+// under the same ID and with the same private key are not parsed again.
+// Either every key is loaded or, on error, the set is left unchanged.
+func (ks *KeySet) Load(keys []SigningKey) error {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	reuse := make(map[string]*signingKey, len(ks.keys))
+	for _, e := range ks.keys {
+		reuse[e.key.id] = e.key
+	}
+	next := make([]keySetEntry, 0, len(keys))
+	for _, key := range keys {
+		e, err := ks.entryOf(key, reuse)
+		if err != nil {
+			return err
+		}
+		for _, o := range next {
+			if o.key.id == e.key.id {
+				return fmt.Errorf("generates: key ID %q appears twice", e.key.id)
+			}
+		}
+		next = append(next, e)
+	}
+	ks.keys = next
+	ks.rebuildLocked()
+	return nil
+}
+
+// Current returns the key that signs new tokens now, and false when there
+// is none.
+func (ks *KeySet) Current() (SigningKey, bool) {
+	s := ks.state()
+	for _, e := range s.entries {
+		if e.key == s.current {
+			return e.key.signingKey(e.notBefore, e.notAfter), true
+		}
+	}
+	return SigningKey{}, false
+}
+
+// Keys returns every key of the set, current, scheduled or retired, private
+// parts included, with their times, for saving in a store: Load reads them
+// back.
+func (ks *KeySet) Keys() []SigningKey {
+	s := ks.state()
+	out := make([]SigningKey, 0, len(s.entries))
+	for _, e := range s.entries {
+		out = append(out, e.key.signingKey(e.notBefore, e.notAfter))
+	}
+	return out
+}
+
+func (k *signingKey) signingKey(notBefore, notAfter time.Time) SigningKey {
+	var key any = k.signer
+	if k.kind == kindHMAC {
+		key = bytes.Clone(k.secret)
+	}
+	return SigningKey{KeyID: k.id, Method: k.method, Key: key, NotBefore: notBefore, NotAfter: notAfter}
+}
+
+// Algorithms returns the JWS algorithms the set signs with now: the
+// current key's first, then those of the keys that may sign ID tokens for
+// the clients that ask for their algorithm (see SigningKey.NotBefore).
+func (ks *KeySet) Algorithms() []string {
+	s := ks.state()
+	var out []string
+	if s.current != nil {
+		out = append(out, s.current.method.Alg())
+	}
+	for _, k := range s.secondaries {
+		if !slices.Contains(out, k.method.Alg()) {
+			out = append(out, k.method.Alg())
+		}
+	}
+	return out
+}
+
+// Public returns the public keys to publish: every asymmetric key of the set
+// whose NotAfter has not passed, scheduled keys included. HMAC secrets are
+// never published.
+func (ks *KeySet) Public() []SigningKeyPublic {
+	now := ks.clock()
+	var out []SigningKeyPublic
+	for _, e := range ks.state().entries {
 		if e.key.public != nil && e.live(now) {
 			out = append(out, SigningKeyPublic{KeyID: e.key.id, Algorithm: e.key.method.Alg(), Key: e.key.public})
 		}
@@ -177,14 +477,16 @@ func (ks *KeySet) JWKS() ([]byte, error) {
 }
 
 // Prune removes the keys whose NotAfter is before now and returns their IDs,
-// so that a server can delete them from its store too.
+// so that a server can delete them from its store too. The current key is
+// never removed.
 func (ks *KeySet) Prune(now time.Time) []string {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
+	cur := ks.rebuildLocked().current
 	var removed []string
 	kept := ks.keys[:0]
 	for _, e := range ks.keys {
-		if e.live(now) {
+		if e.live(now) || e.key == cur {
 			kept = append(kept, e)
 		} else {
 			removed = append(removed, e.key.id)
@@ -192,6 +494,7 @@ func (ks *KeySet) Prune(now time.Time) []string {
 	}
 	clear(ks.keys[len(kept):])
 	ks.keys = kept
+	ks.rebuildLocked()
 	return removed
 }
 
@@ -201,6 +504,17 @@ var (
 	errUnknownKey     = errors.New("generates: kid names no published key")
 	errWrongAlg       = errors.New("generates: alg header does not match the key")
 )
+
+// publishedKey returns the published key named kid, nil when none.
+func (ks *KeySet) publishedKey(kid string) *signingKey {
+	now := ks.clock()
+	for _, e := range ks.state().entries {
+		if e.key.id == kid && e.live(now) {
+			return e.key
+		}
+	}
+	return nil
+}
 
 // Keyfunc is a jwt.Keyfunc that verifies access tokens of this set, as a
 // resource server does (RFC 9068 4): the typ header must be at+jwt, the kid
@@ -214,20 +528,15 @@ func (ks *KeySet) Keyfunc(t *jwt.Token) (any, error) {
 		return nil, errNotAccessToken
 	}
 	kid, _ := t.Header["kid"].(string)
-	now := time.Now()
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
-	for _, e := range ks.keys {
-		if e.key.id != kid || !e.live(now) {
-			continue
-		}
-		if t.Method == nil || t.Method.Alg() != e.key.method.Alg() {
-			return nil, errWrongAlg
-		}
-		if e.key.kind == kindHMAC {
-			return e.key.secret, nil
-		}
-		return e.key.public, nil
+	k := ks.publishedKey(kid)
+	if k == nil {
+		return nil, errUnknownKey
 	}
-	return nil, errUnknownKey
+	if t.Method == nil || t.Method.Alg() != k.method.Alg() {
+		return nil, errWrongAlg
+	}
+	if k.kind == kindHMAC {
+		return k.secret, nil
+	}
+	return k.public, nil
 }

@@ -52,6 +52,7 @@ type Manager struct {
 	tokenModel        oauth2.TokenInfo
 	authorizeGenerate oauth2.AuthorizeGenerate
 	accessGenerate    oauth2.AccessGenerate
+	idTokenGenerate   generates.IDTokenGenerate
 	clientStore       oauth2.ClientStore
 	tokenStore        oauth2.TokenStore
 
@@ -102,6 +103,19 @@ func (m *Manager) MapAuthorizeGenerate(gen oauth2.AuthorizeGenerate) {
 func (m *Manager) MapAccessGenerate(gen oauth2.AccessGenerate) {
 	m.accessGenerate = gen
 }
+
+// MapIDTokenGenerate sets the OpenID Connect ID token generator (OpenID
+// Connect Core 1.0 2), such as generates.NewJWTIDTokenGenerate: with one,
+// a server over this manager is an OpenID Provider, which issues ID tokens
+// for grants with the openid scope at its authorization and token
+// endpoints (see server.Server.OpenID).
+func (m *Manager) MapIDTokenGenerate(gen generates.IDTokenGenerate) {
+	m.idTokenGenerate = gen
+}
+
+// IDTokenGenerate returns the generator of MapIDTokenGenerate, nil when
+// none is mapped.
+func (m *Manager) IDTokenGenerate() generates.IDTokenGenerate { return m.idTokenGenerate }
 
 // MapClientStorage sets the client store.
 func (m *Manager) MapClientStorage(stor oauth2.ClientStore) {

@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 
 	"github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/oidc"
 	"github.com/oauth2d/oauth2/policy"
 )
 
@@ -62,12 +63,35 @@ type Client struct {
 	// TokenExchangeAudiences are the audience and resource values the
 	// client may ask for with the token exchange grant (RFC 8693).
 	TokenExchangeAudiences []string
+
+	// OpenID Connect registration (OpenID Connect Dynamic Client
+	// Registration 1.0 2).
+
+	// PostLogoutRedirectURIs are where the End-User's browser may be sent
+	// after logging out at the client's request (OpenID Connect
+	// RP-Initiated Logout 1.0 3.1), compared by exact string match.
+	PostLogoutRedirectURIs []string
+	// SubjectType is the client's subject identifier type (OpenID Connect
+	// Core 1.0 8): oidc.SubjectPublic, oidc.SubjectPairwise, or "" for
+	// public.
+	SubjectType string
+	// SectorIdentifierURI is the client's sector_identifier_uri (OpenID
+	// Connect Core 1.0 8.1), whose host is the sector of its pairwise
+	// subject identifiers; "" takes the host of its redirect URIs.
+	SectorIdentifierURI string
+	// IDTokenSignedResponseAlg is the JWS algorithm of the client's ID
+	// tokens (OpenID Connect Dynamic Client Registration 1.0 2), such as
+	// RS256; "" leaves the choice to the server.
+	IDTokenSignedResponseAlg string
 }
 
 var (
 	_ oauth2.ClientInfo             = (*Client)(nil)
 	_ oauth2.ClientPasswordVerifier = (*Client)(nil)
 	_ oauth2.ClientMetadata         = (*Client)(nil)
+	_ oidc.SubjectClient            = (*Client)(nil)
+	_ oidc.IDTokenAlgClient         = (*Client)(nil)
+	_ oidc.LogoutClient             = (*Client)(nil)
 )
 
 // GetID returns the client ID.
@@ -96,6 +120,19 @@ func (c *Client) GetScopes() []string { return c.Scopes }
 
 // GetTokenEndpointAuthMethod returns the registered authentication method.
 func (c *Client) GetTokenEndpointAuthMethod() string { return c.TokenEndpointAuthMethod }
+
+// GetPostLogoutRedirectURIs returns the registered post-logout redirect
+// URIs.
+func (c *Client) GetPostLogoutRedirectURIs() []string { return c.PostLogoutRedirectURIs }
+
+// GetSubjectType returns the registered subject identifier type.
+func (c *Client) GetSubjectType() string { return c.SubjectType }
+
+// GetSectorIdentifierURI returns the registered sector_identifier_uri.
+func (c *Client) GetSectorIdentifierURI() string { return c.SectorIdentifierURI }
+
+// GetIDTokenSignedResponseAlg returns the registered ID token algorithm.
+func (c *Client) GetIDTokenSignedResponseAlg() string { return c.IDTokenSignedResponseAlg }
 
 // HasSecret reports whether the client has a secret, hashed or not.
 func (c *Client) HasSecret() bool { return c.SecretHash != "" || c.Secret != "" }

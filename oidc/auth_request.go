@@ -125,7 +125,7 @@ var (
 	errPromptNoneMix  = authError(errors.ErrInvalidRequest, "The prompt value none cannot be combined with another value (OpenID Connect Core 1.0 3.1.2.1)")
 	errPromptUnknown  = authError(errors.ErrInvalidRequest, "The prompt parameter has an unknown value")
 	errMaxAge         = authError(errors.ErrInvalidRequest, "The max_age parameter must be a non-negative whole number of seconds (OpenID Connect Core 1.0 3.1.2.1)")
-	errNonceRequired  = authError(errors.ErrInvalidRequest, "The nonce parameter is required when the response type includes id_token (OpenID Connect Core 1.0 3.2.2.1)")
+	errNonceRequired  = authError(errors.ErrInvalidRequest, "The nonce parameter is required for the implicit and hybrid flows (OpenID Connect Core 1.0 3.2.2.1, 3.3.2.11)")
 	errNonceLong      = authError(errors.ErrInvalidRequest, "The nonce parameter is too long")
 	errLoginHintLong  = authError(errors.ErrInvalidRequest, "The login_hint parameter is too long")
 	errIDTokenHintBig = authError(errors.ErrInvalidRequest, "The id_token_hint parameter is too long")
@@ -153,9 +153,9 @@ func repeated(name string) error {
 // Otherwise every error is an invalid_request: a parameter it reads sent
 // twice (RFC 6749 3.1); prompt with none and another value, or an unknown
 // value; max_age that is not a non-negative decimal integer; no nonce when
-// responseType includes id_token (3.2.2.1, 3.3.2.11); a claims parameter
-// that ParseClaimsRequest refuses; and a value longer than this package's
-// bounds (MaxNonceLength, MaxLoginHintLength, MaxIDTokenHintLength). An
+// responseType includes id_token or is code token (3.2.2.1, 3.3.2.11); a
+// claims parameter that ParseClaimsRequest refuses; and a value longer
+// than this package's bounds (MaxNonceLength, MaxLoginHintLength, MaxIDTokenHintLength). An
 // unknown display value is ignored, as are parameters the server does not
 // understand (3.1.2.1). The id_token_hint is only kept: verifying it needs
 // the server's keys.
@@ -201,7 +201,7 @@ func ParseAuthRequest(params url.Values, responseType string) (*AuthRequest, err
 	if len(r.Nonce) > MaxNonceLength {
 		return nil, errNonceLong
 	}
-	if r.Nonce == "" && HasScope(responseType, "id_token") {
+	if r.Nonce == "" && nonceRequired(responseType) {
 		return nil, errNonceRequired
 	}
 	if v, err = single(params, "display"); err != nil {
@@ -244,6 +244,15 @@ func ParseAuthRequest(params url.Values, responseType string) (*AuthRequest, err
 		}
 	}
 	return r, nil
+}
+
+// nonceRequired reports whether an authentication request of responseType
+// must have a nonce: when an ID token comes from the authorization endpoint
+// (Core 3.2.2.1, 3.3.2.11) and in the hybrid flow code token, whose ID
+// token from the token endpoint must carry it (3.3.2.11).
+func nonceRequired(responseType string) bool {
+	rt, ok := ParseResponseType(responseType)
+	return ok && (rt.Has(HasIDToken) || rt.Has(HasCode|HasToken))
 }
 
 // single returns the one value of the parameter name, "" when absent.

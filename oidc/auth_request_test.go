@@ -199,3 +199,42 @@ func TestDecide(t *testing.T) {
 		})
 	}
 }
+
+// Evaluate says why a page is needed, so that the login page can say it.
+func TestEvaluateSaysWhy(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	fresh := oidc.Session{UserID: "alice", AuthTime: now, ConsentGiven: true}
+	tests := []struct {
+		name    string
+		params  url.Values
+		session oidc.Session
+		hint    *oidc.IDTokenHint
+		action  oidc.Action
+		reason  oidc.Reason
+		wantErr error
+	}{
+		{"nobody signed in", params(), oidc.Session{}, nil, oidc.Login, oidc.ReasonNoSession, nil},
+		{"prompt=login", params("prompt", "login"), fresh, nil, oidc.Login, oidc.ReasonPromptLogin, nil},
+		{"max_age=0 is prompt=login even for a session of this second (Core 3.1.2.1)", params("max_age", "0"), fresh, nil, oidc.Login, oidc.ReasonMaxAge, nil},
+		{"max_age=0 under prompt=none is login_required", params("max_age", "0", "prompt", "none"), fresh, nil, oidc.Login, oidc.ReasonMaxAge, oauth2errors.ErrLoginRequired},
+		{"another user", params(), fresh, &oidc.IDTokenHint{Subject: "bob"}, oidc.Login, oidc.ReasonOtherUser, nil},
+		{"no consent", params(), oidc.Session{UserID: "alice", AuthTime: now}, nil, oidc.Consent, oidc.ReasonNoConsent, nil},
+		{"prompt=consent", params("prompt", "consent"), fresh, nil, oidc.Consent, oidc.ReasonPromptConsent, nil},
+		{"nothing needed", params(), fresh, nil, oidc.Proceed, oidc.ReasonNone, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := oidc.ParseAuthRequest(tt.params, "code")
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, reason, err := r.Evaluate(now, tt.session, tt.hint)
+			if a != tt.action || reason != tt.reason || !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Fatalf("Evaluate = %v %v %v; want %v %v %v", a, reason, err, tt.action, tt.reason, tt.wantErr)
+			}
+			if reason.String() == "unknown" {
+				t.Fatalf("reason %d has no name", reason)
+			}
+		})
+	}
+}

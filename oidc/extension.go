@@ -39,10 +39,15 @@ const (
 	// ExtSID is the ID of the End-User's session at the server
 	// (Front-Channel Logout 1.0 3 sid).
 	ExtSID = oauth2.ReservedExtensionPrefix + "oidc_sid"
+	// ExtOpenID marks an OpenID Connect grant: one that an authorization
+	// request with the openid scope started, which the server read as an
+	// OpenID Connect authentication request (Core 3.1.2.1). Only such
+	// grants get ID tokens at the token endpoint. Its value is "1".
+	ExtOpenID = oauth2.ReservedExtensionPrefix + "oidc"
 )
 
 // extKeys are the keys of GrantInfo, for Encode.
-var extKeys = [...]string{ExtNonce, ExtAuthTime, ExtACR, ExtAMR, ExtClaims, ExtSID}
+var extKeys = [...]string{ExtOpenID, ExtNonce, ExtAuthTime, ExtACR, ExtAMR, ExtClaims, ExtSID}
 
 // MaxGrantInfoBytes bounds what GrantInfo.Encode adds to a grant's
 // extension data, measured as oauth2.MaxExtensionBytes measures it
@@ -63,6 +68,10 @@ var errAMRValue = errors.New("oidc: an amr value is empty or has a space")
 // keeps it with the code (Encode); ID tokens and UserInfo responses are
 // made from it (DecodeGrantInfo).
 type GrantInfo struct {
+	// OpenID reports that the grant is an OpenID Connect grant
+	// (ExtOpenID). DecodeGrantInfo sets it; Encode always marks the
+	// grant.
+	OpenID bool
 	// Nonce is the request's nonce, echoed in the ID tokens issued from the
 	// code (not in those issued on refresh, OpenID Connect Core 1.0 12.2).
 	Nonce string
@@ -78,14 +87,16 @@ type GrantInfo struct {
 }
 
 // Encode writes g into ext, the extension data of a grant
-// (oauth2.TokenGenerateRequest.Extension), under the Ext* keys: set for
-// each value g has, deleted for each it has not. It returns ext, or a new
+// (oauth2.TokenGenerateRequest.Extension), under the Ext* keys: ExtOpenID
+// always, and the others set for each value g has, deleted for each it
+// has not. It returns ext, or a new
 // url.Values when ext is nil. It fails, leaving ext unchanged, when the
 // values take more than MaxGrantInfoBytes (an invalid_request: the nonce or
 // the claims parameter is too large) or an AMR value is empty or has a
 // space.
 func (g *GrantInfo) Encode(ext url.Values) (url.Values, error) {
 	vals := make(url.Values, len(extKeys))
+	vals.Set(ExtOpenID, "1")
 	if g.Nonce != "" {
 		vals.Set(ExtNonce, g.Nonce)
 	}
@@ -138,6 +149,7 @@ func DecodeGrantInfo(ext url.Values) (GrantInfo, error) {
 	if len(ext) == 0 {
 		return g, nil
 	}
+	g.OpenID = ext.Get(ExtOpenID) == "1"
 	g.Nonce = ext.Get(ExtNonce)
 	if v := ext.Get(ExtAuthTime); v != "" {
 		sec, err := strconv.ParseInt(v, 10, 64)
@@ -170,4 +182,15 @@ func GrantInfoOf(ti oauth2.TokenInfo) (GrantInfo, error) {
 		return GrantInfo{}, nil
 	}
 	return DecodeGrantInfo(et.GetExtension())
+}
+
+// IsOpenIDGrant reports whether the token record ti belongs to an OpenID
+// Connect grant (ExtOpenID), without decoding the rest of its data.
+func IsOpenIDGrant(ti oauth2.TokenInfo) bool {
+	et, ok := ti.(oauth2.ExtendableTokenInfo)
+	if !ok {
+		return false
+	}
+	vs := et.GetExtension()[ExtOpenID]
+	return len(vs) == 1 && vs[0] == "1"
 }

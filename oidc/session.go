@@ -75,14 +75,61 @@ var (
 	errConsentNeeded = errors.WithDescription(errors.ErrConsentRequired, "The End-User has not consented to this client and scope")
 )
 
+// Reason says why Decide asks for a page (Login or Consent) or answers an
+// error.
+type Reason uint8
+
+// Reasons of Decide.
+const (
+	// ReasonNone: nothing is asked (Proceed).
+	ReasonNone Reason = iota
+	// ReasonNoSession: no End-User is logged in.
+	ReasonNoSession
+	// ReasonPromptLogin: prompt has login or select_account (OpenID
+	// Connect Core 1.0 3.1.2.1): the End-User must authenticate again.
+	ReasonPromptLogin
+	// ReasonMaxAge: the End-User authenticated longer ago than max_age
+	// allows, or when is unknown (3.1.2.1).
+	ReasonMaxAge
+	// ReasonOtherUser: the logged-in End-User is not the one the
+	// id_token_hint or a requested sub value names (3.1.2.1, 5.5.1).
+	ReasonOtherUser
+	// ReasonNoConsent: the End-User's consent to the client and scope is
+	// not on record.
+	ReasonNoConsent
+	// ReasonPromptConsent: prompt has consent: the End-User must consent
+	// again (3.1.2.1).
+	ReasonPromptConsent
+)
+
+func (r Reason) String() string {
+	switch r {
+	case ReasonNone:
+		return "none"
+	case ReasonNoSession:
+		return "no_session"
+	case ReasonPromptLogin:
+		return "prompt_login"
+	case ReasonMaxAge:
+		return "max_age"
+	case ReasonOtherUser:
+		return "other_user"
+	case ReasonNoConsent:
+		return "no_consent"
+	case ReasonPromptConsent:
+		return "prompt_consent"
+	}
+	return "unknown"
+}
+
 // Decide tells what the authorization endpoint must do with the OpenID
 // Connect authentication request r for the session s at now (OpenID Connect
 // Core 1.0 3.1.2.3, 3.1.2.4). hint is r's id_token_hint once verified (nil
-// when r had none).
+// when r had none). Evaluate also says why.
 //
 // The End-User must log in (Login) when no one is logged in; when prompt
 // has login or select_account; when they authenticated longer than max_age
-// ago; and when the logged-in End-User is not the one id_token_hint or a
+// ago, or max_age is 0 (which Core 3.1.2.1 makes prompt=login); and when the logged-in End-User is not the one id_token_hint or a
 // requested sub value (5.5.1) names. A login during this request
 // (s.AuthenticatedNow) satisfies the first three; if the End-User who just
 // logged in is still not the one named, the answer is login_required
@@ -94,43 +141,51 @@ var (
 // error is login_required, instead of Consent consent_required, each to be
 // redirected to the client. Only requests with r.OpenID should be passed.
 func (r *AuthRequest) Decide(now time.Time, s Session, hint *IDTokenHint) (Action, error) {
+	a, _, err := r.Evaluate(now, s, hint)
+	return a, err
+}
+
+// Evaluate is Decide, with the Reason of a Login or Consent action or of
+// an error.
+func (r *AuthRequest) Evaluate(now time.Time, s Session, hint *IDTokenHint) (Action, Reason, error) {
 	none := r.Prompt.Has(PromptNone)
-	login := func(err error) (Action, error) {
+	login := func(reason Reason, err error) (Action, Reason, error) {
 		if none {
-			return Login, err
+			return Login, reason, err
 		}
-		return Login, nil
+		return Login, reason, nil
 	}
 	if s.UserID == "" {
-		return login(errNoSession)
+		return login(ReasonNoSession, errNoSession)
 	}
 	if !s.AuthenticatedNow {
 		if r.Prompt.Has(PromptLogin | PromptSelectAccount) {
 			// ParseAuthRequest refuses these with prompt=none.
-			return Login, nil
+			return Login, ReasonPromptLogin, nil
 		}
-		if r.HasMaxAge && (s.AuthTime.IsZero() || now.Sub(s.AuthTime) > r.MaxAge) {
-			return login(errSessionTooOld)
+		// max_age=0 is prompt=login (Core 3.1.2.1, errata set 2).
+		if r.HasMaxAge && (r.MaxAge == 0 || s.AuthTime.IsZero() || now.Sub(s.AuthTime) > r.MaxAge) {
+			return login(ReasonMaxAge, errSessionTooOld)
 		}
 	}
 	if !r.namesUser(s.subject(), hint) {
 		if s.AuthenticatedNow || none {
-			return Login, errOtherUser
+			return Login, ReasonOtherUser, errOtherUser
 		}
-		return Login, nil
+		return Login, ReasonOtherUser, nil
 	}
 	if !s.ConsentedNow {
 		if !s.ConsentGiven {
 			if none {
-				return Consent, errConsentNeeded
+				return Consent, ReasonNoConsent, errConsentNeeded
 			}
-			return Consent, nil
+			return Consent, ReasonNoConsent, nil
 		}
 		if r.Prompt.Has(PromptConsent) {
-			return Consent, nil
+			return Consent, ReasonPromptConsent, nil
 		}
 	}
-	return Proceed, nil
+	return Proceed, ReasonNone, nil
 }
 
 // namesUser reports whether sub is the End-User the request names, if it

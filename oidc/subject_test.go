@@ -151,8 +151,14 @@ func TestGrantInfoRoundTripsThroughTheExtensionCarrier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got, g) {
-		t.Fatalf("round trip:\n got %+v\nwant %+v", got, g)
+	want := g
+	want.OpenID = true // Encode marks every grant it writes as an OpenID Connect one
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, want)
+	}
+	if !oidc.IsOpenIDGrant(&models.Token{Extension: ext}) || oidc.IsOpenIDGrant(&models.Token{}) ||
+		oidc.IsOpenIDGrant(&models.Token{Extension: url.Values{oidc.ExtNonce: {"n"}}}) {
+		t.Fatal("IsOpenIDGrant does not follow the mark")
 	}
 	tok := &models.Token{Extension: ext}
 	if viaToken, err := oidc.GrantInfoOf(tok); err != nil || viaToken.SID != "08a5019c" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	stderrors "errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,13 +14,16 @@ import (
 
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/errors"
+	"github.com/oauth2d/oauth2/oidc"
 	"github.com/oauth2d/oauth2/policy"
 )
 
 // AuthorizeRequest is a validated authorization request (RFC 6749 4.1.1,
-// 4.2.1; RFC 7636 4.3). RedirectURI is the one the manager validated for
-// the client, never an unchecked value.
+// 4.2.1; RFC 7636 4.3; OpenID Connect Core 1.0 3.1.2.1). RedirectURI is the
+// one the manager validated for the client, never an unchecked value.
 type AuthorizeRequest struct {
+	// ResponseType is the response_type, its values in the order code,
+	// id_token, token (oidc.ParseResponseType).
 	ResponseType        oauth2.ResponseType
 	ClientID            string
 	Scope               string
@@ -31,7 +35,35 @@ type AuthorizeRequest struct {
 	AccessTokenExp      time.Duration
 	Request             *http.Request
 
+	// ResponseMode is the response_mode the client asked for
+	// (ResponseModeQuery, ResponseModeFragment or ResponseModeFormPost),
+	// "" for the response type's default: query for code, fragment for
+	// the others. The server reads it only as an OpenID Provider.
+	ResponseMode string
+	// OpenID is the OpenID Connect authentication request (OpenID Connect
+	// Core 1.0 3.1.2.1): prompt, max_age, nonce, login_hint, acr_values,
+	// the claims request, .... nil when the request is an OAuth 2.0 one:
+	// no openid scope, or the server is no OpenID Provider.
+	OpenID *oidc.AuthRequest
+	// IDTokenHint is the request's id_token_hint, verified (a previous ID
+	// token of this server, expiry ignored); nil when it had none.
+	IDTokenHint *oidc.IDTokenHint
+	// Interaction is what the UserAuthenticationHandler is asked for:
+	// InteractionNone while the server asks who is signed in, and
+	// InteractionLogin or InteractionConsent when it must show that page,
+	// for the Reason given.
+	Interaction Interaction
+	Reason      oidc.Reason
+
 	client oauth2.ClientInfo
+	// rt is ResponseType parsed.
+	rt oidc.ResponseTypes
+	// auth is what the UserAuthenticationHandler said of the End-User.
+	auth *Authentication
+	// grant is what the grant keeps in its extension data (the OpenID
+	// Connect grant data, oidc.GrantInfo); nil for none. A pointer, so
+	// that AuthorizeRequest stays comparable, as it was in go-oauth2.
+	grant *grantData
 	// requestedURI is the redirect_uri as the client sent it, "" when
 	// omitted: the manager binds the code to it, and the token request must
 	// repeat it identically (RFC 6749 4.1.3).
@@ -76,7 +108,16 @@ var (
 //
 // A UserAuthorizationHandler that returns "" and no error has written the
 // response itself (a login page, typically); HandleAuthorizeRequest then
-// returns nil without writing.
+// returns nil without writing. A UserAuthenticationHandler, when set, is
+// used instead (authenticate.go): the server asks it who is signed in and
+// decides itself whether a login or consent page is needed.
+//
+// An OpenID Provider (see Server.OpenID) also reads the OpenID Connect
+// parameters of requests with the openid scope, serves the implicit and
+// hybrid response types when the implicit switch is on, answers in the
+// requested response_mode (query, fragment, or form_post: an
+// auto-submitting page) and keeps the grant's OpenID Connect data with it
+// (authorize_oidc.go).
 func (s *Server) HandleAuthorizeRequest(w http.ResponseWriter, r *http.Request) error {
 	req, err := s.validateAuthorizeRequest(w, r)
 	if err != nil {
@@ -85,10 +126,7 @@ func (s *Server) HandleAuthorizeRequest(w http.ResponseWriter, r *http.Request) 
 		}
 		return s.redirectError(w, req, err)
 	}
-	if s.UserAuthorizationHandler == nil {
-		return s.redirectError(w, req, errNoUserAuthentication)
-	}
-	userID, err := s.UserAuthorizationHandler(w, r)
+	userID, err := s.authorizeUser(w, r, req)
 	if err != nil {
 		return s.redirectError(w, req, err)
 	}
@@ -111,6 +149,9 @@ func (s *Server) HandleAuthorizeRequest(w http.ResponseWriter, r *http.Request) 
 			return s.redirectError(w, req, err)
 		}
 		req.AccessTokenExp = exp
+	}
+	if req.OpenID != nil {
+		return s.respondOpenID(w, req)
 	}
 	ti, err := s.GetAuthorizeToken(r.Context(), req)
 	if err != nil {
@@ -207,9 +248,10 @@ func (s *Server) validateAuthorizeRequest(w http.ResponseWriter, r *http.Request
 		req.State = st[0]
 	}
 	rts := form["response_type"]
-	if len(rts) == 1 && oauth2.ResponseType(rts[0]) == oauth2.Token && s.CheckResponseType(oauth2.Token) {
-		// Errors of the implicit grant go in the fragment (RFC 6749 4.2.2.1).
-		req.ResponseType = oauth2.Token
+	if len(rts) == 1 {
+		// Errors go where the response would: in the fragment for the
+		// implicit grant (RFC 6749 4.2.2.1), or as the response_mode says.
+		s.errorResponseMode(req, rts[0], form["response_mode"])
 	}
 	for k, vs := range form {
 		if len(vs) > 1 && k != paramResource { // RFC 8707 2: resource repeats
@@ -219,11 +261,11 @@ func (s *Server) validateAuthorizeRequest(w http.ResponseWriter, r *http.Request
 	if len(rts) == 0 || rts[0] == "" {
 		return req, errMissingResponseType
 	}
-	rt := oauth2.ResponseType(rts[0])
-	if !s.CheckResponseType(rt) {
+	rt, ok := s.responseType(rts[0])
+	if !ok {
 		return req, errUnsupportedResponse
 	}
-	req.ResponseType = rt
+	req.rt, req.ResponseType = rt, rt.ResponseType()
 	req.Scope = form.Get("scope")
 	if !policy.ValidScope(req.Scope) {
 		return req, policy.ErrMalformedScope
@@ -238,7 +280,7 @@ func (s *Server) validateAuthorizeRequest(w http.ResponseWriter, r *http.Request
 	if req.CodeChallenge != "" && !s.CheckCodeChallengeMethod(req.CodeChallengeMethod) {
 		return req, errors.ErrUnsupportedCodeChallengeMethod
 	}
-	if req.CodeChallenge == "" && rt == oauth2.Code && s.Config.ForcePKCE {
+	if req.CodeChallenge == "" && req.rt.Has(oidc.HasCode) && s.Config.ForcePKCE {
 		return req, errors.ErrMissingCodeChallenge
 	}
 	if err := s.checkAuthorizePolicy(client, req); err != nil {
@@ -247,6 +289,9 @@ func (s *Server) validateAuthorizeRequest(w http.ResponseWriter, r *http.Request
 	// RFC 9126 required pushing, RFC 8707 resource, RFC 9449 dpop_jkt
 	// (authorize_ext.go).
 	if err := s.authorizeExtensions(req, form, pushed); err != nil {
+		return req, err
+	}
+	if err := s.validateOpenID(req, form); err != nil {
 		return req, err
 	}
 	return req, nil
@@ -268,7 +313,8 @@ type CodeChallengeChecker interface {
 func (s *Server) checkAuthorizePolicy(client oauth2.ClientInfo, req *AuthorizeRequest) error {
 	pc := policy.Of(client)
 	gt := oauth2.AuthorizationCode
-	if req.ResponseType == oauth2.Token {
+	if req.rt != 0 && !req.rt.Has(oidc.HasCode) {
+		// token and id_token: the implicit flows.
 		gt = oauth2.Implicit
 	}
 	if err := pc.CheckGrant(gt); err != nil {
@@ -277,7 +323,7 @@ func (s *Server) checkAuthorizePolicy(client oauth2.ClientInfo, req *AuthorizeRe
 	if err := pc.CheckScope(req.Scope); err != nil {
 		return err
 	}
-	if req.ResponseType == oauth2.Code {
+	if req.rt.Has(oidc.HasCode) {
 		if c, ok := s.Manager.(CodeChallengeChecker); ok {
 			return c.CheckCodeChallenge(client, req.CodeChallenge, req.CodeChallengeMethod)
 		}
@@ -333,6 +379,9 @@ func (s *Server) GetAuthorizeToken(ctx context.Context, req *AuthorizeRequest) (
 		CodeChallengeMethod: req.CodeChallengeMethod,
 		AccessTokenExp:      req.AccessTokenExp,
 		Request:             req.Request,
+		// A copy: the extensions below add to it, per part of a response
+		// that issues twice (a hybrid code and token).
+		Extension: maps.Clone(req.extension()),
 	}
 	if err := s.checkClientScope(tgr); err != nil {
 		return nil, err
@@ -360,8 +409,10 @@ func (s *Server) GetAuthorizeData(rt oauth2.ResponseType, ti oauth2.TokenInfo) m
 // GetRedirectURI returns req.RedirectURI with data, state and iss (RFC
 // 9207 2) added: in the query for the code flow, keeping the URI's own
 // query (RFC 6749 3.1.2), or in the fragment for the implicit grant (RFC
-// 6749 4.2.2). Values are form-encoded, so that state decodes to exactly
-// what the client sent.
+// 6749 4.2.2) and the other response types, or as req.ResponseMode says
+// (query or fragment; form_post, which is no URI, is written by
+// HandleAuthorizeRequest and gets the fragment here). Values are
+// form-encoded, so that state decodes to exactly what the client sent.
 func (s *Server) GetRedirectURI(req *AuthorizeRequest, data map[string]any) (string, error) {
 	base := req.RedirectURI
 	if _, err := url.Parse(base); err != nil || strings.ContainsRune(base, '#') {
@@ -378,7 +429,7 @@ func (s *Server) GetRedirectURI(req *AuthorizeRequest, data map[string]any) (str
 		params.Set("iss", s.Config.Issuer)
 	}
 	encoded := params.Encode()
-	if req.ResponseType == oauth2.Token {
+	if s.responseMode(req) != ResponseModeQuery {
 		return base + "#" + encoded, nil
 	}
 	switch {
@@ -402,8 +453,12 @@ func paramString(v any) string {
 	return fmt.Sprint(v)
 }
 
-// redirect sends the user agent to the client with data (RFC 6749 4.1.2).
+// redirect sends the user agent to the client with data (RFC 6749 4.1.2),
+// or posts it there (form_post).
 func (s *Server) redirect(w http.ResponseWriter, req *AuthorizeRequest, data map[string]any) error {
+	if s.responseMode(req) == ResponseModeFormPost {
+		return s.formPost(w, req, data)
+	}
 	uri, err := s.GetRedirectURI(req, data)
 	if err != nil {
 		return s.authorizeDirectError(w, req.Request, err)

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/generates"
 	"github.com/oauth2d/oauth2/oidc"
 )
@@ -49,12 +48,15 @@ type IDTokenAlgorithms interface {
 // what its UserInfo endpoint (UserInfoHandler) and its discovery document
 // (OpenIDMetadata, OpenIDConfigurationHandler) need beyond Config.
 type OpenIDConfig struct {
-	// IDTokens signs the server's ID tokens. The discovery document needs it
-	// to implement IDTokenAlgorithms.
+	// IDTokens signs the server's ID tokens; nil takes the generator mapped
+	// on the manager (manage.Manager.MapIDTokenGenerate,
+	// IDTokenGenerateProvider). The discovery document needs it to
+	// implement IDTokenAlgorithms.
 	IDTokens generates.IDTokenGenerate
 	// Subjects computes sub; it must be the one the ID token generator uses
 	// (generates.WithSubjects), so that the UserInfo endpoint's sub is the
-	// ID token's (Core 5.3.2). nil serves public subject identifiers only.
+	// ID token's (Core 5.3.2). nil takes the generator's (SubjectsProvider),
+	// and without one serves public subject identifiers only.
 	Subjects *oidc.Subjects
 	// UserClaimsHandler returns the End-User's claims; nil releases none but
 	// sub.
@@ -126,11 +128,14 @@ func ClaimsSupportedDefault() []string {
 //   - scopes_supported: openid and the scope values of Core 5.4, then
 //     Config.ScopesSupported;
 //   - userinfo_endpoint, and end_session_endpoint when configured;
-//   - response_modes_supported: query for the code response type, fragment
-//     for the token one, the modes the authorization endpoint uses;
-//   - subject_types_supported: public, and pairwise with cfg.Subjects;
-//   - id_token_signing_alg_values_supported: the algorithms of
-//     cfg.IDTokens, which must include RS256 (Core 15.1);
+//   - response_modes_supported: the modes the authorization endpoint
+//     answers in: query (code only), fragment and form_post when it
+//     answers OpenID Connect requests, else those of the response types
+//     it serves (query for code, fragment for token);
+//   - subject_types_supported: public, and pairwise with Subjects;
+//   - id_token_signing_alg_values_supported: the algorithms of the ID
+//     token generator (cfg.IDTokens, else the server's), which must include
+//     RS256 (Core 15.1);
 //   - claims_supported (ClaimsSupportedDefault unless configured) and
 //     acr_values_supported when configured;
 //   - claims_parameter_supported true; request_parameter_supported and
@@ -152,17 +157,18 @@ func (s *Server) OpenIDMetadata(cfg *OpenIDConfig) (*OpenIDMetadata, error) {
 	if md.JWKSURI == "" {
 		return nil, errNoJWKS
 	}
-	algs, ok := cfg.IDTokens.(IDTokenAlgorithms)
+	idTokens := s.idTokens(cfg)
+	algs, ok := idTokens.(IDTokenAlgorithms)
 	if !ok {
 		return nil, errNoIDTokenAlgs
 	}
-	if gen, ok := cfg.IDTokens.(*generates.JWTIDTokenGenerate); ok && gen.KeySet() != s.KeySet() {
+	if gen, ok := idTokens.(*generates.JWTIDTokenGenerate); ok && gen.KeySet() != s.KeySet() {
 		return nil, errOtherKeySet
 	}
 	om := &OpenIDMetadata{
 		Metadata:                         *md,
 		EndSessionEndpoint:               cfg.EndSessionEndpoint,
-		SubjectTypesSupported:            cfg.Subjects.Types(),
+		SubjectTypesSupported:            s.subjects(cfg).Types(),
 		IDTokenSigningAlgValuesSupported: algs.Algorithms(),
 		ClaimsSupported:                  slices.Clone(cfg.ClaimsSupported),
 		ACRValuesSupported:               slices.Clone(cfg.ACRValuesSupported),
@@ -185,12 +191,7 @@ func (s *Server) OpenIDMetadata(cfg *OpenIDConfig) (*OpenIDMetadata, error) {
 		}
 	}
 	om.ScopesSupported = scopes
-	if s.CheckResponseType(oauth2.Code) {
-		om.ResponseModesSupported = append(om.ResponseModesSupported, "query")
-	}
-	if s.CheckResponseType(oauth2.Token) {
-		om.ResponseModesSupported = append(om.ResponseModesSupported, "fragment")
-	}
+	om.ResponseModesSupported = s.responseModesSupported()
 	return om, nil
 }
 
@@ -204,22 +205,26 @@ func (s *Server) OpenIDMetadata(cfg *OpenIDConfig) (*OpenIDMetadata, error) {
 // provider (see OpenIDMetadata) is a server_error.
 func (s *Server) OpenIDConfigurationHandler(cfg *OpenIDConfig) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.publicGetOnly(w, r) {
-			return
-		}
-		md, err := s.OpenIDMetadata(cfg)
-		if stderrors.Is(err, ErrNoIssuer) {
-			http.NotFound(w, r)
-			return
-		}
-		var body []byte
-		if err == nil {
-			body, err = json.Marshal(md)
-		}
-		if err != nil {
-			_ = s.tokenError(w, fmt.Errorf("server: OpenID Provider metadata: %w", err))
-			return
-		}
-		writePublicDocument(w, r, hdrJSON, append(body, '\n'))
+		s.serveOpenIDConfiguration(w, r, cfg)
 	})
+}
+
+func (s *Server) serveOpenIDConfiguration(w http.ResponseWriter, r *http.Request, cfg *OpenIDConfig) {
+	if !s.publicGetOnly(w, r) {
+		return
+	}
+	md, err := s.OpenIDMetadata(cfg)
+	if stderrors.Is(err, ErrNoIssuer) {
+		http.NotFound(w, r)
+		return
+	}
+	var body []byte
+	if err == nil {
+		body, err = json.Marshal(md)
+	}
+	if err != nil {
+		_ = s.tokenError(w, fmt.Errorf("server: OpenID Provider metadata: %w", err))
+		return
+	}
+	writePublicDocument(w, r, hdrJSON, append(body, '\n'))
 }

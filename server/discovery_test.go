@@ -70,7 +70,7 @@ func TestDiscoveryWithGoOIDCNewProvider(t *testing.T) {
 		{"scopes_supported has openid", slices.Contains(doc.Scopes, "openid") && slices.Contains(doc.Scopes, "email")},
 		{"claims_supported", slices.Contains(doc.Claims, "sub") && slices.Contains(doc.Claims, "email_verified") && slices.Contains(doc.Claims, "auth_time")},
 		{"response_types_supported", reflect.DeepEqual(doc.ResponseTypes, []string{"code"})},
-		{"response_modes_supported", reflect.DeepEqual(doc.ResponseModes, []string{"query"})},
+		{"response_modes_supported", reflect.DeepEqual(doc.ResponseModes, []string{"query", "fragment", "form_post"})},
 		{"grant_types_supported", slices.Contains(doc.GrantTypes, "authorization_code") && slices.Contains(doc.GrantTypes, "refresh_token")},
 		{"claims_parameter_supported true", doc.ClaimsParameter != nil && *doc.ClaimsParameter},
 		{"request_parameter_supported false", doc.RequestParameter != nil && !*doc.RequestParameter},
@@ -113,7 +113,12 @@ func TestDiscoveryIsConsistentWithTheRFC8414Metadata(t *testing.T) {
 func TestDiscoveryFollowsTheServersConfiguration(t *testing.T) {
 	e := newOIDCEnv(t, func(e *oidcEnv) {
 		e.srv.SetAllowedResponseType(oauth2d.Code, oauth2d.Token)
-		e.cfg.Subjects = nil
+		// A generator without a pairwise secret.
+		gen, err := generates.NewJWTIDTokenGenerate(e.ks, e.ts.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.cfg.IDTokens, e.cfg.Subjects = gen, nil
 		e.cfg.EndSessionEndpoint = e.ts.URL + "/logout"
 		e.cfg.UserInfoEndpoint = "https://api.example.com/me"
 		e.cfg.ACRValuesSupported = []string{"urn:mace:incommon:iap:silver"}
@@ -123,12 +128,12 @@ func TestDiscoveryFollowsTheServersConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(md.ResponseModesSupported, []string{"query", "fragment"}) ||
+	if !reflect.DeepEqual(md.ResponseModesSupported, []string{"query", "fragment", "form_post"}) ||
 		!reflect.DeepEqual(md.SubjectTypesSupported, []string{"public"}) ||
 		md.EndSessionEndpoint != e.ts.URL+"/logout" || md.UserInfoEndpoint != "https://api.example.com/me" ||
 		!reflect.DeepEqual(md.ACRValuesSupported, []string{"urn:mace:incommon:iap:silver"}) ||
 		!reflect.DeepEqual(md.ClaimsSupported, []string{"sub", "email"}) ||
-		!slices.Contains(md.ResponseTypesSupported, "token") {
+		!reflect.DeepEqual(md.ResponseTypesSupported, []string{"code", "token", "id_token", "id_token token", "code id_token", "code token", "code id_token token"}) {
 		t.Fatalf("metadata %+v", md)
 	}
 }
@@ -169,6 +174,7 @@ func TestDiscoveryRefusesAConfigurationThatIsNoOpenIDProvider(t *testing.T) {
 		}
 		e.srv.SetKeySet(ks)
 		e.cfg.IDTokens = gen
+		e.mgr.MapIDTokenGenerate(gen)
 	}
 	tests := []struct {
 		name      string
@@ -178,7 +184,7 @@ func TestDiscoveryRefusesAConfigurationThatIsNoOpenIDProvider(t *testing.T) {
 		{"no RS256 key (Core 15.1)", esOnly, 500},
 		{"no key set published", func(e *oidcEnv) { e.srv.SetKeySet(nil) }, 500},
 		{"published key set is not the ID tokens'", func(e *oidcEnv) { e.srv.SetKeySet(generates.NewKeySet()) }, 500},
-		{"no ID token generator", func(e *oidcEnv) { e.cfg.IDTokens = nil }, 500},
+		{"no ID token generator", func(e *oidcEnv) { e.cfg.IDTokens = nil; e.mgr.MapIDTokenGenerate(nil) }, 500},
 		{"no issuer", func(e *oidcEnv) { e.srv.Config.Issuer = "" }, 404},
 	}
 	for _, tt := range tests {

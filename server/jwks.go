@@ -12,8 +12,8 @@ import (
 
 // JWKSMaxAge is how long a client may cache the JWK Set and the metadata
 // (Cache-Control max-age). A key that is about to become current should be
-// published at least this long before (generates.KeySet.Add with
-// makeCurrent false), so that no verifier meets a kid it has not fetched.
+// published at least this long before (generates.KeySet.Schedule), so that
+// no verifier meets a kid it has not fetched.
 const JWKSMaxAge = 5 * time.Minute
 
 var (

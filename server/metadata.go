@@ -127,8 +127,9 @@ func MetadataPath(issuer string) string {
 // refuses:
 //
 //   - response_types_supported and grant_types_supported are those that
-//     CheckResponseType and CheckGrantType accept ("implicit" when the
-//     "token" response type is allowed, the password grant only with a
+//     CheckResponseType and CheckGrantType accept (for an OpenID Provider
+//     with the implicit switch on, the response types of the implicit and
+//     hybrid flows too; "implicit" when the "token" response type is allowed, the password grant only with a
 //     PasswordAuthorizationHandler, the device grant and its
 //     device_authorization_endpoint only when the token endpoint accepts
 //     it);
@@ -178,13 +179,8 @@ func (s *Server) Metadata() (*Metadata, error) {
 		RevocationEndpoint:     or(ep.Revocation, PathRevocation),
 		IntrospectionEndpoint:  or(ep.Introspection, PathIntrospection),
 		ScopesSupported:        slices.Clone(s.Config.ScopesSupported),
-		ResponseTypesSupported: []string{},
+		ResponseTypesSupported: s.responseTypesSupported(),
 		AuthorizationResponseIssParameterSupported: true,
-	}
-	for _, rt := range []oauth2.ResponseType{oauth2.Code, oauth2.Token} {
-		if s.CheckResponseType(rt) {
-			md.ResponseTypesSupported = append(md.ResponseTypesSupported, rt.String())
-		}
 	}
 	if len(md.ResponseTypesSupported) > 0 {
 		md.AuthorizationEndpoint = or(ep.Authorization, PathAuthorization)

@@ -166,15 +166,21 @@ func (s *Server) GetTokenData(ti oauth2.TokenInfo) map[string]any {
 	return data
 }
 
-// writeTokenSuccess writes the successful token response for ti. Without a
-// ResponseTokenHandler or ExtensionFieldsHandler it appends the JSON to a
-// pooled buffer: the same bytes encoding/json writes for GetTokenData.
-func (s *Server) writeTokenSuccess(w http.ResponseWriter, ti oauth2.TokenInfo) error {
+// writeTokenSuccess writes the successful token response for ti, with
+// idToken as id_token when not "" (OpenID Connect Core 1.0 3.1.3.3).
+// Without a ResponseTokenHandler or ExtensionFieldsHandler it appends the
+// JSON to a pooled buffer: the same bytes encoding/json writes for
+// GetTokenData.
+func (s *Server) writeTokenSuccess(w http.ResponseWriter, ti oauth2.TokenInfo, idToken string) error {
 	if s.ResponseTokenHandler != nil || s.ExtensionFieldsHandler != nil || hasExchangeFields(ti) {
-		return s.token(w, s.GetTokenData(ti), nil)
+		data := s.GetTokenData(ti)
+		if idToken != "" {
+			data["id_token"] = idToken
+		}
+		return s.token(w, data, nil)
 	}
 	bp := bufPool.Get().(*[]byte)
-	b := appendTokenJSON((*bp)[:0], ti, s.tokenTypeOf(ti))
+	b := appendTokenJSON((*bp)[:0], ti, s.tokenTypeOf(ti), idToken)
 	setTokenHeaders(w.Header())
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(b)
@@ -190,14 +196,19 @@ var bufPool = sync.Pool{New: func() any {
 	return &b
 }}
 
-// appendTokenJSON appends the token response for ti with its keys in the
-// order encoding/json gives a map, and a final newline as json.Encoder.
-func appendTokenJSON(b []byte, ti oauth2.TokenInfo, tokenType string) []byte {
+// appendTokenJSON appends the token response for ti (and idToken when not
+// "") with its keys in the order encoding/json gives a map, and a final
+// newline as json.Encoder.
+func appendTokenJSON(b []byte, ti oauth2.TokenInfo, tokenType, idToken string) []byte {
 	b = append(b, `{"access_token":`...)
 	b = appendJSONString(b, ti.GetAccess())
 	if exp := expiresIn(ti.GetAccessExpiresIn()); exp > 0 {
 		b = append(b, `,"expires_in":`...)
 		b = strconv.AppendInt(b, exp, 10)
+	}
+	if idToken != "" {
+		b = append(b, `,"id_token":`...)
+		b = appendJSONString(b, idToken)
 	}
 	if refresh := ti.GetRefresh(); refresh != "" {
 		b = append(b, `,"refresh_token":`...)

@@ -46,14 +46,20 @@ func TestAppendTokenJSON_SameBytesAsGetTokenData(t *testing.T) {
 		{Access: "a<b>", Scope: "x&y"},
 		{Access: "acc", AccessExpiresIn: 1500 * time.Millisecond, Refresh: "r"},
 	}
-	for _, ti := range tests {
-		var want bytes.Buffer
-		if err := json.NewEncoder(&want).Encode(s.GetTokenData(ti)); err != nil {
-			t.Fatal(err)
-		}
-		got := appendTokenJSON(nil, ti, "Bearer")
-		if !bytes.Equal(got, want.Bytes()) {
-			t.Errorf("fast path %s\nencoding/json %s", got, want.Bytes())
+	for _, idToken := range []string{"", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln"} {
+		for _, ti := range tests {
+			data := s.GetTokenData(ti)
+			if idToken != "" {
+				data["id_token"] = idToken
+			}
+			var want bytes.Buffer
+			if err := json.NewEncoder(&want).Encode(data); err != nil {
+				t.Fatal(err)
+			}
+			got := appendTokenJSON(nil, ti, "Bearer", idToken)
+			if !bytes.Equal(got, want.Bytes()) {
+				t.Errorf("fast path %s\nencoding/json %s", got, want.Bytes())
+			}
 		}
 	}
 }

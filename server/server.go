@@ -18,6 +18,14 @@
 // The ClientAuthHandler and TokenIssuedHandler hooks tell an application
 // (a throttle, metrics) what the server read and did, so that it never
 // parses a request a second time.
+//
+// With an ID token generator (manage.Manager.MapIDTokenGenerate) the server
+// is an OpenID Provider (OpenID Connect Core 1.0): ID tokens at the
+// authorization and token endpoints, the UserInfo endpoint
+// (HandleUserInfoRequest) and the discovery document
+// (HandleOpenIDConfigurationRequest). A UserAuthenticationHandler tells it
+// who the End-User is, and it enforces prompt, max_age and id_token_hint
+// itself (see openid.go and authenticate.go).
 package server
 
 import (
@@ -58,8 +66,21 @@ type Server struct {
 	// password and client credentials requests.
 	ClientScopeHandler ClientScopeHandler
 	// UserAuthorizationHandler authenticates the resource owner at the
-	// authorization endpoint; nil answers access_denied.
+	// authorization endpoint; nil answers access_denied. The
+	// UserAuthenticationHandler, when set, is used instead.
 	UserAuthorizationHandler UserAuthorizationHandler
+	// UserAuthenticationHandler tells the server who the End-User at the
+	// authorization endpoint is and shows the login and consent pages the
+	// server asks for, which enforces OAuth 2.0 and OpenID Connect rules
+	// (prompt, max_age, id_token_hint) itself (authenticate.go).
+	UserAuthenticationHandler UserAuthenticationHandler
+	// OpenID configures the server as an OpenID Provider (openid.go) beyond
+	// its ID token generator, which the manager may hold instead
+	// (manage.Manager.MapIDTokenGenerate): the End-User's claims, subject
+	// identifiers, and what the discovery document advertises. The server
+	// is an OpenID Provider when it has an ID token generator; nil with a
+	// generator on the manager takes the defaults of OpenIDConfig.
+	OpenID *OpenIDConfig
 	// PasswordAuthorizationHandler verifies the password grant's resource
 	// owner; nil makes the password grant unsupported.
 	PasswordAuthorizationHandler PasswordAuthorizationHandler
@@ -175,13 +196,18 @@ func (s *Server) CheckGrantType(gt oauth2.GrantType) bool {
 }
 
 // CheckResponseType reports whether the authorization endpoint accepts rt
-// (RFC 6749 3.1.1, 4.1.2.1 unsupported_response_type).
+// (RFC 6749 3.1.1, 4.1.2.1 unsupported_response_type): code and token when
+// Config.AllowedResponseTypes lists them; and, for an OpenID Provider, the
+// response types of the implicit and hybrid flows (OpenID Connect Core 1.0
+// 3.2, 3.3; written as oidc.ParseResponseType orders them) when
+// Config.AllowedResponseTypes lists oauth2.Token (the implicit switch) or
+// the response type itself.
 func (s *Server) CheckResponseType(rt oauth2.ResponseType) bool {
 	switch rt {
 	case oauth2.Code, oauth2.Token:
 		return slices.Contains(s.Config.AllowedResponseTypes, rt)
 	}
-	return false
+	return s.checkOpenIDResponseType(rt)
 }
 
 // CheckCodeChallengeMethod reports whether the authorization endpoint

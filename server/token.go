@@ -20,7 +20,9 @@ var (
 // checks the request, authenticates the client (RFC 6749 2.3), has the
 // registered Grant of the grant_type issue the token through the manager,
 // and writes the JSON response (RFC 6749 5.1) or error (RFC 6749 5.2).
-// Every response has Cache-Control: no-store.
+// An OpenID Provider adds the id_token of the authorization code and
+// refresh token grants of openid grants (token_oidc.go). Every response
+// has Cache-Control: no-store.
 //
 // Only POST is accepted unless Config.AllowGetAccessRequest: any other
 // method is answered 405 Method Not Allowed with an Allow header and an
@@ -49,10 +51,14 @@ func (s *Server) HandleTokenRequest(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return s.tokenError(w, err)
 	}
+	idToken, err := s.tokenIDToken(r.Context(), e.info.Type, tgr, ti)
+	if err != nil {
+		return s.tokenError(w, err)
+	}
 	if fn := s.TokenIssuedHandler; fn != nil {
 		fn(r, e.info.Type, ti)
 	}
-	return s.writeTokenSuccess(w, ti)
+	return s.writeTokenSuccess(w, ti, idToken)
 }
 
 // ValidationTokenRequest reads and checks a token request (RFC 6749 3.2, 4),

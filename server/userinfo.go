@@ -44,9 +44,10 @@ var (
 // scope for an End-User whose client still exists.
 //
 // The answer is a JSON object (5.3.2) with sub, the End-User's subject
-// identifier for the token's client (cfg.Subjects: the same as in its ID
-// tokens), and the claims of cfg.UserClaimsHandler that the grant asked for
-// at the UserInfo endpoint: those of its scope values (5.4) and of its
+// identifier for the token's client (cfg.Subjects, else the Subjects of the
+// server's ID token generator: the same as in its ID tokens), and the
+// claims of cfg.UserClaimsHandler (else Server.OpenID's) that the grant
+// asked for at the UserInfo endpoint: those of its scope values (5.4) and of its
 // claims request's userinfo member (5.5), read from the grant's extension
 // data (oidc.GrantInfoOf). It is never cached (Cache-Control: no-store).
 //
@@ -101,7 +102,7 @@ func (s *Server) serveUserInfo(w http.ResponseWriter, r *http.Request, cfg *Open
 		}
 		return fmt.Errorf("server: userinfo client: %w", err)
 	}
-	sub, err := cfg.Subjects.Subject(client, userID)
+	sub, err := s.subjects(cfg).Subject(client, userID)
 	if err != nil {
 		return fmt.Errorf("server: userinfo sub: %w", err)
 	}
@@ -110,8 +111,8 @@ func (s *Server) serveUserInfo(w http.ResponseWriter, r *http.Request, cfg *Open
 		return fmt.Errorf("server: userinfo grant: %w", err)
 	}
 	var claims *oidc.Claims
-	if cfg.UserClaimsHandler != nil {
-		if claims, err = cfg.UserClaimsHandler(ctx, userID); err != nil {
+	if fn := s.userClaims(cfg); fn != nil {
+		if claims, err = fn(ctx, userID); err != nil {
 			if stderrors.Is(err, oauth2.ErrNotFound) {
 				return errUserInfoGone
 			}

@@ -168,6 +168,7 @@ func newOIDCEnv(t testing.TB, configure ...func(*oidcEnv)) *oidcEnv {
 		t.Fatal(err)
 	}
 	e.cfg = server.NewOpenIDConfig(e.gen, e.userClaims)
+	e.mgr.MapIDTokenGenerate(e.gen)
 	for _, fn := range configure {
 		fn(e)
 	}

@@ -27,6 +27,10 @@ const (
 	// ModeTokenDPoP posts the client_credentials requests of ModeToken, each
 	// with a fresh DPoP proof (RFC 9449 4.2) of the benchmark client key.
 	ModeTokenDPoP = "token-dpop"
+	// ModeCode posts authorization code exchanges of the server's pool of
+	// codes (code.go), each answered with an ID token (OpenID Connect Core
+	// 1.0 3.1.3.3).
+	ModeCode = "code"
 )
 
 // Limits of the flags.
@@ -77,7 +81,7 @@ func ParseFlags(args []string, output io.Writer) (Config, error) {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(output)
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "server `host:port`; the host must be 127.0.0.1")
-	fs.StringVar(&cfg.Mode, "mode", cfg.Mode, "token (POST /token), introspect (POST /introspect) or token-dpop (POST /token with DPoP proofs)")
+	fs.StringVar(&cfg.Mode, "mode", cfg.Mode, "token (POST /token), introspect (POST /introspect), token-dpop (POST /token with DPoP proofs) or code (code exchanges)")
 	fs.IntVar(&cfg.Conns, "c", cfg.Conns, "keep-alive connections, one request in flight on each")
 	fs.DurationVar(&cfg.Duration, "d", cfg.Duration, "duration of the run")
 	fs.DurationVar(&cfg.Wait, "wait", cfg.Wait, "wait up to this long for the server to accept connections")
@@ -108,9 +112,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: -addr port %q is not in 1..65535", ErrBadFlag, port)
 	}
 	switch c.Mode {
-	case ModeToken, ModeIntrospect, ModeTokenDPoP:
+	case ModeToken, ModeIntrospect, ModeTokenDPoP, ModeCode:
 	default:
-		return fmt.Errorf("%w: -mode must be %s, %s or %s, got %q", ErrBadFlag, ModeToken, ModeIntrospect, ModeTokenDPoP, c.Mode)
+		return fmt.Errorf("%w: -mode must be %s, %s, %s or %s, got %q", ErrBadFlag, ModeToken, ModeIntrospect, ModeTokenDPoP, ModeCode, c.Mode)
 	}
 	if c.Conns < 1 || c.Conns > maxConns {
 		return fmt.Errorf("%w: -c must be in 1..%d, got %d", ErrBadFlag, maxConns, c.Conns)

@@ -130,6 +130,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Mode == ModeTokenDPoP {
 		next = dpopRequests(cfg.Addr, auth)
 	}
+	if cfg.Mode == ModeCode {
+		next = codeRequests(cfg.Addr, auth)
+		want = []byte(`"id_token":"`)
+	}
 
 	start := time.Now()
 	end := start.Add(cfg.Duration)

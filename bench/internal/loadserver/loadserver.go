@@ -4,7 +4,8 @@
 // (internal/oauth2d). Every mode serves POST /token for the client
 // credentials grant (RFC 6749 4.4) of client 000000 with secret 999999,
 // authenticated with client_secret_basic (RFC 6749 2.3.1); the introspection
-// modes also serve POST /introspect (RFC 7662 2).
+// modes also serve POST /introspect (RFC 7662 2); the OpenID Connect modes
+// (oidc.go) serve the authorization code exchange instead.
 package loadserver
 
 import (
@@ -61,6 +62,7 @@ var Modes = []string{
 	BareES256, LibraryES256, BareEdDSA, LibraryEdDSA, BareRS256, LibraryRS256,
 	OAuth2d, OAuth2dSQLite, OAuth2dPostgres, OAuth2dMySQL, OAuth2dRedis,
 	IntrospectBare, Introspect,
+	BareOIDCRS256, LibraryOIDCRS256, BareOIDCES256, LibraryOIDCES256,
 }
 
 // Errors of New.
@@ -93,8 +95,12 @@ func (s *Server) Close() error {
 
 // New builds the server of mode. When preload is positive, it then issues
 // that many client credentials tokens through the handler, so that the
-// store holds them before the load starts.
+// store holds them before the load starts; an OpenID Connect mode issues
+// that many codes instead (CodePool when 0).
 func New(ctx context.Context, mode string, preload int) (*Server, error) {
+	if IsCodeMode(mode) {
+		return newCodeMode(mode, preload)
+	}
 	var (
 		s   *Server
 		err error

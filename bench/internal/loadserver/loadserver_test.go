@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -83,6 +84,9 @@ func tokenRequest(t *testing.T, base, secret string) (int, map[string]any) {
 
 func TestModes_IssueTokensToTheBenchmarkClientOnly(t *testing.T) {
 	for _, mode := range loadserver.Modes {
+		if loadserver.IsCodeMode(mode) {
+			continue // TestCodeModes_ExchangeEachCodeOnceForAnIDToken
+		}
 		t.Run(mode, func(t *testing.T) {
 			ts := start(t, mode, 0)
 			status, body := tokenRequest(t, ts.URL, loadserver.ClientSecret)
@@ -201,6 +205,58 @@ func TestDPoPModes_RunWithoutErrors(t *testing.T) {
 				if status, body := tokenRequest(t, ts.URL, loadserver.ClientSecret); status != http.StatusBadRequest || body["error"] != "invalid_dpop_proof" {
 					t.Fatalf("without a proof: %d %v", status, body)
 				}
+			}
+		})
+	}
+}
+
+// The OpenID Connect modes answer each code of their pool once with an ID
+// token, and refuse a replay, a wrong verifier and a wrong secret; the
+// load generator's code mode drives them without errors.
+func TestCodeModes_ExchangeEachCodeOnceForAnIDToken(t *testing.T) {
+	for _, mode := range []string{loadserver.BareOIDCES256, loadserver.LibraryOIDCES256, loadserver.BareOIDCRS256, loadserver.LibraryOIDCRS256} {
+		t.Run(mode, func(t *testing.T) {
+			const pool = 5000
+			ts := start(t, mode, pool)
+			exchange := func(code, verifier, secret string) (int, map[string]any) {
+				form := url.Values{"grant_type": {"authorization_code"}, "code": {code},
+					"redirect_uri": {loadgen.CodeRedirectURI}, "code_verifier": {verifier}}
+				req, _ := http.NewRequest(http.MethodPost, ts.URL+"/token", strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.SetBasicAuth(loadserver.ClientID, secret)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var body map[string]any
+				if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+					t.Fatal(err)
+				}
+				return resp.StatusCode, body
+			}
+			if status, body := exchange(loadgen.Code(pool-1), loadgen.CodeVerifier, loadserver.ClientSecret); status != http.StatusOK ||
+				strings.Count(fmt.Sprint(body["id_token"]), ".") != 2 || body["refresh_token"] == nil {
+				t.Fatalf("exchange: %d %v", status, body)
+			}
+			for name, tc := range map[string][3]string{
+				"replay":         {loadgen.Code(pool - 1), loadgen.CodeVerifier, loadserver.ClientSecret},
+				"wrong verifier": {loadgen.Code(pool - 2), strings.Repeat("x", 43), loadserver.ClientSecret},
+				"wrong secret":   {loadgen.Code(pool - 3), loadgen.CodeVerifier, "wrong"},
+				"unknown code":   {"bench-code-x", loadgen.CodeVerifier, loadserver.ClientSecret},
+			} {
+				if status, body := exchange(tc[0], tc[1], tc[2]); status == http.StatusOK || body["id_token"] != nil {
+					t.Fatalf("%s: %d %v", name, status, body)
+				}
+			}
+			cfg := loadgen.DefaultConfig()
+			cfg.Addr = strings.TrimPrefix(ts.URL, "http://")
+			cfg.Mode = loadgen.ModeCode
+			cfg.Conns = 2
+			cfg.Duration = 100 * time.Millisecond
+			res, err := loadgen.Run(context.Background(), cfg)
+			if err != nil || res.Errors != 0 || res.Requests == 0 {
+				t.Fatalf("loadgen code mode: %v %s %s", err, res, res.ErrorSummary())
 			}
 		})
 	}
