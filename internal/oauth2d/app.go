@@ -101,7 +101,7 @@ func New(cfg Config) (*App, error) {
 		// As the oauth2d command does: text on stderr, buffered, so that
 		// the line per request does not cost a system call each.
 		a.logOut = newFlushWriter(os.Stderr, logFlushInterval)
-		a.log = slog.New(slog.NewTextHandler(a.logOut, nil))
+		a.log = slog.New(newLogHandler(a.logOut, false))
 	}
 	iss, _ := issuerURL(cfg.Issuer) // Validate checked it
 	a.base = strings.TrimSuffix(iss.Path, "/")

@@ -64,7 +64,8 @@ func BenchmarkApp_ClientCredentials(b *testing.B) {
 				if mode == "buffered-text-log" {
 					w := newFlushWriter(io.Discard, 100*time.Millisecond)
 					defer w.Close()
-					cfg.Logger = slog.New(slog.NewTextHandler(w, nil))
+					// As the oauth2d command makes it (run.go).
+					cfg.Logger = slog.New(newLogHandler(w, false))
 				}
 				app, err := New(cfg)
 				if err != nil {

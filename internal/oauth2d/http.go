@@ -292,24 +292,26 @@ type generatedID struct {
 func (a *App) logRequest(r *http.Request, at time.Time, status int, d time.Duration, id string, clientAddr netip.Addr, clientID string) {
 	ctx := r.Context()
 	h := a.log.Handler()
-	if !h.Enabled(ctx, slog.LevelInfo) {
+	l := accessLine{at: at, method: r.Method, path: r.URL.Path, status: status, duration: d,
+		peer: r.RemoteAddr, requestID: id, clientAddr: clientAddr, clientID: clientID}
+	if writeAccessLine(ctx, h, &l) || !h.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
 	rec := slog.NewRecord(at, slog.LevelInfo, "request", 0)
 	var attrs [8]slog.Attr
 	list := append(attrs[:0],
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.Int("status", status),
-		slog.Duration("duration", d),
-		slog.String("peer", r.RemoteAddr),
-		slog.String("request_id", id),
+		slog.String("method", l.method),
+		slog.String("path", l.path),
+		slog.Int("status", l.status),
+		slog.Duration("duration", l.duration),
+		slog.String("peer", l.peer),
+		slog.String("request_id", l.requestID),
 	)
-	if clientAddr.IsValid() {
-		list = append(list, slog.String("client_addr", clientAddr.String()))
+	if l.clientAddr.IsValid() {
+		list = append(list, slog.String("client_addr", l.clientAddr.String()))
 	}
-	if clientID != "" {
-		list = append(list, slog.String("client_id", clientID))
+	if l.clientID != "" {
+		list = append(list, slog.String("client_id", l.clientID))
 	}
 	// One call, so that the attributes beyond the record's inline ones
 	// take one allocation.

@@ -108,9 +108,9 @@ func Main(env Env) int {
 	var newHandler func(io.Writer) slog.Handler
 	switch *logFormat {
 	case "text":
-		newHandler = func(w io.Writer) slog.Handler { return slog.NewTextHandler(w, nil) }
+		newHandler = func(w io.Writer) slog.Handler { return newLogHandler(w, false) }
 	case "json":
-		newHandler = func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, nil) }
+		newHandler = func(w io.Writer) slog.Handler { return newLogHandler(w, true) }
 	default:
 		fmt.Fprintf(env.Stderr, "oauth2d: -log-format must be text or json\n")
 		return 2
