@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	stderrors "errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -86,11 +87,11 @@ func (c *Config) validateTLS(ps *problems) {
 // certificate that is not valid at now. Its error is a *ConfigError that
 // names the file's field and never holds key material.
 func loadCertificate(certFile, keyFile string, now time.Time) (*tls.Certificate, error) {
-	certPEM, err := os.ReadFile(certFile)
+	certPEM, err := readPEMFile(certFile)
 	if err != nil {
 		return nil, &ConfigError{Field: "tls.cert_file", Problem: fileProblem(err)}
 	}
-	keyPEM, err := os.ReadFile(keyFile)
+	keyPEM, err := readPEMFile(keyFile)
 	if err != nil {
 		return nil, &ConfigError{Field: "tls.key_file", Problem: fileProblem(err)}
 	}
@@ -118,7 +119,7 @@ func loadCertificate(certFile, keyFile string, now time.Time) (*tls.Certificate,
 
 // loadCAFile reads a PEM file of CA certificates.
 func loadCAFile(file string) ([]*x509.Certificate, error) {
-	data, err := os.ReadFile(file)
+	data, err := readPEMFile(file)
 	if err != nil {
 		return nil, stderrors.New(fileProblem(err))
 	}
@@ -142,6 +143,34 @@ func loadCAFile(file string) ([]*x509.Certificate, error) {
 		return nil, stderrors.New("holds no PEM certificate")
 	}
 	return out, nil
+}
+
+// maxPEMFile bounds a certificate, key or CA file.
+const maxPEMFile = 1 << 20
+
+// readPEMFile reads a regular file of at most maxPEMFile bytes: a device or
+// a pipe named by mistake is refused instead of read without end.
+func readPEMFile(name string) ([]byte, error) {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &os.PathError{Op: "read", Path: name, Err: stderrors.New("not a regular file")}
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxPEMFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxPEMFile {
+		return nil, &os.PathError{Op: "read", Path: name, Err: stderrors.New("larger than 1 MiB")}
+	}
+	return data, nil
 }
 
 // fileProblem describes a file that cannot be read, without the path the
