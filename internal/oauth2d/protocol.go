@@ -54,15 +54,11 @@ func (a *App) addProtocolAuthenticators(s *server.Server) {
 }
 
 // publicURL returns the URI a request was sent to as clients see it, the
-// htu of its DPoP proof (RFC 9449 4.3): the issuer followed by the path
-// under it, without query.
+// htu of its DPoP proof (RFC 9449 4.3): the issuer followed by the path of
+// the request under it (the handlers see the path with the issuer's path
+// stripped), without query.
 func (a *App) publicURL(r *http.Request) string {
-	path := r.URL.EscapedPath()
-	if a.base != "" && !strings.HasPrefix(path, a.base+"/") && path != a.base {
-		// A request the middleware stripped of the issuer's path.
-		path = a.base + path
-	}
-	return strings.TrimSuffix(a.issuer, a.base) + path
+	return a.issuer + r.URL.EscapedPath()
 }
 
 // handlePAR serves the pushed authorization request endpoint (RFC 9126 2),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -271,5 +272,45 @@ func TestAuthorize_MalformedFormIsStillRefused(t *testing.T) {
 				t.Fatalf("%d %q %q", resp.StatusCode, resp.Header.Get("Location"), body)
 			}
 		})
+	}
+}
+
+// TestDPoP_ResourceRequestHTUIsTheIssuersURL checks the htu the server
+// expects of a resource request's proof (the UserInfo endpoint's, RFC 9449
+// 7): the issuer, path included, followed by the path the handler sees,
+// whatever the Host header says. A proof for the URL without the issuer's
+// path is refused.
+func TestDPoP_ResourceRequestHTUIsTheIssuersURL(t *testing.T) {
+	cfg := testConfig(testRedirect)
+	srv := serveApp(t, func() Config {
+		cfg.Issuer = "https://as.example.com/tenant"
+		return cfg
+	}())
+	prover := dpoptest.NewProver(jose.ES256)
+	req := httptest.NewRequest(http.MethodPost, "/tenant/token", strings.NewReader("grant_type=client_credentials&scope=read"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(testClientID, testClientSecret)
+	req.Header.Set("DPoP", prover.Proof(http.MethodPost, "https://as.example.com/tenant/token", ""))
+	w := httptest.NewRecorder()
+	srv.App.Handler().ServeHTTP(w, req)
+	var tok map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &tok); err != nil || w.Code != http.StatusOK || tok["token_type"] != "DPoP" {
+		t.Fatalf("token: %d %s", w.Code, w.Body)
+	}
+	at := tok["access_token"].(string)
+	for htu, ok := range map[string]bool{
+		"https://as.example.com/tenant/userinfo": true,
+		"https://as.example.com/userinfo":        false,
+		"http://internal:9096/userinfo":          false,
+	} {
+		// As a handler under the issuer's path sees it: stripped.
+		r := httptest.NewRequest(http.MethodGet, "/userinfo", nil)
+		r.Host = "internal:9096"
+		r.Header.Set("Authorization", "DPoP "+at)
+		r.Header.Set("DPoP", prover.Proof(http.MethodGet, htu, at))
+		ti, err := srv.App.server.ValidateResourceRequest(nil, r)
+		if (err == nil) != ok || (ok && ti.GetClientID() != testClientID) {
+			t.Errorf("htu %s: %v, want accepted %v", htu, err, ok)
+		}
 	}
 }

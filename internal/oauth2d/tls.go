@@ -325,13 +325,10 @@ func (a *App) reloadOnHangup(hangup <-chan os.Signal) (stop func()) {
 	if a.tls == nil {
 		return func() {}
 	}
+	var ch chan os.Signal
 	if hangup == nil {
-		ch := make(chan os.Signal, 1)
+		ch = make(chan os.Signal, 1)
 		signal.Notify(ch, syscall.SIGHUP)
-		defer func() {
-			inner := stop
-			stop = func() { signal.Stop(ch); inner() }
-		}()
 		hangup = ch
 	}
 	done := make(chan struct{})
@@ -345,7 +342,12 @@ func (a *App) reloadOnHangup(hangup <-chan os.Signal) (stop func()) {
 			}
 		}
 	}()
-	return func() { close(done) }
+	return func() {
+		if ch != nil {
+			signal.Stop(ch)
+		}
+		close(done)
+	}
 }
 
 // tlsLogAttrs are the start-up log's attributes of TLS.
