@@ -373,6 +373,7 @@ type claimValues struct {
 	ext                  url.Values // extension data, for WithExtensionClaims
 	aud                  []string   // the token's resources, replacing the default aud
 	jkt                  string     // the DPoP key thumbprint of cnf
+	x5t                  string     // the certificate thumbprint of cnf (x5t#S256)
 	act                  string     // the act claim, a JSON object
 }
 

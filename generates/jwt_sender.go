@@ -10,14 +10,18 @@ import (
 // The claims of JWT access tokens that come from a grant's extension data
 // written by the library itself (policy): aud, the token's resources (RFC
 // 8707 2, RFC 9068 2.2) or exchange audiences (RFC 8693); cnf.jkt, the
-// thumbprint of the DPoP key the token is bound to (RFC 9449 6.1); act,
-// the actor of a delegation (RFC 8693 4.1).
+// thumbprint of the DPoP key the token is bound to (RFC 9449 6.1);
+// cnf.x5t#S256, the thumbprint of the client certificate it is bound to
+// (RFC 8705 3.1); act, the actor of a delegation (RFC 8693 4.1).
 
 // senderClaims reads those values from ext into v.
 func senderClaims(v *claimValues, ext url.Values) {
 	v.aud = ext[policy.ExtensionResource]
 	if jkt := ext[policy.ExtensionDPoPJKT]; len(jkt) == 1 {
 		v.jkt = jkt[0]
+	}
+	if x5t := ext[policy.ExtensionCertThumbprint]; len(x5t) == 1 {
+		v.x5t = x5t[0]
 	}
 	if act := ext[policy.ExtensionActor]; len(act) == 1 && act[0] != "" && act[0][0] == '{' && json.Valid([]byte(act[0])) {
 		v.act = act[0]
@@ -42,9 +46,19 @@ func appendAudience(c []byte, aud []string) []byte {
 
 // appendSenderClaims appends cnf and act when the token has them.
 func appendSenderClaims(c []byte, v *claimValues) []byte {
-	if v.jkt != "" {
-		c = append(c, `,"cnf":{"jkt":`...)
-		c = appendJSONString(c, v.jkt)
+	if v.jkt != "" || v.x5t != "" {
+		c = append(c, `,"cnf":{`...)
+		if v.jkt != "" {
+			c = append(c, `"jkt":`...)
+			c = appendJSONString(c, v.jkt)
+		}
+		if v.x5t != "" {
+			if v.jkt != "" {
+				c = append(c, ',')
+			}
+			c = append(c, `"x5t#S256":`...)
+			c = appendJSONString(c, v.x5t)
+		}
 		c = append(c, '}')
 	}
 	if v.act != "" {

@@ -26,6 +26,10 @@ var (
 	// the key of the proof it was issued with (RFC 9449 5).
 	errRefreshBoundToKey = errors.WithDescription(errors.ErrInvalidGrant,
 		"The refresh token is bound to a DPoP key: the request must carry a proof of that key")
+	// errRefreshBoundToCert: a public client's refresh token is bound to
+	// the certificate it was issued with (RFC 8705 4).
+	errRefreshBoundToCert = errors.WithDescription(errors.ErrInvalidGrant,
+		"The refresh token is bound to a client certificate: the request must present that certificate")
 )
 
 // bindSender checks the token request tgr against the bindings of from, the
@@ -39,6 +43,10 @@ var (
 //     token is bound to the key of the request's proof, and to none
 //     without a proof: a confidential client may change keys, or go back
 //     to bearer tokens, at a refresh.
+//   - Client certificates (RFC 8705 3, 4): as DPoP keys, the access
+//     token is bound to the certificate of the request
+//     (policy.ExtensionCertThumbprint), and a public client's bound
+//     refresh token needs the same certificate.
 //   - Resources (RFC 8707 2.2): the token request may ask for any of the
 //     resources the grant was given; its access token's audience is then
 //     those, and the record keeps the grant's under
@@ -53,7 +61,8 @@ func bindSender(cli policy.Client, tgr *oauth2.TokenGenerateRequest, from, issue
 	bound := policy.DPoPThumbprint(from)
 	requested := tgr.Extension[policy.ExtensionResource]
 	granted := policy.GrantedResources(from)
-	if proof == "" && bound == "" && len(requested) == 0 && len(granted) == 0 {
+	cert, boundCert := tgr.Extension.Get(policy.ExtensionCertThumbprint), policy.CertificateThumbprint(from)
+	if proof == "" && bound == "" && len(requested) == 0 && len(granted) == 0 && cert == "" && boundCert == "" {
 		return nil
 	}
 	switch {
@@ -61,6 +70,8 @@ func bindSender(cli policy.Client, tgr *oauth2.TokenGenerateRequest, from, issue
 		return errCodeBoundToKey
 	case refresh && bound != "" && cli.IsPublic() && proof != bound:
 		return errRefreshBoundToKey
+	case refresh && boundCert != "" && cli.IsPublic() && cert != boundCert:
+		return errRefreshBoundToCert
 	}
 	current := granted
 	if len(requested) > 0 {
@@ -75,7 +86,7 @@ func bindSender(cli policy.Client, tgr *oauth2.TokenGenerateRequest, from, issue
 	}
 	e, ok := issued.(oauth2.ExtendableTokenInfo)
 	if !ok {
-		if proof != "" || len(current) > 0 {
+		if proof != "" || len(current) > 0 || cert != "" {
 			return errExtensionModel
 		}
 		return nil
@@ -85,6 +96,7 @@ func bindSender(cli policy.Client, tgr *oauth2.TokenGenerateRequest, from, issue
 		ext[k] = vs
 	}
 	setOrDelete(ext, policy.ExtensionDPoPJKT, proof)
+	setOrDelete(ext, policy.ExtensionCertThumbprint, cert)
 	setOrDelete(ext, policy.ExtensionResource, current...)
 	if len(granted) > 0 && !slices.Equal(current, granted) {
 		ext[policy.ExtensionGrantedResource] = slices.Clone(granted)

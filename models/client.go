@@ -41,11 +41,23 @@ type Client struct {
 	UserID string
 	// TokenEndpointAuthMethod is the registered client authentication
 	// method (RFC 7591 2): client_secret_basic, client_secret_post, none,
-	// private_key_jwt or client_secret_jwt; "" accepts Basic and post.
+	// private_key_jwt, client_secret_jwt, tls_client_auth or
+	// self_signed_tls_client_auth (RFC 8705 2); "" accepts Basic and post.
 	TokenEndpointAuthMethod string
 	// JWKS is the client's public JSON Web Key Set, for private_key_jwt
-	// (RFC 7523 2.2).
+	// (RFC 7523 2.2) and self_signed_tls_client_auth (RFC 8705 2.2).
 	JWKS []byte
+
+	// Mutual TLS (RFC 8705, client_tls.go).
+
+	// TLSClientAuth is the certificate identity of a client registered
+	// for tls_client_auth (RFC 8705 2.1.2): tls_client_auth_subject_dn or
+	// one of the tls_client_auth_san_* values.
+	TLSClientAuth oauth2.TLSClientAuthIdentity
+	// TLSClientCertificateBoundAccessTokens is
+	// tls_client_certificate_bound_access_tokens (RFC 8705 3.4): every
+	// access token is bound to the certificate of its token request.
+	TLSClientCertificateBoundAccessTokens bool
 
 	// Sender-constrained tokens, pushed requests, resource indicators and
 	// token exchange (client_sender.go).

@@ -126,7 +126,9 @@ func isB64Token(s string) bool {
 // (RFC 6750 2) from the manager, or an error wrapping invalid_token (or
 // invalid_request for a token sent more than once, RFC 6750 3.1). A token
 // bound to a DPoP key is refused: it is no bearer token (RFC 9449 7.2);
-// ValidateResourceRequest accepts it with a proof of its key.
+// ValidateResourceRequest accepts it with a proof of its key. A token bound
+// to a client certificate is accepted only on a TLS connection with that
+// certificate (RFC 8705 3).
 func (s *Server) ValidationBearerToken(r *http.Request) (oauth2.TokenInfo, error) {
 	token, err := s.accessToken(r)
 	if err != nil {
@@ -139,5 +141,5 @@ func (s *Server) ValidationBearerToken(r *http.Request) (oauth2.TokenInfo, error
 	if policy.DPoPThumbprint(ti) != "" {
 		return nil, errDPoPBoundAsBearer
 	}
-	return ti, nil
+	return checkCertificateBinding(r, ti, nil) // RFC 8705 3 (client_tls.go)
 }

@@ -84,6 +84,9 @@ type Config struct {
 	// token_exchange.go), which is on when oauth2.TokenExchange is in
 	// AllowedGrantTypes.
 	TokenExchange TokenExchangeConfig
+	// MTLS configures certificate-bound access tokens (RFC 8705,
+	// client_tls.go).
+	MTLS MTLSConfig
 }
 
 // NewConfig returns the secure default configuration: token type "Bearer",

@@ -33,7 +33,9 @@ var (
 //     must be bound to the proof's key (its cnf.jkt);
 //   - otherwise the token is read as ValidationBearerToken reads it, and a
 //     token bound to a DPoP key is refused: a bound token is never a bearer
-//     token (RFC 9449 7.2).
+//     token (RFC 9449 7.2);
+//   - in both cases a token bound to a client certificate (RFC 8705 3)
+//     needs a TLS connection with that certificate.
 //
 // Errors are invalid_token for a missing, unknown, expired, revoked or
 // misused token, invalid_dpop_proof or use_dpop_nonce for the proof, and
@@ -49,7 +51,8 @@ func (s *Server) ValidateResourceRequest(w http.ResponseWriter, r *http.Request)
 func (s *Server) resourceAccessToken(w http.ResponseWriter, r *http.Request, target string, bearer func() (string, error)) (oauth2.TokenInfo, error) {
 	authz := r.Header["Authorization"]
 	if len(authz) == 1 && hasScheme(authz[0], dpop.TokenType) {
-		return s.dpopAccessToken(w, r, target, authz[0])
+		ti, err := s.dpopAccessToken(w, r, target, authz[0])
+		return checkCertificateBinding(r, ti, err) // RFC 8705 3 (client_tls.go)
 	}
 	token, err := bearer()
 	if err != nil {
@@ -65,7 +68,7 @@ func (s *Server) resourceAccessToken(w http.ResponseWriter, r *http.Request, tar
 	if policy.DPoPThumbprint(ti) != "" {
 		return nil, errDPoPBoundAsBearer
 	}
-	return ti, nil
+	return checkCertificateBinding(r, ti, nil) // RFC 8705 3 (client_tls.go)
 }
 
 // dpopAccessToken reads "DPoP <token>" (RFC 9449 7.1) and checks the

@@ -218,6 +218,9 @@ func (s *Server) accessTokenParty(ctx context.Context, tgr *oauth2.TokenGenerate
 	if jkt := policy.DPoPThumbprint(ti); jkt != "" && tgr.Extension.Get(policy.ExtensionDPoPJKT) != jkt {
 		return nil, errExchangeBound
 	}
+	if _, err := checkCertificateBinding(tgr.Request, ti, nil); err != nil {
+		return nil, errExchangeCertBound // RFC 8705 3 (client_tls.go)
+	}
 	p := &oauth2.TokenExchangeParty{
 		UserID:   ti.GetUserID(),
 		ClientID: ti.GetClientID(),

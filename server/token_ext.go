@@ -10,9 +10,10 @@ import (
 // tokenRequestExtensions reads what later RFCs add to every token request,
 // once the grant has read its own parameters and the client is
 // authenticated: the resource indicators (RFC 8707 2.2; the token exchange
-// grant reads its own, with its audiences, RFC 8693 2.1) and the DPoP proof
-// (RFC 9449 5). Both go into tgr.Extension, where the manager binds the
-// issued tokens to them. The proof is verified last: a request refused for
+// grant reads its own, with its audiences, RFC 8693 2.1), the client
+// certificate of a client registered for certificate-bound tokens (RFC
+// 8705 3) and the DPoP proof (RFC 9449 5). They go into tgr.Extension,
+// where the manager binds the issued tokens to them. The proof is verified last: a request refused for
 // anything else does not spend it.
 func (s *Server) tokenRequestExtensions(w http.ResponseWriter, r *http.Request, p Params, gt oauth2.GrantType, client policy.Client, tgr *oauth2.TokenGenerateRequest) error {
 	if gt != oauth2.TokenExchange {
@@ -22,6 +23,10 @@ func (s *Server) tokenRequestExtensions(w http.ResponseWriter, r *http.Request, 
 		if err := CheckBodyParams(p); err != nil {
 			return err
 		}
+	}
+	// RFC 8705 3: the client certificate (client_tls.go).
+	if err := s.tokenCertificate(r, client, tgr); err != nil {
+		return err
 	}
 	return s.tokenDPoP(w, r, client, tgr)
 }

@@ -50,6 +50,7 @@ type App struct {
 	server  *server.Server
 	keys    *generates.KeySet
 	web     *web.Pages
+	tls     *tlsFiles // nil when the server serves plain HTTP (tls.go)
 
 	// ips finds the client address of a request; clientGate throttles
 	// client authentications by client and address, loginThrottle
@@ -134,6 +135,11 @@ func New(cfg Config) (*App, error) {
 	}
 	if err := a.loadClients(); err != nil {
 		return nil, err
+	}
+	if cfg.TLS.Enabled() {
+		if a.tls, err = loadTLS(cfg.TLS, a.log, a.now); err != nil {
+			return nil, err
+		}
 	}
 	users, err := loadUsers(cfg.Users)
 	if err != nil {
@@ -228,6 +234,7 @@ func (a *App) loadClients() error {
 			TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
 			JWKS:                    slices.Clone([]byte(c.JWKS)),
 		}
+		applyClientProtocol(cl, &c) // config_protocol.go
 		if cl.Public && cl.TokenEndpointAuthMethod == "" {
 			cl.TokenEndpointAuthMethod = "none"
 		}
@@ -358,6 +365,7 @@ func (a *App) newServer() *server.Server {
 		}
 	}
 	sc.ScopesSupported = a.scopesSupported()
+	a.configureProtocol(sc) // DPoP, PAR, resources, token exchange, mTLS (protocol.go)
 	s := server.NewServer(sc, &authManager{Manager: a.manager, app: a})
 	s.SetKVStore(a.kv)
 	// The signing key is published whatever the access token format: a
@@ -368,6 +376,7 @@ func (a *App) newServer() *server.Server {
 	// RFC 7523 2.2 and OpenID Connect Core 9: JWT client authentication,
 	// for clients registered with private_key_jwt or client_secret_jwt.
 	s.AddClientAssertionAuthenticators()
+	a.addProtocolAuthenticators(s) // RFC 8705 2 (protocol.go)
 	// The pages are made after the server, which they use for the device
 	// grant; the hook reaches them when it is called.
 	s.SetUserAuthorizationHandler(a.userAuthorization)
@@ -477,6 +486,8 @@ func (a *App) routes() *router {
 	handle("/revoke", a.handleRevoke)
 	handle("/introspect", a.handleIntrospect)
 	handle("/device_authorization", a.handleDeviceAuthorization)
+	// RFC 9126 2: POST only; the server answers other methods with 405.
+	handle(server.PathPushedAuthorization, a.handlePAR)
 	// RFC 8414 3 and RFC 7517 5: public documents, GET and HEAD; the
 	// server answers other methods with 405.
 	handle(server.PathMetadata, a.server.HandleMetadataRequest)

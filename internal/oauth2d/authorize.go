@@ -44,6 +44,11 @@ func (a *App) checkAuthorizeRequest(r *http.Request) (web.Request, error) {
 		return req, err
 	}
 	req.RedirectURI, err = a.manager.ValidateRedirectURI(r.Context(), client, form.Get("redirect_uri"))
+	if rw := recordOf(r.Context()); rw != nil {
+		// A pushed request: r.Form holds the pushed parameters (the
+		// scope the pages show); it resumes with its request_uri.
+		req.Query = resumeQuery(req.ClientID, rw.requestURI)
+	}
 	return req, err
 }
 

@@ -102,6 +102,9 @@ type Config struct {
 	// the client's address (the right-most hop that is not one of them).
 	// Empty: the client's address is the TCP peer.
 	TrustedProxies []string
+	// DPoP, PAR, resource indicators, token exchange and TLS
+	// (config_protocol.go).
+	ProtocolConfig
 
 	// Logger receives the server's logs. When nil, they are written as
 	// text to the process's standard error, buffered and written out every
@@ -190,6 +193,9 @@ type ClientConfig struct {
 	// introspect the tokens of every client (RFC 7662 2.1). Without it a
 	// client sees only its own tokens as active.
 	IntrospectAny bool
+	// DPoP, PAR, resources, token exchange and mutual TLS
+	// (config_protocol.go).
+	ClientProtocolConfig
 }
 
 // UserConfig is one resource owner.
@@ -237,6 +243,8 @@ func baseConfig() Config {
 		CodeTTL:      DefaultCodeTTL,
 		AccessToken:  AccessTokenConfig{TTL: DefaultAccessTTL, Format: FormatOpaque},
 		RefreshToken: RefreshTokenConfig{TTL: DefaultRefreshTTL, Rotate: true},
+
+		ProtocolConfig: defaultProtocol(),
 	}
 }
 
@@ -273,6 +281,7 @@ type fileConfig struct {
 	TrustedProxies []string     `yaml:"trusted_proxies"`
 	SecretFile     string       `yaml:"secret_file"`
 	MetricsListen  string       `yaml:"metrics_listen"`
+	fileProtocol   `yaml:",inline"`
 }
 
 type fileAccess struct {
@@ -305,6 +314,7 @@ type fileClient struct {
 	TokenEndpointAuthMethod string    `yaml:"token_endpoint_auth_method"`
 	JWKS                    yaml.Node `yaml:"jwks"`
 	IntrospectAny           string    `yaml:"introspect_any"`
+	fileClientProtocol      `yaml:",inline"`
 }
 
 type fileUser struct {
@@ -384,6 +394,7 @@ func ParseConfig(data []byte) (Config, error) {
 		RefreshToken: fileRefresh{TTL: base.RefreshToken.TTL.String(), Rotate: "true"},
 		PKCE:         filePKCE{Required: "false"},
 		Grants:       fileGrants{Implicit: "false", Password: "false"},
+		fileProtocol: defaultFileProtocol(),
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -507,6 +518,7 @@ func (fc *fileConfig) convert() (Config, error) {
 	cfg.PKCE.Required = parseBool(&ps, "pkce.required", fc.PKCE.Required)
 	cfg.Grants.Implicit = parseBool(&ps, "grants.implicit", fc.Grants.Implicit)
 	cfg.Grants.Password = parseBool(&ps, "grants.password", fc.Grants.Password)
+	cfg.ProtocolConfig = fc.fileProtocol.convert(&ps)
 	for i, c := range fc.Clients {
 		field := fmt.Sprintf("clients[%d]", i)
 		cc := ClientConfig{
@@ -527,6 +539,7 @@ func (fc *fileConfig) convert() (Config, error) {
 		if c.JWKS.Kind != 0 {
 			cc.JWKS = nodeJSON(&ps, field+".jwks", &c.JWKS)
 		}
+		cc.ClientProtocolConfig = c.fileClientProtocol.convert(&ps, field)
 		cfg.Clients = append(cfg.Clients, cc)
 	}
 	for _, u := range fc.Users {
@@ -612,8 +625,9 @@ var knownGrants = func() map[string]oauth2.GrantType {
 	return m
 }()
 
-// Client authentication methods of RFC 7591 2 and RFC 7523 2.2.
-var knownAuthMethods = []string{"client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"}
+// Client authentication methods of RFC 7591 2, RFC 7523 2.2 and RFC 8705 2.
+var knownAuthMethods = []string{"client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none",
+	"tls_client_auth", "self_signed_tls_client_auth"}
 
 // Validate checks the configuration and returns every problem, each naming
 // its field. It never puts a secret, a hash or a password in its errors.
@@ -702,6 +716,7 @@ func (c *Config) validateServer(ps *problems) {
 		}
 	}
 	c.validateSecret(ps)
+	c.validateProtocol(ps)
 	for i, p := range c.TrustedProxies {
 		if _, err := clientip.ParsePrefixes([]string{p}); err != nil {
 			ps.add(fmt.Sprintf("trusted_proxies[%d]", i), "%s", strings.TrimPrefix(err.Error(), "[0]: "))
@@ -782,12 +797,15 @@ func (c *Config) validateClient(ps *problems, field string, cl *ClientConfig) {
 		if len(cl.JWKS) == 0 {
 			ps.add(field+".jwks", "required for private_key_jwt (RFC 7523 2.2)")
 		}
+	case !cl.Public && (method == "tls_client_auth" || method == "self_signed_tls_client_auth"):
+		// A certificate, no secret (validateClientProtocol).
 	case !cl.Public && !hasSecret:
 		ps.add(field+".secret", "required for a confidential client (or secret_hash, or set public: true)")
 	case method == "client_secret_jwt" && cl.Secret == "":
 		// The assertion is an HMAC keyed with the secret itself.
 		ps.add(field+".secret", "client_secret_jwt needs the secret in the clear, not secret_hash")
 	}
+	c.validateClientProtocol(ps, field, cl)
 	if cl.IntrospectAny && cl.Public {
 		ps.add(field+".introspect_any", "a public client cannot introspect tokens (RFC 7662 2.1)")
 	}

@@ -13,13 +13,13 @@ import (
 // redirect at a time, sending the Origin header a browser sends with a
 // form POST.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *testServer
 	client *http.Client
 	origin string
 }
 
-func newBrowser(t *testing.T, srv *testServer) *browser {
+func newBrowser(t testing.TB, srv *testServer) *browser {
 	return &browser{t: t, srv: srv, client: noRedirect(t), origin: srv.URL}
 }
 

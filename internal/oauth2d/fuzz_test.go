@@ -150,6 +150,7 @@ var fuzzConfigSeeds = []string{
 	"store: memory\n---\nstore: memory\n",
 	"clients: [\n  TopSecret9Value",
 	"a: &a [*a, *a]\n",
+	"dpop: {enabled: false, algorithms: [HS256], max_age: 1h}\npar: {required: true, lifetime: 90s}\nresources: [\"https://a.example/#f\"]\ntoken_exchange: {enabled: maybe}\ntls: {cert_file: /dev/zero, key_file: /nonexistent, mtls: true, client_ca_files: [/dev/null]}\nclients:\n  - id: a\n    secret: TopSecret9Value\n    token_endpoint_auth_method: tls_client_auth\n    tls_client_auth_subject_dn: \"CN=x\\\\,\"\n    tls_client_auth_san_ip: 1.2.3\n    dpop_bound_access_tokens: true\n    token_exchange_audiences: [\"\"]\n",
 }
 
 // FuzzParseConfig_ErrorsNeverHoldSecrets parses any YAML as a configuration

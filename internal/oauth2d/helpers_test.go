@@ -69,7 +69,7 @@ type testServer struct {
 
 // startApp serves the App of cfg, setting its issuer to the server's URL
 // and capturing its logs.
-func startApp(t *testing.T, cfg Config) *testServer {
+func startApp(t testing.TB, cfg Config) *testServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -94,7 +94,7 @@ func startApp(t *testing.T, cfg Config) *testServer {
 
 // noRedirect is an HTTP client with a cookie jar that does not follow
 // redirects, so that tests see each 303.
-func noRedirect(t *testing.T) *http.Client {
+func noRedirect(t testing.TB) *http.Client {
 	t.Helper()
 	jar := newJar()
 	return &http.Client{
@@ -135,7 +135,7 @@ func (j *jar) Cookies(*url.URL) []*http.Cookie {
 	return out
 }
 
-func readBody(t *testing.T, resp *http.Response) string {
+func readBody(t testing.TB, resp *http.Response) string {
 	t.Helper()
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -146,7 +146,7 @@ func readBody(t *testing.T, resp *http.Response) string {
 }
 
 // hiddenValue returns the value of the hidden input name in an HTML page.
-func hiddenValue(t *testing.T, page, name string) string {
+func hiddenValue(t testing.TB, page, name string) string {
 	t.Helper()
 	marker := `name="` + name + `" value="`
 	i := strings.Index(page, marker)

@@ -61,6 +61,9 @@ type respWriter struct {
 	// authorization request on the consent page: the consent is
 	// remembered once the code is issued (authManager).
 	rememberConsent bool
+	// requestURI is the request_uri of a pushed authorization request
+	// (RFC 9126 4), which the pages resume it with (protocol.go).
+	requestURI string
 }
 
 var respWriters = sync.Pool{New: func() any { return newRespWriter() }}
@@ -336,6 +339,7 @@ func boundClientID(id string) string {
 func (a *App) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	rw := a.writerOf(w, r)
 	r = rw.withRecord(r)
+	rw.requestURI = a.pushedRequestURI(rw, r)
 	_ = a.server.HandleAuthorizeRequest(rw, r)
 	if rw.clientID == "" && r.Form != nil {
 		// The client_id as the server parsed it.

@@ -99,6 +99,8 @@ func grantLabel(gt string) string {
 		return "device_code"
 	case "implicit", oauth2.Implicit:
 		return "implicit"
+	case oauth2.TokenExchange:
+		return "token_exchange"
 	}
 	return "other"
 }

@@ -48,6 +48,9 @@ type Env struct {
 	LookupEnv func(string) (string, bool)
 	// Signals, when set, stops the server instead of SIGINT and SIGTERM.
 	Signals <-chan os.Signal
+	// Hangup, when set, reloads the TLS certificate instead of SIGHUP
+	// (tls.go).
+	Hangup <-chan os.Signal
 	// Ready, when set, receives the listening address once the server
 	// serves.
 	Ready chan<- string
@@ -301,6 +304,7 @@ func serve(env Env, cfg Config, log *slog.Logger, handler slog.Handler) int {
 	if metricsAddr != "" {
 		attrs = append(attrs, "metrics_listen", metricsAddr)
 	}
+	attrs = append(attrs, app.tlsLogAttrs()...)
 	log.Info("oauth2d started", attrs...)
 	if cfg.IsDemo() {
 		// The one line that prints a secret: the well-known demo
@@ -318,8 +322,10 @@ func serve(env Env, cfg Config, log *slog.Logger, handler slog.Handler) int {
 		defer signal.Stop(ch)
 		signals = ch
 	}
+	stopHangup := app.reloadOnHangup(env.Hangup) // TLS reload (tls.go)
+	defer stopHangup()
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- app.serveListener(srv, ln) }()
 	if env.Ready != nil {
 		env.Ready <- ln.Addr().String()
 	}

@@ -121,10 +121,14 @@ func (p *Pages) RememberConsent(ctx context.Context, user, clientID, scope strin
 }
 
 // returnPath is the path and query of an authorization request, where the
-// login and consent pages send the browser back to.
-func (p *Pages) returnPath(r *http.Request) string {
+// login and consent pages send the browser back to: req.Query when set (a
+// pushed request), else the request's own query or form.
+func (p *Pages) returnPath(r *http.Request, req Request) string {
 	q := r.URL.RawQuery
-	if r.Method == http.MethodPost {
+	switch {
+	case req.Query != "":
+		q = req.Query
+	case r.Method == http.MethodPost:
 		q = r.Form.Encode()
 	}
 	return p.path("/authorize") + "?" + q
@@ -137,6 +141,10 @@ type Request struct {
 	ClientID    string
 	RedirectURI string
 	Scope       string
+	// Query, when set, is the query to resume the request with instead of
+	// its own: client_id and request_uri for a pushed authorization
+	// request (RFC 9126 4), whose pushed parameters fill r.Form.
+	Query string
 }
 
 // UserAuthorization authenticates the resource owner of the validated
@@ -151,7 +159,7 @@ type Request struct {
 // iss (RFC 6749 4.1.2.1, RFC 9207).
 func (p *Pages) UserAuthorization(w http.ResponseWriter, r *http.Request, req Request) (user string, approved bool, err error) {
 	ctx := r.Context()
-	ret := p.returnPath(r)
+	ret := p.returnPath(r, req)
 	s, ok := p.readSession(r)
 	if !ok {
 		p.redirect(w, r, p.path("/login")+"?"+url.Values{"return": {ret}}.Encode())
