@@ -80,6 +80,7 @@ var (
 	errUnknownClient        = errors.WithDescription(errors.ErrInvalidRequest, "The client_id is unknown")
 	errMissingResponseType  = errors.WithDescription(errors.ErrInvalidRequest, "The response_type parameter is missing")
 	errUnsupportedResponse  = errors.WithDescription(errors.ErrUnsupportedResponseType, "The response_type is not supported by this server")
+	errBoundClientImplicit  = errors.WithDescription(errors.ErrUnauthorizedClient, "The client is registered for sender-constrained access tokens, which the authorization endpoint cannot issue")
 	errResponseNotAllowed   = errors.WithDescription(errors.ErrUnauthorizedClient, "The client is not allowed to use this response type")
 	errNoUserAuthentication = errors.WithDescription(errors.ErrAccessDenied, "The resource owner could not be authenticated")
 	errMalformedState       = errors.WithDescription(errors.ErrInvalidRequest, "The state parameter has characters outside RFC 6749 Appendix A")
@@ -322,6 +323,12 @@ func (s *Server) checkAuthorizePolicy(client oauth2.ClientInfo, req *AuthorizeRe
 	}
 	if err := pc.CheckScope(req.Scope); err != nil {
 		return err
+	}
+	if req.rt.Has(oidc.HasToken) && (pc.RequiresDPoP() || pc.RequiresCertificateBinding()) {
+		// An access token from the authorization endpoint is a bearer
+		// token: no proof of possession can bind it (RFC 9449 10, RFC
+		// 8705 3). A client registered for bound tokens never gets one.
+		return errBoundClientImplicit
 	}
 	if req.rt.Has(oidc.HasCode) {
 		if c, ok := s.Manager.(CodeChallengeChecker); ok {

@@ -429,3 +429,25 @@ func TestDPoP_ImplicitTokenIsNeverBoundByDPoPJKT(t *testing.T) {
 		t.Fatalf("implicit token bound: %+v", c.Confirmation)
 	}
 }
+
+// A client registered for DPoP-bound access tokens never gets an access
+// token from the authorization endpoint, where no proof can bind it (RFC
+// 9449 10): the implicit response type is unauthorized_client, redirected,
+// and nothing is issued.
+func TestDPoP_BoundClientGetsNoImplicitToken(t *testing.T) {
+	e := newSenderEnv(t)
+	e.srv.SetAllowedResponseType(oauth2.Code, oauth2.Token)
+	before := e.tokens.issued.Load()
+	resp := e.authorize(url.Values{"client_id": {boundID}, "response_type": {"token"}, "redirect_uri": {confRedirect}, "state": {"s"}})
+	u, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || !strings.HasPrefix(u.String(), confRedirect) {
+		t.Fatalf("not redirected to the client: %q", resp.Header.Get("Location"))
+	}
+	frag, _ := url.ParseQuery(u.Fragment)
+	if frag.Get("error") != "unauthorized_client" || frag.Has("access_token") || frag.Get("state") != "s" {
+		t.Fatalf("implicit response %v, want unauthorized_client and no token", frag)
+	}
+	if e.tokens.issued.Load() != before {
+		t.Fatal("a token was stored")
+	}
+}
