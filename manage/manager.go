@@ -173,6 +173,17 @@ func (m *Manager) GetClient(ctx context.Context, clientID string) (oauth2.Client
 // as the server does: a public client presents no secret, a confidential
 // one its own, compared in constant time, and an unknown client takes the
 // time of a wrong secret. Every failure is invalid_client.
+// clientFor returns the client of a token request of the grant gt: the
+// client authenticated (authenticate) and allowed the grant by its
+// registration (policy.Client.CheckGrant, unauthorized_client).
+func (m *Manager) clientFor(ctx context.Context, tgr *oauth2.TokenGenerateRequest, gt oauth2.GrantType) (policy.Client, error) {
+	cli, err := m.authenticate(ctx, tgr)
+	if err != nil {
+		return cli, err
+	}
+	return cli, cli.CheckGrant(gt)
+}
+
 func (m *Manager) authenticate(ctx context.Context, tgr *oauth2.TokenGenerateRequest) (policy.Client, error) {
 	if tgr.Client != nil {
 		return policy.Of(tgr.Client), nil

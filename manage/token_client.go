@@ -11,11 +11,8 @@ import (
 // on success. Only confidential clients may use it (RFC 6749 4.4), and by
 // default it issues no refresh token (RFC 6749 4.4.3).
 func (m *Manager) clientToken(ctx context.Context, tgr *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
-	cli, err := m.authenticate(ctx, tgr)
+	cli, err := m.clientFor(ctx, tgr, oauth2.ClientCredentials)
 	if err != nil {
-		return nil, err
-	}
-	if err := cli.CheckGrant(oauth2.ClientCredentials); err != nil {
 		return nil, err
 	}
 	return m.issueDirect(ctx, cli, tgr, &m.clientCfg)

@@ -72,11 +72,8 @@ func (m *Manager) issueCode(ctx context.Context, cli oauth2.ClientInfo, ti oauth
 // client and challenge (codeGrantID), which is what the replay is checked
 // against.
 func (m *Manager) exchangeCode(ctx context.Context, tgr *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
-	cli, err := m.authenticate(ctx, tgr)
+	cli, err := m.clientFor(ctx, tgr, oauth2.AuthorizationCode)
 	if err != nil {
-		return nil, err
-	}
-	if err := cli.CheckGrant(oauth2.AuthorizationCode); err != nil {
 		return nil, err
 	}
 	if tgr.Code == "" {

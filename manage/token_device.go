@@ -24,11 +24,8 @@ var errDeviceNoUser = errors.WithDescription(errors.ErrInvalidGrant, "The device
 // registered grant types leave out refresh_token, a refresh token that opens
 // a new grant, rotated and replay-checked like any other (RFC 9700 4.14.2).
 func (m *Manager) deviceToken(ctx context.Context, tgr *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
-	cli, err := m.authenticate(ctx, tgr)
+	cli, err := m.clientFor(ctx, tgr, oauth2.DeviceCode)
 	if err != nil {
-		return nil, err
-	}
-	if err := cli.CheckGrant(oauth2.DeviceCode); err != nil {
 		return nil, err
 	}
 	if tgr.UserID == "" {

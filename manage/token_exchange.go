@@ -72,11 +72,8 @@ func (m *Manager) ExchangeToken(ctx context.Context, tgr *oauth2.TokenGenerateRe
 	if m.tokenStore == nil {
 		return nil, errNoTokenStore
 	}
-	cli, err := m.authenticate(ctx, tgr)
+	cli, err := m.clientFor(ctx, tgr, oauth2.TokenExchange)
 	if err != nil {
-		return nil, err
-	}
-	if err := cli.CheckGrant(oauth2.TokenExchange); err != nil {
 		return nil, err
 	}
 	scope := tgr.Scope

@@ -13,11 +13,8 @@ import (
 // and set tgr.UserID; the manager authenticates the client and checks the
 // grant and the scope.
 func (m *Manager) passwordToken(ctx context.Context, tgr *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
-	cli, err := m.authenticate(ctx, tgr)
+	cli, err := m.clientFor(ctx, tgr, oauth2.PasswordCredentials)
 	if err != nil {
-		return nil, err
-	}
-	if err := cli.CheckGrant(oauth2.PasswordCredentials); err != nil {
 		return nil, err
 	}
 	return m.issueDirect(ctx, cli, tgr, &m.passwordCfg)

@@ -36,11 +36,8 @@ func (m *Manager) RefreshAccessToken(ctx context.Context, tgr *oauth2.TokenGener
 	if m.tokenStore == nil {
 		return nil, errNoTokenStore
 	}
-	cli, err := m.authenticate(ctx, tgr)
+	cli, err := m.clientFor(ctx, tgr, oauth2.Refreshing)
 	if err != nil {
-		return nil, err
-	}
-	if err := cli.CheckGrant(oauth2.Refreshing); err != nil {
 		return nil, err
 	}
 	if tgr.Refresh == "" {

@@ -1,9 +1,7 @@
 package server
 
 import (
-	"encoding/json"
 	stderrors "errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -210,21 +208,5 @@ func (s *Server) OpenIDConfigurationHandler(cfg *OpenIDConfig) http.Handler {
 }
 
 func (s *Server) serveOpenIDConfiguration(w http.ResponseWriter, r *http.Request, cfg *OpenIDConfig) {
-	if !s.publicGetOnly(w, r) {
-		return
-	}
-	md, err := s.OpenIDMetadata(cfg)
-	if stderrors.Is(err, ErrNoIssuer) {
-		http.NotFound(w, r)
-		return
-	}
-	var body []byte
-	if err == nil {
-		body, err = json.Marshal(md)
-	}
-	if err != nil {
-		_ = s.tokenError(w, fmt.Errorf("server: OpenID Provider metadata: %w", err))
-		return
-	}
-	writePublicDocument(w, r, hdrJSON, append(body, '\n'))
+	s.serveMetadataDocument(w, r, "OpenID Provider metadata", func() (any, error) { return s.OpenIDMetadata(cfg) })
 }

@@ -280,10 +280,18 @@ func (s *Server) supportedCodeChallengeMethods() []string {
 // publishes no metadata and answers 404; an issuer that is not a valid URL
 // is a server_error. The document is public and cacheable for JWKSMaxAge.
 func (s *Server) HandleMetadataRequest(w http.ResponseWriter, r *http.Request) {
+	s.serveMetadataDocument(w, r, "metadata", func() (any, error) { return s.Metadata() })
+}
+
+// serveMetadataDocument serves a public JSON metadata document (RFC 8414
+// 3, OpenID Connect Discovery 1.0 4): GET and HEAD only, 404 without an
+// issuer, a server_error naming what when it cannot be built, cacheable
+// for JWKSMaxAge.
+func (s *Server) serveMetadataDocument(w http.ResponseWriter, r *http.Request, what string, build func() (any, error)) {
 	if !s.publicGetOnly(w, r) {
 		return
 	}
-	md, err := s.Metadata()
+	md, err := build()
 	if stderrors.Is(err, ErrNoIssuer) {
 		http.NotFound(w, r)
 		return
@@ -293,7 +301,7 @@ func (s *Server) HandleMetadataRequest(w http.ResponseWriter, r *http.Request) {
 		body, err = json.Marshal(md)
 	}
 	if err != nil {
-		_ = s.tokenError(w, fmt.Errorf("server: metadata: %w", err))
+		_ = s.tokenError(w, fmt.Errorf("server: %s: %w", what, err))
 		return
 	}
 	writePublicDocument(w, r, hdrJSON, append(body, '\n'))
