@@ -135,8 +135,9 @@ type Config struct {
 	// fields take the defaults. Not read from the file.
 	LoginThrottle  ThrottleConfig `yaml:"-"`
 	ClientThrottle ThrottleConfig `yaml:"-"`
-	// Now is the clock of the throttles and the pages; time.Now when nil.
-	// Not read from the file.
+	// Now is the clock of the throttles, the pages, the signing keys'
+	// rotation and the OpenID Connect decisions (max_age); time.Now when
+	// nil. Not read from the file.
 	Now func() time.Time `yaml:"-"`
 	// Device overrides the settings of the device authorization grant
 	// (RFC 8628): code lifetime, polling interval and the limit on wrong

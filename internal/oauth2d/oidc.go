@@ -57,6 +57,13 @@ func (a *App) setupOpenID(ctx context.Context, ring *atrest.Keyring, source stri
 	oc := server.NewOpenIDConfig(a.idTokens, a.claimsHandler)
 	oc.EndSessionEndpoint = a.issuer + pathLogout
 	a.server.SetOpenIDConfig(oc)
+	if a.cfg.Now != nil {
+		// prompt and max_age are decided on the pages' clock, which
+		// records auth_time, and codes and tokens (whose ID tokens
+		// carry it) expire on it too.
+		a.server.SetClock(a.cfg.Now)
+		a.manager.SetClock(a.cfg.Now)
+	}
 	return nil
 }
 
