@@ -85,13 +85,19 @@ type walked struct {
 // browser is sent to the client.
 func (b *browser) walk(authorize, username, password, decision string) walked {
 	b.t.Helper()
+	return b.walkTo(authorize, rpRedirect, username, password, decision)
+}
+
+// walkTo is walk for a client whose redirect URI is redirect.
+func (b *browser) walkTo(authorize, redirect, username, password, decision string) walked {
+	b.t.Helper()
 	var w walked
 	next := authorize
 	for range 8 {
 		resp, _ := b.get(next)
 		loc := resp.Header.Get("Location")
 		switch {
-		case resp.StatusCode == http.StatusFound && strings.HasPrefix(loc, rpRedirect):
+		case resp.StatusCode == http.StatusFound && strings.HasPrefix(loc, redirect):
 			u, err := url.Parse(loc)
 			if err != nil {
 				b.t.Fatal(err)

@@ -11,7 +11,10 @@ import (
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/oauth2"
+
+	"github.com/oauth2d/oauth2/store"
 )
 
 // TestOpenID_GoOIDCRelyingPartySignsInOverHTTP is the relying party of
@@ -392,4 +395,93 @@ func authTimeOf(t *testing.T, srv *testServer, code string) int64 {
 	var c idTokenClaims
 	_ = idt.Claims(&c)
 	return c.AuthTime
+}
+
+// TestPairwiseSubjects_DifferPerSectorAndAgreeAcrossProcesses covers
+// pairwise subject identifiers (Core 8.1): two clients of different
+// sectors get different subs for one user, neither the username; two
+// processes sharing the store compute the same sub (the pairwise secret is
+// kept in the store); UserInfo's sub is the ID token's (Core 5.3.2).
+func TestPairwiseSubjects_DifferPerSectorAndAgreeAcrossProcesses(t *testing.T) {
+	const otherRedirect = "https://other.example/cb"
+	ts, err := store.NewMemoryTokenStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := oidcConfig()
+	cfg.Clients[0].SubjectType = "pairwise"
+	cfg.Clients = append(cfg.Clients, ClientConfig{ID: "other", Secret: "other-secret-value", RedirectURIs: []string{otherRedirect},
+		GrantTypes: []string{"authorization_code"}, Scopes: []string{"openid"}, SubjectType: "pairwise"})
+	cfg.TokenStore, cfg.Secret, cfg.Issuer = ts, testAtRestSecret, "http://oauth2d.test"
+	a, c := serveApp(t, cfg), serveApp(t, cfg)
+	subOf := func(srv *testServer, clientID, secret, redirect string) (sub, access string) {
+		t.Helper()
+		b := newBrowser(t, srv)
+		b.origin = cfg.Issuer
+		q := url.Values{"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {redirect}, "scope": {"openid"},
+			"state": {"s"}, "nonce": {"n"}, "code_challenge": {testChallenge()}, "code_challenge_method": {"S256"}}
+		w := b.walkTo("/authorize?"+q.Encode(), redirect, testUsername, testPassword, "allow")
+		resp, body := tokenRequest(t, srv, clientID, secret, url.Values{"grant_type": {"authorization_code"},
+			"code": {w.query.Get("code")}, "redirect_uri": {redirect}, "code_verifier": {testVerifier}})
+		raw, _ := body["id_token"].(string)
+		if resp.StatusCode != http.StatusOK || raw == "" {
+			t.Fatalf("token response %d: %v", resp.StatusCode, body["error"])
+		}
+		tok, _, err := jwt.NewParser().ParseUnverified(raw, jwt.MapClaims{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub, _ = tok.Claims.GetSubject()
+		return sub, body["access_token"].(string)
+	}
+	subA, access := subOf(a, testClientID, testClientSecret, rpRedirect)
+	subC, _ := subOf(c, testClientID, testClientSecret, rpRedirect)
+	subOther, _ := subOf(a, "other", "other-secret-value", otherRedirect)
+	if subA == testUsername || subA == "" || subA != subC || subOther == subA || subOther == testUsername {
+		t.Fatalf("pairwise subs: rp at A %q, rp at C %q, other %q", subA, subC, subOther)
+	}
+	req, _ := http.NewRequest(http.MethodGet, c.URL+"/userinfo", nil)
+	req.Header.Set("Authorization", "Bearer "+access)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ui map[string]any
+	if err := json.Unmarshal([]byte(readBody(t, resp)), &ui); err != nil || ui["sub"] != subA {
+		t.Fatalf("UserInfo sub %v (%v), want the ID token's %q", ui["sub"], err, subA)
+	}
+}
+
+// TestUserInfo_ErrorsThroughTheServer covers the UserInfo endpoint's
+// answers to bad requests at /userinfo (Core 5.3.3, RFC 6750 3.1).
+func TestUserInfo_ErrorsThroughTheServer(t *testing.T) {
+	srv := startApp(t, oidcConfig())
+	_, plain := tokenRequest(t, srv, testClientID, testClientSecret, url.Values{"grant_type": {"client_credentials"}, "scope": {"read"}})
+	tests := []struct {
+		name, method, auth string
+		status             int
+		challenge          string
+	}{
+		{"NoToken", http.MethodGet, "", http.StatusUnauthorized, "Bearer"},
+		{"UnknownToken", http.MethodGet, "Bearer not-a-token", http.StatusUnauthorized, `Bearer error="invalid_token"`},
+		{"TokenWithoutOpenID", http.MethodGet, "Bearer " + plain["access_token"].(string), http.StatusForbidden, `Bearer error="insufficient_scope"`},
+		{"MethodNotAllowed", http.MethodPut, "", http.StatusMethodNotAllowed, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, srv.URL+"/userinfo", nil)
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			readBody(t, resp)
+			if resp.StatusCode != tt.status || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), tt.challenge) ||
+				(tt.challenge == "") != (resp.Header.Get("WWW-Authenticate") == "") {
+				t.Fatalf("status %d WWW-Authenticate %q, want %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), tt.status, tt.challenge)
+			}
+		})
+	}
 }
