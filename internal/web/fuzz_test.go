@@ -141,7 +141,7 @@ func FuzzReadSession_AcceptsOnlySignedLiveSessions(f *testing.F) {
 }
 
 // fuzzForms are the forms that CSRF tokens are bound to.
-var fuzzForms = []string{"login", "consent", formDevice, formDeviceConsent}
+var fuzzForms = []string{"login", "consent", formDevice, formDeviceConsent, formSignOut, formLogout}
 
 // sessionIDOf maps any string to what a session ID can be: base64url
 // characters (randomID), so that the fuzzer explores IDs the server could
