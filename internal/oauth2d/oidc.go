@@ -3,6 +3,7 @@ package oauth2d
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	stderrors "errors"
 	"fmt"
 	"net/http"
@@ -135,6 +136,29 @@ func (a *App) openIDPages(wc *web.Config) {
 	wc.SessionIdle = a.cfg.Session.IdleTimeout
 	wc.IDTokenHint = a.idTokens.ParseIDTokenHint
 	wc.Subject = a.subjects.Subject
+	wc.ClaimNames = a.claimNames
+}
+
+// claimNames returns the names of the claims the user has values for, for
+// the consent page.
+func (a *App) claimNames(ctx context.Context, username string) ([]string, error) {
+	c, err := a.userClaims(ctx, username)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("oauth2d: the claims of a user: %w", err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("oauth2d: the claims of a user: %w", err)
+	}
+	out := make([]string, 0, len(m))
+	for name := range m {
+		out = append(out, name)
+	}
+	return out, nil
 }
 
 // openIDRoutes adds the OpenID Connect endpoints to routes().

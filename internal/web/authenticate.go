@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/oauth2d/oauth2"
@@ -76,6 +77,13 @@ func (p *Pages) UserAuthentication(w http.ResponseWriter, r *http.Request, req *
 		if msg := loginReasons[req.Reason]; msg != "" {
 			q.Set("reason", req.Reason.String())
 		}
+		if !q.Has("login_hint") && (req.Reason == oidc.ReasonPromptLogin || req.Reason == oidc.ReasonMaxAge) {
+			// The signed-in user signs in again: their name is filled
+			// in; "Not you? Sign out" is on the page.
+			if s, ok := p.currentSession(r); ok {
+				q.Set("login_hint", s.User)
+			}
+		}
 		p.redirect(w, r, p.path("/login")+"?"+q.Encode())
 		return nil, nil, nil
 	case server.InteractionConsent:
@@ -103,7 +111,11 @@ func (p *Pages) whoIsSignedIn(r *http.Request, req *server.AuthorizeRequest, ret
 		AMR:       []string{amrPassword},
 		SessionID: s.ID,
 	}
-	pend := &Pending{user: s.User, clientID: req.ClientID, claims: requestedClaims(req)}
+	claims, err := p.requestedClaims(ctx, req, s.User)
+	if err != nil {
+		return nil, nil, err
+	}
+	pend := &Pending{user: s.User, clientID: req.ClientID, claims: claims}
 	if _, err := p.kv.Take(ctx, approveKey(s.ID, ret)); err == nil {
 		auth.ConsentedNow, pend.consented = true, true
 	} else if !stderrors.Is(err, oauth2.ErrNotFound) {
@@ -143,8 +155,11 @@ func (p *Pages) askConsent(w http.ResponseWriter, r *http.Request, req *server.A
 		// The session ended between the server's two questions.
 		return errors.WithDescription(errors.ErrAccessDenied, "The End-User's session ended")
 	}
-	rec := consentRequest{SID: s.ID, User: s.User, ClientID: req.ClientID, Scope: req.Scope, Return: ret,
-		Claims: requestedClaims(req)}
+	claims, err := p.requestedClaims(r.Context(), req, s.User)
+	if err != nil {
+		return err
+	}
+	rec := consentRequest{SID: s.ID, User: s.User, ClientID: req.ClientID, Scope: req.Scope, Return: ret, Claims: claims}
 	if u, err := url.Parse(req.RedirectURI); err == nil {
 		rec.RedirectHost = u.Host
 	}
@@ -178,13 +193,14 @@ func (p *Pages) Issued(ctx context.Context, pend *Pending, scope string) error {
 	return stderrors.Join(errs...)
 }
 
-// requestedClaims returns the names of the claims about the user that the
+// requestedClaims returns the names of the claims about user that the
 // request asks for: those of its scope values (OpenID Connect Core 1.0
-// 5.4) and of its claims parameter, for the ID token and UserInfo (5.5).
-// An OAuth 2.0 request asks for none.
-func requestedClaims(req *server.AuthorizeRequest) []string {
+// 5.4) and of its claims parameter, for the ID token and UserInfo (5.5),
+// that the user has a value for, which are all the client can receive. An
+// OAuth 2.0 request asks for none.
+func (p *Pages) requestedClaims(ctx context.Context, req *server.AuthorizeRequest, user string) ([]string, error) {
 	if req.OpenID == nil {
-		return nil
+		return nil, nil
 	}
 	set := oidc.UserInfoClaims(req.Scope, req.OpenID.Claims)
 	if c := req.OpenID.Claims; c != nil {
@@ -192,7 +208,15 @@ func requestedClaims(req *server.AuthorizeRequest) []string {
 			set.Add(name)
 		}
 	}
-	return set.Names()
+	names := set.Names()
+	if p.claimNames == nil || len(names) == 0 {
+		return names, nil
+	}
+	has, err := p.claimNames(ctx, user)
+	if err != nil {
+		return nil, fmt.Errorf("web: the user's claims: %w", err)
+	}
+	return slices.DeleteFunc(names, func(n string) bool { return !slices.Contains(has, n) }), nil
 }
 
 // loginReasons are shown on the login page when the authorization request

@@ -78,6 +78,11 @@ type Config struct {
 	// token of this server, signature and issuer checked, expiry not.
 	// Without it a logout request with a hint is refused.
 	IDTokenHint func(raw string) (*oidc.IDTokenHint, error)
+	// ClaimNames returns the names of the claims the user has values for
+	// (OpenID Connect Core 1.0 5.1): the consent page lists those of the
+	// requested claims, which are all the client can receive. Without it
+	// every requested claim is listed.
+	ClaimNames func(ctx context.Context, user string) ([]string, error)
 	// Subject returns the sub of userID for client, as its ID tokens
 	// carry it (OpenID Connect Core 1.0 8), to match an id_token_hint
 	// without sid with the signed-in user; the user ID when nil.
@@ -104,6 +109,7 @@ type Pages struct {
 	sessionIdle time.Duration
 	consentTTL  time.Duration
 	idTokenHint func(string) (*oidc.IDTokenHint, error)
+	claimNames  func(context.Context, string) ([]string, error)
 	subject     func(oauth2.ClientInfo, string) (string, error)
 
 	origin string // scheme://host[:port] of the issuer
@@ -138,6 +144,7 @@ func New(ctx context.Context, cfg Config) (*Pages, error) {
 		sessionIdle: cfg.SessionIdle,
 		consentTTL:  cfg.ConsentTTL,
 		idTokenHint: cfg.IDTokenHint,
+		claimNames:  cfg.ClaimNames,
 		subject:     cfg.Subject,
 		origin:      iss.Scheme + "://" + iss.Host,
 		base:        strings.TrimSuffix(iss.Path, "/"),
