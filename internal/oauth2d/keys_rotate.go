@@ -21,7 +21,7 @@ import (
 	"github.com/oauth2d/oauth2/server"
 )
 
-// The signing keys (docs/architecture.md section 5, docs/config.md
+// The signing keys (docs/architecture.md section 2.5, docs/config.md
 // signing). Every process that shares the store signs with the same key
 // set, kept in the store under keySetName: the keys with their private
 // parts and their times (generates.EncodeKeys), sealed with the at-rest

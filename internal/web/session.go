@@ -15,7 +15,7 @@ import (
 )
 
 // Sessions are kept server-side, in the KVStore that every process shares
-// (docs/architecture.md section 5): the cookie holds only a random handle,
+// (docs/architecture.md section 2.5): the cookie holds only a random handle,
 // signed so that a forged cookie costs no store round trip. Two entries
 // make a session:
 //

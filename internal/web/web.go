@@ -1,9 +1,11 @@
 // Package web serves the pages a person sees during an authorization
-// request (RFC 6749 4.1.1): the login form, the consent page and the error
-// page, with signed session cookies, CSRF tokens, origin checks and login
-// throttling. State that every server process must share (the HMAC key,
-// spent CSRF tokens, remembered consent, throttling counters) lives in the
-// store's oauth2.KVStore.
+// request (RFC 6749 4.1.1, OpenID Connect Core 1.0 3.1.2.3): the login
+// form, the consent page, the error page, and the end_session_endpoint of
+// RP-Initiated Logout 1.0 with its confirmation page, with server-side
+// sessions, CSRF tokens, origin checks and login throttling. State that
+// every server process must share (the HMAC key, sessions, spent CSRF
+// tokens, remembered consent, throttling counters) lives in the store's
+// oauth2.KVStore (docs/architecture.md section 2.5).
 //
 // Pages follow RFC 9700 4.16 (docs/architecture.md, security): no framing
 // (frame-ancestors 'none', X-Frame-Options), no referrer, no caching, a
