@@ -2,6 +2,10 @@ package oauth2d
 
 import (
 	"context"
+	"fmt"
+	"html"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -9,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -52,7 +57,8 @@ func newChromium(t *testing.T) context.Context {
 // prompt=login (the login page again, saying why), max_age (the login
 // page for a session older than it), RP-initiated logout with the
 // id_token_hint and a post_logout_redirect_uri (back at the client with
-// the state, signed out), and a logout without a hint (the confirmation
+// the state, signed out), by GET and by a form posted from another site,
+// and a logout without a hint (the confirmation
 // page, then the signed-out page). The screenshots are saved to
 // $OAUTH2_TEST_ARTIFACTS.
 func TestBrowser_OpenIDConnectPromptsConsentAndLogout(t *testing.T) {
@@ -210,6 +216,55 @@ func TestBrowser_OpenIDConnectPromptsConsentAndLogout(t *testing.T) {
 	do("prompt=none after the logout", chromedp.Navigate(u))
 	if q := arrive(); q.Get("error") != "login_required" {
 		t.Fatalf("prompt=none after the logout: %v", redactQuery(q))
+	}
+
+	// A relying party on another site posts its logout form: the 303 to
+	// the GET carries the session cookie, which the cross-site POST does
+	// not (SameSite=Lax), so the session ends.
+	u, v = authURL("posted")
+	do("sign in for the posted logout", chromedp.Navigate(u))
+	signIn("sign in for the posted logout")
+	hint, _ = idToken(arrive(), v)
+	cookies, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{srv.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var session *http.Cookie
+	for _, c := range cookies.Cookies {
+		if c.Name == "oauth2d_session" {
+			session = &http.Cookie{Name: c.Name, Value: c.Value}
+		}
+	}
+	if session == nil {
+		t.Fatal("the browser holds no session cookie after signing in")
+	}
+	rpPage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><title>rp</title><form method="post" action="%s/logout">`+
+			`<input type="hidden" name="id_token_hint" value="%s"><input type="hidden" name="post_logout_redirect_uri" value="%s">`+
+			`<input type="hidden" name="state" value="posted"><button id="rp-logout" type="submit">Log out</button></form>`,
+			srv.URL, html.EscapeString(hint), html.EscapeString(afterLogout))
+	}))
+	t.Cleanup(rpPage.Close)
+	// localhost, not 127.0.0.1: another site than the issuer's.
+	rpURL := strings.Replace(rpPage.URL, "127.0.0.1", "localhost", 1)
+	do("the relying party's logout form", chromedp.Navigate(rpURL), chromedp.WaitVisible(chromedp.ID("rp-logout")),
+		chromedp.Click(chromedp.ID("rp-logout")))
+	if q := arrive(); q.Get("after") != "logout" || q.Get("state") != "posted" {
+		t.Fatalf("posted logout: back at the client with %v", q)
+	}
+	// The session ended in the store, not only in this browser: its
+	// cookie, sent again, signs nobody in.
+	probe, _ := authURL("none-4", oauth2.SetAuthURLParam("prompt", "none"))
+	req, _ := http.NewRequest(http.MethodGet, probe, nil)
+	req.AddCookie(session)
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readBody(t, resp)
+	if loc, _ := url.Parse(resp.Header.Get("Location")); loc == nil || loc.Query().Get("error") != "login_required" {
+		t.Fatalf("the session's cookie after the posted logout: status %d Location %q, want login_required", resp.StatusCode, resp.Header.Get("Location"))
 	}
 
 	// A logout without a hint asks first.

@@ -350,9 +350,14 @@ func (s *keyStore) load(ctx context.Context) (*generates.KeySet, error) {
 	if !ok {
 		return nil, stderrors.New("oauth2d: the key set in the store has no current signing key")
 	}
-	s.mu.Lock()
-	s.last = nil
-	s.mu.Unlock()
+	// What reload compares with from now on: the set as stored, which
+	// another process may have changed since ensure read it.
+	if _, err := s.reload(ctx, ks); err != nil {
+		return nil, err
+	}
+	if cur, ok = ks.Current(); !ok {
+		return nil, stderrors.New("oauth2d: the key set in the store has no current signing key")
+	}
 	s.log.Info("signing key loaded", "kid", cur.KeyID, "alg", cur.Method.Alg())
 	return ks, nil
 }

@@ -2,7 +2,9 @@ package oauth2d
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"slices"
@@ -504,5 +506,41 @@ func TestUserInfo_ErrorsThroughTheServer(t *testing.T) {
 				t.Fatalf("status %d WWW-Authenticate %q, want %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), tt.status, tt.challenge)
 			}
 		})
+	}
+}
+
+// TestDiscovery_IssuerWithAPathServesTheOpenIDEndpointsUnderIt covers an
+// issuer with a path (Discovery 1.0 4.1): the configuration is at the
+// issuer's path followed by /.well-known/openid-configuration, and the
+// endpoints it lists are served under the issuer's path.
+func TestDiscovery_IssuerWithAPathServesTheOpenIDEndpointsUnderIt(t *testing.T) {
+	cfg := oidcConfig()
+	cfg.Issuer = "http://oauth2d.test/auth"
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	app, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	get := func(path string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		app.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		return rec
+	}
+	rec := get("/auth/.well-known/openid-configuration")
+	var md map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &md); rec.Code != http.StatusOK || err != nil {
+		t.Fatalf("configuration: %d %v", rec.Code, err)
+	}
+	if md["issuer"] != cfg.Issuer || md["userinfo_endpoint"] != cfg.Issuer+"/userinfo" || md["end_session_endpoint"] != cfg.Issuer+"/logout" {
+		t.Fatalf("issuer %v userinfo_endpoint %v end_session_endpoint %v", md["issuer"], md["userinfo_endpoint"], md["end_session_endpoint"])
+	}
+	if rfc := get("/.well-known/oauth-authorization-server/auth"); rfc.Body.String() != rec.Body.String() {
+		t.Fatal("the RFC 8414 document of the issuer differs from its OpenID configuration")
+	}
+	for path, want := range map[string]int{"/auth/userinfo": http.StatusUnauthorized, "/auth/logout": http.StatusSeeOther, "/auth/logout/done": http.StatusOK} {
+		if got := get(path).Code; got != want {
+			t.Errorf("GET %s: %d, want %d", path, got, want)
+		}
 	}
 }

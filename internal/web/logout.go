@@ -95,9 +95,10 @@ func (p *Pages) signOutForm(w http.ResponseWriter, r *http.Request, data *page, 
 
 // Logout serves GET and POST /logout: a logout request of a relying party
 // (RP-Initiated Logout 1.0 2), or, for a POST with a CSRF token, the
-// confirmation page's answer or the pages' sign-out form.
+// confirmation page's answer or the pages' sign-out form. A relying
+// party's POST is answered with a 303 to the same request as a GET, which
+// carries the session cookie.
 func (p *Pages) Logout(w http.ResponseWriter, r *http.Request) {
-	var params url.Values
 	switch r.Method {
 	case http.MethodPost:
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
@@ -109,14 +110,22 @@ func (p *Pages) Logout(w http.ResponseWriter, r *http.Request) {
 			p.logoutForm(w, r)
 			return
 		}
-		params = r.PostForm
-	default:
-		q, err := url.ParseQuery(r.URL.RawQuery)
-		if err != nil {
-			p.logoutRefused(w, badLogout("The sign-out link is malformed."))
-			return
+		// A relying party's form, posted from its own site: the browser
+		// sends no SameSite=Lax session cookie with a cross-site POST,
+		// but does with the top-level GET a 303 leads to.
+		q := url.Values{}
+		for _, name := range logoutParams {
+			if v, ok := r.PostForm[name]; ok {
+				q[name] = v
+			}
 		}
-		params = q
+		p.redirect(w, r, p.path("/logout")+"?"+q.Encode())
+		return
+	}
+	params, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		p.logoutRefused(w, badLogout("The sign-out link is malformed."))
+		return
 	}
 	ctx := r.Context()
 	lr, lerr := p.parseLogout(ctx, params)
