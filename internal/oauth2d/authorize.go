@@ -18,7 +18,8 @@ import (
 // pending until the code is issued (a consent to remember, the request's
 // sign-in mark to spend) waits in the request's record for authManager.
 func (a *App) userAuthentication(w http.ResponseWriter, r *http.Request, req *server.AuthorizeRequest) (*server.Authentication, error) {
-	auth, pending, err := a.web.UserAuthentication(w, r, req)
+	// A request sent whole resumes with its own query.
+	auth, pending, err := a.web.UserAuthentication(w, r, req, "")
 	if err == nil && pending != nil {
 		if rw := recordOf(r.Context()); rw != nil {
 			rw.pending = pending

@@ -62,10 +62,13 @@ type Pending struct {
 // request's login_hint and the reason) or to the consent page, under a
 // one-time reference to the validated request, and returns nil.
 //
-// Pending, when not nil, is to be passed to Issued once the code or token
-// of the request is issued: a consent is remembered only then.
-func (p *Pages) UserAuthentication(w http.ResponseWriter, r *http.Request, req *server.AuthorizeRequest) (*server.Authentication, *Pending, error) {
-	ret := p.returnPath(r)
+// resume, when not "", is the query the pages send the browser back to
+// /authorize with instead of the request's own (a pushed request's
+// client_id and request_uri, RFC 9126 4). Pending, when not nil, is to be
+// passed to Issued once the code or token of the request is issued: a
+// consent is remembered only then.
+func (p *Pages) UserAuthentication(w http.ResponseWriter, r *http.Request, req *server.AuthorizeRequest, resume string) (*server.Authentication, *Pending, error) {
+	ret := p.returnPath(r, resume)
 	switch req.Interaction {
 	case server.InteractionNone:
 		return p.whoIsSignedIn(r, req, ret)

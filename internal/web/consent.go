@@ -135,10 +135,15 @@ func (p *Pages) RememberConsent(ctx context.Context, user, clientID, scope strin
 }
 
 // returnPath is the path and query of an authorization request, where
-// the login and consent pages send the browser back to.
-func (p *Pages) returnPath(r *http.Request) string {
+// the login and consent pages send the browser back to: resume when set
+// (the query a pushed authorization request resumes with, client_id and
+// request_uri, RFC 9126 4), else the request's own query or form.
+func (p *Pages) returnPath(r *http.Request, resume string) string {
 	q := r.URL.RawQuery
-	if r.Method == http.MethodPost {
+	switch {
+	case resume != "":
+		q = resume
+	case r.Method == http.MethodPost:
 		q = r.Form.Encode()
 	}
 	return p.path("/authorize") + "?" + q

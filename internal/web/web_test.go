@@ -369,7 +369,7 @@ func TestUserAuthentication_SendsToLoginThenConsentAndRemembersOnlyOnIssue(t *te
 		_ = r.ParseForm()
 		req.Interaction = in
 		rec := httptest.NewRecorder()
-		auth, pend, err := p.UserAuthentication(rec, r, req)
+		auth, pend, err := p.UserAuthentication(rec, r, req, "")
 		return rec, auth, pend, err
 	}
 	// Nobody signed in: no answer, nothing written; then the login page.
@@ -418,5 +418,23 @@ func TestUserAuthentication_SendsToLoginThenConsentAndRemembersOnlyOnIssue(t *te
 	// The consent is stored under a hash, never under the user's name.
 	if _, err := kv.Get(ctx, "oauth2d/web/consent/alice"); !errors.Is(err, oauth2.ErrNotFound) {
 		t.Fatal("consent stored under a clear key")
+	}
+}
+
+func TestUserAuthentication_PushedRequestResumesWithItsRequestURI(t *testing.T) {
+	p, _, _ := newPages(t, "http://localhost:9096")
+	// The server has replaced the form with the pushed parameters; the
+	// browser comes back with client_id and request_uri (RFC 9126 4).
+	r := httptest.NewRequest(http.MethodGet, "/authorize?client_id=app&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3Ax", nil)
+	_ = r.ParseForm()
+	r.Form = url.Values{"client_id": {"app"}, "scope": {"read"}, "redirect_uri": {"https://app.example/cb"}}
+	resume := url.Values{"client_id": {"app"}, "request_uri": {"urn:ietf:params:oauth:request_uri:x"}}.Encode()
+	rec := httptest.NewRecorder()
+	req := &server.AuthorizeRequest{ClientID: "app", Scope: "read", Interaction: server.InteractionLogin}
+	if _, _, err := p.UserAuthentication(rec, r, req, resume); err != nil {
+		t.Fatal(err)
+	}
+	if want := "/login?return=" + url.QueryEscape("/authorize?"+resume); rec.Header().Get("Location") != want {
+		t.Fatalf("Location %q, want %q", rec.Header().Get("Location"), want)
 	}
 }
