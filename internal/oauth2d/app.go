@@ -28,6 +28,7 @@ import (
 	"github.com/oauth2d/oauth2/internal/web"
 	"github.com/oauth2d/oauth2/manage"
 	"github.com/oauth2d/oauth2/models"
+	"github.com/oauth2d/oauth2/oidc"
 	"github.com/oauth2d/oauth2/server"
 	"github.com/oauth2d/oauth2/store"
 )
@@ -51,6 +52,12 @@ type App struct {
 	keys    *generates.KeySet
 	web     *web.Pages
 	tls     *tlsFiles // nil when the server serves plain HTTP (tls.go)
+
+	// OpenID Connect (oidc.go, keys_rotate.go).
+	keyStore   *keyStore
+	idTokens   *generates.JWTIDTokenGenerate
+	subjects   *oidc.Subjects
+	userClaims func(ctx context.Context, username string) (oidc.Claims, error)
 
 	// ips finds the client address of a request; clientGate throttles
 	// client authentications by client and address, loginThrottle
@@ -130,7 +137,8 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.keys, err = loadSigningKeys(ctx, a.kv, ring, source, a.log); err != nil {
+	a.keyStore = a.newKeyStore(ring, source)
+	if a.keys, err = a.keyStore.load(ctx); err != nil {
 		return nil, err
 	}
 	if err := a.loadClients(); err != nil {
@@ -155,6 +163,9 @@ func New(cfg Config) (*App, error) {
 	a.clientGate = throttle.NewGate(cfg.ClientThrottle.limiter(a.kv, "client", a.now), confidential, throttle.GateConfig{})
 	a.manager = a.newManager()
 	a.server = a.newServer()
+	if err := a.setupOpenID(ctx, ring, source); err != nil {
+		return nil, err
+	}
 	wc := web.Config{
 		Issuer:     a.issuer,
 		KV:         a.kv,
@@ -166,6 +177,7 @@ func New(cfg Config) (*App, error) {
 		Now:        cfg.Now,
 		Sealer:     &webSealer{ring: ring, source: source, log: a.log},
 	}
+	a.openIDPages(&wc)
 	if a.deviceEnabled() {
 		wc.Device = a.server
 	}
@@ -174,6 +186,7 @@ func New(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("oauth2d: pages: %w", err)
 	}
 	a.handler = a.middleware(a.routes())
+	go a.reloadKeys()
 	ok = true
 	return a, nil
 }
@@ -233,6 +246,10 @@ func (a *App) loadClients() error {
 			Public:                  c.Public,
 			TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
 			JWKS:                    slices.Clone([]byte(c.JWKS)),
+			// OpenID Connect.
+			PostLogoutRedirectURIs:   slices.Clone(c.PostLogoutRedirectURIs),
+			SubjectType:              c.SubjectType,
+			IDTokenSignedResponseAlg: c.IDTokenSignedResponseAlg,
 		}
 		applyClientProtocol(cl, &c) // config_protocol.go
 		if cl.Public && cl.TokenEndpointAuthMethod == "" {
@@ -379,7 +396,7 @@ func (a *App) newServer() *server.Server {
 	a.addProtocolAuthenticators(s) // RFC 8705 2 (protocol.go)
 	// The pages are made after the server, which they use for the device
 	// grant; the hook reaches them when it is called.
-	s.SetUserAuthorizationHandler(a.userAuthorization)
+	s.SetUserAuthenticationHandler(a.userAuthentication)
 	if a.cfg.Grants.Password {
 		s.SetPasswordAuthorizationHandler(a.passwordAuthorization)
 	}
@@ -490,7 +507,7 @@ func (a *App) routes() *router {
 	handle(server.PathPushedAuthorization, a.handlePAR)
 	// RFC 8414 3 and RFC 7517 5: public documents, GET and HEAD; the
 	// server answers other methods with 405.
-	handle(server.PathMetadata, a.server.HandleMetadataRequest)
+	handle(server.PathMetadata, a.handleMetadata)
 	handle(server.PathJWKS, a.server.HandleJWKSRequest)
 	handle("GET /login", a.web.LoginForm)
 	handle("POST /login", a.web.Login)
@@ -502,6 +519,7 @@ func (a *App) routes() *router {
 		handle("POST /device", a.web.Device)
 		handle("GET /device/done", a.web.DeviceDone)
 	}
+	a.openIDRoutes(handle)
 	handle("GET /healthz", a.handleHealth)
 	if a.cfg.MetricsListen == "" {
 		// Otherwise served on its own address (run.go).

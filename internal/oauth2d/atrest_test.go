@@ -75,7 +75,7 @@ func TestKeys_PrivateKeysAreEncryptedInTheStore(t *testing.T) {
 	}
 	defer a.Close()
 	ring, _ := atrest.New(secretOne)
-	for _, name := range []string{signingKeyName, hmacKeyName} {
+	for _, name := range []string{keySetName, hmacKeyName, pairwiseSecretName} {
 		v := raw(t, kv, name)
 		if !atrest.IsSealed(v) || bytes.Contains(v, []byte("PRIVATE KEY")) {
 			t.Fatalf("%s is kept in the clear", name)
@@ -138,7 +138,8 @@ func TestKeys_WrongSecretStopsStartupAndChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer first.Close()
-	before := map[string][]byte{signingKeyName: raw(t, kv, signingKeyName), hmacKeyName: raw(t, kv, hmacKeyName)}
+	before := map[string][]byte{keySetName: raw(t, kv, keySetName), hmacKeyName: raw(t, kv, hmacKeyName),
+		pairwiseSecretName: raw(t, kv, pairwiseSecretName)}
 	_, err = newApp(ts, secretTwo)
 	var wrong *errWrongSecret
 	if !errors.As(err, &wrong) || !strings.Contains(err.Error(), "encrypted with another secret") ||
@@ -189,7 +190,7 @@ func TestKeys_SecretRotationKeepsTheKeys(t *testing.T) {
 			}
 			during.Close()
 			ring, _ := atrest.New(secretTwo)
-			for _, name := range []string{signingKeyName, hmacKeyName} {
+			for _, name := range []string{keySetName, hmacKeyName, pairwiseSecretName} {
 				if _, current, err := ring.Open(name, raw(t, kv, name)); err != nil || !current {
 					t.Fatalf("%s is not encrypted with the new secret: %v", name, err)
 				}

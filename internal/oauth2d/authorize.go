@@ -5,51 +5,31 @@ import (
 	"net/http"
 
 	"github.com/oauth2d/oauth2"
-	"github.com/oauth2d/oauth2/internal/web"
 	"github.com/oauth2d/oauth2/manage"
+	"github.com/oauth2d/oauth2/server"
 )
 
-// userAuthorization is the server's UserAuthorizationHandler. The server
-// has checked the client, the redirect URI and the response type; this
-// checks the rest of the request before anybody is asked to sign in
-// (checkAuthorizeRequest), so that the login and consent pages only ever
-// serve a request that can be granted, then hands it to the pages. An
-// error here is redirected to the client with state and iss (RFC 6749
-// 4.1.2.1, RFC 9207).
-func (a *App) userAuthorization(w http.ResponseWriter, r *http.Request) (string, error) {
-	req, err := a.checkAuthorizeRequest(r)
-	if err != nil {
-		return "", err
+// userAuthentication is the server's UserAuthenticationHandler. The server
+// has validated the whole request before calling it (client, redirect URI,
+// response type, scope, PKCE, and the OpenID Connect parameters), so that
+// the login and consent pages only ever serve a request that can be
+// granted; it decides from prompt, max_age and id_token_hint which page,
+// if any, is needed. The pages answer (internal/web); what they leave
+// pending until the code is issued (a consent to remember, the request's
+// sign-in mark to spend) waits in the request's record for authManager.
+func (a *App) userAuthentication(w http.ResponseWriter, r *http.Request, req *server.AuthorizeRequest) (*server.Authentication, error) {
+	// A request sent whole resumes with its own query; a pushed one with
+	// its client_id and request_uri (RFC 9126 4, protocol.go).
+	rw := recordOf(r.Context())
+	var resume string
+	if rw != nil {
+		resume = resumeQuery(req.ClientID, rw.requestURI)
 	}
-	user, approved, err := a.web.UserAuthorization(w, r, req)
-	if err == nil && approved {
-		if rw := recordOf(r.Context()); rw != nil {
-			rw.rememberConsent = true
-		}
+	auth, pending, err := a.web.UserAuthentication(w, r, req, resume)
+	if err == nil && pending != nil && rw != nil {
+		rw.pending = pending
 	}
-	return user, err
-}
-
-// checkAuthorizeRequest returns the request for the pages. The server has
-// validated all of it before calling the UserAuthorizationHandler: the
-// client, the redirect URI, the response type, and with the library's one
-// policy the client's right to the grant, its scope and the PKCE
-// parameters (server.CodeChallengeChecker), so that the login and consent
-// pages only ever serve a request that can be granted.
-func (a *App) checkAuthorizeRequest(r *http.Request) (web.Request, error) {
-	form := r.Form
-	req := web.Request{ClientID: form.Get("client_id"), Scope: form.Get("scope")}
-	client, err := a.manager.GetClient(r.Context(), req.ClientID)
-	if err != nil {
-		return req, err
-	}
-	req.RedirectURI, err = a.manager.ValidateRedirectURI(r.Context(), client, form.Get("redirect_uri"))
-	if rw := recordOf(r.Context()); rw != nil {
-		// A pushed request: r.Form holds the pushed parameters (the
-		// scope the pages show); it resumes with its request_uri.
-		req.Query = resumeQuery(req.ClientID, rw.requestURI)
-	}
-	return req, err
+	return auth, err
 }
 
 // authManager is the manager the server uses: *manage.Manager, whose
@@ -61,8 +41,9 @@ type authManager struct {
 }
 
 // GenerateAuthToken issues the code (or implicit token) of an approved
-// authorization request, then remembers the consent the user gave on the
-// consent page for it, and counts an implicit token.
+// authorization request, then completes what the pages left pending for
+// it (a consent the user just gave is remembered only now, for the scope
+// granted), and counts an implicit token.
 func (m *authManager) GenerateAuthToken(ctx context.Context, rt oauth2.ResponseType, tgr *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
 	ti, err := m.Manager.GenerateAuthToken(ctx, rt, tgr)
 	if err != nil {
@@ -73,9 +54,10 @@ func (m *authManager) GenerateAuthToken(ctx context.Context, rt oauth2.ResponseT
 		a.metrics.issued("implicit")
 	}
 	if tgr.Request != nil {
-		if rw := recordOf(tgr.Request.Context()); rw != nil && rw.rememberConsent {
-			rw.rememberConsent = false
-			if err := a.web.RememberConsent(ctx, tgr.UserID, tgr.ClientID, tgr.Scope); err != nil {
+		if rw := recordOf(tgr.Request.Context()); rw != nil && rw.pending != nil {
+			pending := rw.pending
+			rw.pending = nil
+			if err := a.web.Issued(ctx, pending, tgr.Scope); err != nil {
 				// The code is issued; the user is asked again next time.
 				a.log.Error("consent: remember", "err", err)
 			}

@@ -34,6 +34,14 @@ const (
 	DefaultCodeTTL    = 10 * time.Minute
 	DefaultAccessTTL  = 2 * time.Hour
 	DefaultRefreshTTL = 720 * time.Hour
+	// DefaultSessionTTL and DefaultSessionIdle are the absolute lifetime
+	// and the idle timeout of a sign-in session.
+	DefaultSessionTTL  = 8 * time.Hour
+	DefaultSessionIdle = time.Hour
+	// DefaultSigningAlg is the algorithm of the signing key: RS256, which
+	// every relying party and resource server supports (OpenID Connect
+	// Core 1.0 15.1, RFC 9068 2.1).
+	DefaultSigningAlg = "RS256"
 )
 
 // Environment variables that override the configuration file.
@@ -106,6 +114,16 @@ type Config struct {
 	// (config_protocol.go).
 	ProtocolConfig
 
+	// OpenID Connect (oidc.go): the sign-in sessions of the pages and the
+	// algorithm of the server's signing key.
+	Session SessionConfig
+	Signing SigningConfig
+	// KeyReloadInterval is how often the App reads the signing keys from
+	// the store, to see the keys other processes (or `oauth2d keys
+	// rotate`) added; DefaultKeyReloadInterval when zero. Not read from
+	// the file.
+	KeyReloadInterval time.Duration `yaml:"-"`
+
 	// Logger receives the server's logs. When nil, they are written as
 	// text to the process's standard error, buffered and written out every
 	// 100ms and at App.Close, as the oauth2d command writes them. Not read
@@ -120,8 +138,9 @@ type Config struct {
 	// fields take the defaults. Not read from the file.
 	LoginThrottle  ThrottleConfig `yaml:"-"`
 	ClientThrottle ThrottleConfig `yaml:"-"`
-	// Now is the clock of the throttles and the pages; time.Now when nil.
-	// Not read from the file.
+	// Now is the clock of the throttles, the pages, the signing keys'
+	// rotation and the OpenID Connect decisions (max_age); time.Now when
+	// nil. Not read from the file.
 	Now func() time.Time `yaml:"-"`
 	// Device overrides the settings of the device authorization grant
 	// (RFC 8628): code lifetime, polling interval and the limit on wrong
@@ -130,6 +149,27 @@ type Config struct {
 	// issuer's /device. Not read from the file.
 	Device server.DeviceConfig `yaml:"-"`
 }
+
+// SessionConfig configures the sign-in sessions of the pages, kept in the
+// store (docs/config.md, session).
+type SessionConfig struct {
+	// TTL is the absolute lifetime of a sign-in.
+	TTL time.Duration
+	// IdleTimeout ends a session no page has seen for this long.
+	IdleTimeout time.Duration
+}
+
+// SigningConfig configures the server's signing key.
+type SigningConfig struct {
+	// Alg is the JWS algorithm of the key that signs ID tokens and JWT
+	// access tokens: RS256 (the default), ES256, EdDSA or PS256. With
+	// another algorithm than RS256 an RS256 key is kept beside it, for the
+	// clients that ask for RS256 ID tokens (OpenID Connect Core 1.0 15.1).
+	Alg string
+}
+
+// Signing algorithms of signing.alg.
+var signingAlgs = []string{"RS256", "ES256", "EdDSA", "PS256"}
 
 // AccessTokenConfig configures access tokens.
 type AccessTokenConfig struct {
@@ -196,6 +236,14 @@ type ClientConfig struct {
 	// DPoP, PAR, resources, token exchange and mutual TLS
 	// (config_protocol.go).
 	ClientProtocolConfig
+
+	// OpenID Connect registration (Dynamic Client Registration 1.0 2,
+	// RP-Initiated Logout 1.0 3.1): where /logout may send the browser
+	// back to, matched exactly; the subject type, public or pairwise; the
+	// JWS algorithm of the client's ID tokens, RS256 or signing.alg.
+	PostLogoutRedirectURIs   []string
+	SubjectType              string
+	IDTokenSignedResponseAlg string
 }
 
 // UserConfig is one resource owner.
@@ -205,6 +253,10 @@ type UserConfig struct {
 	// bcrypt hash of it (see `oauth2d hash-password`). Exactly one is set.
 	Password     string
 	PasswordHash string
+	// Claims are the user's standard claims (OpenID Connect Core 1.0 5.1),
+	// as the YAML file gives them: strings, booleans, and an object for
+	// address. Validate checks them with oidc.ClaimsFromMap.
+	Claims map[string]any
 }
 
 // DemoClientID, DemoClientSecret, DemoUsername and DemoPassword are the
@@ -213,8 +265,11 @@ const (
 	DemoClientID     = "000000"
 	DemoClientSecret = "999999"
 	DemoRedirectURI  = "http://localhost:9094/oauth2"
-	DemoUsername     = "test"
-	DemoPassword     = "test"
+	// DemoPostLogoutRedirectURI is where /logout may send the demo
+	// client's users back to (RP-Initiated Logout 1.0 3).
+	DemoPostLogoutRedirectURI = "http://localhost:9094/"
+	DemoUsername              = "test"
+	DemoPassword              = "test"
 )
 
 // Default returns the built-in configuration of `oauth2d` without -config:
@@ -226,10 +281,14 @@ func Default() Config {
 		Secret:                  DemoClientSecret,
 		RedirectURIs:            []string{DemoRedirectURI},
 		GrantTypes:              []string{"authorization_code", "refresh_token", "client_credentials"},
-		Scopes:                  []string{"read", "write"},
+		Scopes:                  []string{"read", "write", "openid", "profile", "email"},
 		TokenEndpointAuthMethod: "client_secret_basic",
+		PostLogoutRedirectURIs:  []string{DemoPostLogoutRedirectURI},
 	}}
-	cfg.Users = []UserConfig{{Username: DemoUsername, Password: DemoPassword}}
+	cfg.Users = []UserConfig{{Username: DemoUsername, Password: DemoPassword, Claims: map[string]any{
+		"name": "Test User", "given_name": "Test", "family_name": "User",
+		"email": "test@example.com", "email_verified": true,
+	}}}
 	return cfg
 }
 
@@ -245,6 +304,8 @@ func baseConfig() Config {
 		RefreshToken: RefreshTokenConfig{TTL: DefaultRefreshTTL, Rotate: true},
 
 		ProtocolConfig: defaultProtocol(),
+		Session:      SessionConfig{TTL: DefaultSessionTTL, IdleTimeout: DefaultSessionIdle},
+		Signing:      SigningConfig{Alg: DefaultSigningAlg},
 	}
 }
 
@@ -282,6 +343,18 @@ type fileConfig struct {
 	SecretFile     string       `yaml:"secret_file"`
 	MetricsListen  string       `yaml:"metrics_listen"`
 	fileProtocol   `yaml:",inline"`
+	// OpenID Connect.
+	Session fileSession `yaml:"session"`
+	Signing fileSigning `yaml:"signing"`
+}
+
+type fileSession struct {
+	TTL         string `yaml:"ttl"`
+	IdleTimeout string `yaml:"idle_timeout"`
+}
+
+type fileSigning struct {
+	Alg string `yaml:"alg"`
 }
 
 type fileAccess struct {
@@ -315,12 +388,19 @@ type fileClient struct {
 	JWKS                    yaml.Node `yaml:"jwks"`
 	IntrospectAny           string    `yaml:"introspect_any"`
 	fileClientProtocol      `yaml:",inline"`
+	// OpenID Connect.
+	PostLogoutRedirectURIs   []string `yaml:"post_logout_redirect_uris"`
+	SubjectType              string   `yaml:"subject_type"`
+	IDTokenSignedResponseAlg string   `yaml:"id_token_signed_response_alg"`
+	// SectorIdentifierURI is read only to be refused with a reason.
+	SectorIdentifierURI string `yaml:"sector_identifier_uri"`
 }
 
 type fileUser struct {
-	Username     string `yaml:"username"`
-	Password     string `yaml:"password"`
-	PasswordHash string `yaml:"password_hash"`
+	Username     string    `yaml:"username"`
+	Password     string    `yaml:"password"`
+	PasswordHash string    `yaml:"password_hash"`
+	Claims       yaml.Node `yaml:"claims"`
 }
 
 // ConfigError is a configuration problem, named by the path of its field
@@ -395,6 +475,8 @@ func ParseConfig(data []byte) (Config, error) {
 		PKCE:         filePKCE{Required: "false"},
 		Grants:       fileGrants{Implicit: "false", Password: "false"},
 		fileProtocol: defaultFileProtocol(),
+		Session:      fileSession{TTL: base.Session.TTL.String(), IdleTimeout: base.Session.IdleTimeout.String()},
+		Signing:      fileSigning{Alg: base.Signing.Alg},
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -519,6 +601,9 @@ func (fc *fileConfig) convert() (Config, error) {
 	cfg.Grants.Implicit = parseBool(&ps, "grants.implicit", fc.Grants.Implicit)
 	cfg.Grants.Password = parseBool(&ps, "grants.password", fc.Grants.Password)
 	cfg.ProtocolConfig = fc.fileProtocol.convert(&ps)
+	cfg.Session.TTL = parseDuration(&ps, "session.ttl", fc.Session.TTL)
+	cfg.Session.IdleTimeout = parseDuration(&ps, "session.idle_timeout", fc.Session.IdleTimeout)
+	cfg.Signing.Alg = fc.Signing.Alg
 	for i, c := range fc.Clients {
 		field := fmt.Sprintf("clients[%d]", i)
 		cc := ClientConfig{
@@ -540,10 +625,15 @@ func (fc *fileConfig) convert() (Config, error) {
 			cc.JWKS = nodeJSON(&ps, field+".jwks", &c.JWKS)
 		}
 		cc.ClientProtocolConfig = c.fileClientProtocol.convert(&ps, field)
+		convertClientOpenID(&ps, field, &c, &cc)
 		cfg.Clients = append(cfg.Clients, cc)
 	}
-	for _, u := range fc.Users {
-		cfg.Users = append(cfg.Users, UserConfig(u))
+	for i, u := range fc.Users {
+		uc := UserConfig{Username: u.Username, Password: u.Password, PasswordHash: u.PasswordHash}
+		if u.Claims.Kind != 0 {
+			uc.Claims = nodeClaims(&ps, fmt.Sprintf("users[%d].claims", i), &u.Claims)
+		}
+		cfg.Users = append(cfg.Users, uc)
 	}
 	return cfg, ps.err()
 }
@@ -665,6 +755,7 @@ func (c *Config) Validate() error {
 		case u.PasswordHash != "" && secret.Check(u.PasswordHash) != nil:
 			ps.add(field+".password_hash", "not an argon2id or bcrypt hash (make one with `oauth2d hash-password`)")
 		}
+		validateClaims(&ps, field+".claims", u.Claims)
 		if j, clash := ids[u.Username]; clash && u.Username != "" {
 			// RFC 9068 2.2: the sub of a token without a resource owner
 			// (client_credentials) is the client ID, so that a user and
@@ -717,6 +808,7 @@ func (c *Config) validateServer(ps *problems) {
 	}
 	c.validateSecret(ps)
 	c.validateProtocol(ps)
+	c.validateOpenIDServer(ps)
 	for i, p := range c.TrustedProxies {
 		if _, err := clientip.ParsePrefixes([]string{p}); err != nil {
 			ps.add(fmt.Sprintf("trusted_proxies[%d]", i), "%s", strings.TrimPrefix(err.Error(), "[0]: "))
@@ -851,6 +943,7 @@ func (c *Config) validateClient(ps *problems, field string, cl *ClientConfig) {
 			ps.add(fmt.Sprintf("%s.scopes[%d]", field, j), "not a scope token (RFC 6749 3.3)")
 		}
 	}
+	c.validateClientOpenID(ps, field, cl)
 }
 
 // checkRedirectURI checks a registered redirect URI: absolute, without a

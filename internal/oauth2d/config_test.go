@@ -122,8 +122,11 @@ func TestDefault_IsTheDocumentedDevelopmentSetup(t *testing.T) {
 	if cfg.Issuer != "http://localhost:9096" || cfg.Listen != "127.0.0.1:9096" || cfg.Store != "sqlite:./oauth2d.db" ||
 		c.ID != "000000" || c.Secret != "999999" || c.RedirectURIs[0] != "http://localhost:9094/oauth2" ||
 		strings.Join(c.GrantTypes, ",") != "authorization_code,refresh_token,client_credentials" ||
-		strings.Join(c.Scopes, ",") != "read,write" || c.TokenEndpointAuthMethod != "client_secret_basic" ||
-		cfg.Users[0].Username != "test" || cfg.Users[0].Password != "test" || !cfg.IsDemo() {
+		strings.Join(c.Scopes, ",") != "read,write,openid,profile,email" || c.TokenEndpointAuthMethod != "client_secret_basic" ||
+		strings.Join(c.PostLogoutRedirectURIs, ",") != "http://localhost:9094/" ||
+		cfg.Users[0].Username != "test" || cfg.Users[0].Password != "test" || !cfg.IsDemo() ||
+		cfg.Users[0].Claims["name"] != "Test User" || cfg.Users[0].Claims["email"] != "test@example.com" ||
+		cfg.Session.TTL != 8*time.Hour || cfg.Session.IdleTimeout != time.Hour || cfg.Signing.Alg != "RS256" {
 		t.Fatalf("Default() = %+v", cfg)
 	}
 }

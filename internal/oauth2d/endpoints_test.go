@@ -57,6 +57,10 @@ func endpointConfig(t *testing.T, key *ecdsa.PrivateKey) Config {
 	return cfg
 }
 
+// oidcScopes are the scope values an OpenID Provider's metadata lists
+// first: openid and those of OpenID Connect Core 1.0 5.4.
+func oidcScopes() []string { return []string{"openid", "profile", "email", "address", "phone"} }
+
 func newKey(t *testing.T) *ecdsa.PrivateKey {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -139,16 +143,23 @@ func TestMetadata_ListsExactlyWhatTheConfigurationAccepts(t *testing.T) {
 	}{
 		{"device client", full,
 			[]string{"authorization_code", "refresh_token", "client_credentials", string(oauth2DeviceCode)},
-			[]string{"code"}, true, []string{"read", "write", "introspect"}},
+			[]string{"code"}, true, append(oidcScopes(), "read", "write", "introspect")},
 		{"no device client", noDevice,
 			[]string{"authorization_code", "refresh_token", "client_credentials"},
-			[]string{"code"}, false, []string{"read", "write", "introspect"}},
+			[]string{"code"}, false, append(oidcScopes(), "read", "write", "introspect")},
+		// An OpenID Provider with the implicit switch on serves the
+		// response types of the implicit and hybrid flows too (OpenID
+		// Connect Core 1.0 3.2, 3.3).
 		{"implicit and password on", optIn,
 			[]string{"authorization_code", "refresh_token", "client_credentials", "password", string(oauth2DeviceCode), "implicit"},
-			[]string{"code", "token"}, true, []string{"read", "write", "introspect"}},
+			[]string{"code", "token", "id_token", "id_token token", "code id_token", "code token", "code id_token token"}, true,
+			append(oidcScopes(), "read", "write", "introspect")},
+		// The metadata is the OpenID Provider's document, whose
+		// scopes_supported always lists openid and the scope values of
+		// OpenID Connect Core 1.0 5.4 (Discovery 1.0 3).
 		{"a client may ask any scope", anyScope,
 			[]string{"authorization_code", "refresh_token", "client_credentials", string(oauth2DeviceCode)},
-			[]string{"code"}, true, nil},
+			[]string{"code"}, true, oidcScopes()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -22,6 +22,7 @@ import (
 	"github.com/oauth2d/oauth2/errors"
 	"github.com/oauth2d/oauth2/internal/clientip"
 	"github.com/oauth2d/oauth2/internal/throttle"
+	"github.com/oauth2d/oauth2/internal/web"
 	"github.com/oauth2d/oauth2/server"
 )
 
@@ -57,10 +58,10 @@ type respWriter struct {
 	// bound to this record once, so that a request allocates no closure.
 	ticket   throttle.Ticket
 	authDone func(oauth2.ClientInfo, error)
-	// rememberConsent is set when the user has just allowed this
-	// authorization request on the consent page: the consent is
-	// remembered once the code is issued (authManager).
-	rememberConsent bool
+	// pending is what the pages leave to do once this authorization
+	// request's code is issued (authManager): a consent the user has just
+	// given, the request's sign-in mark.
+	pending *web.Pending
 	// requestURI is the request_uri of a pushed authorization request
 	// (RFC 9126 4), which the pages resume it with (protocol.go).
 	requestURI string
@@ -200,7 +201,7 @@ func (a *App) middleware(mux *router) http.Handler {
 				if rw, ok := w.(*respWriter); ok {
 					rw.route = metadata
 				}
-				a.server.HandleMetadataRequest(w, r)
+				a.handleMetadata(w, r)
 				return
 			}
 			strip.ServeHTTP(w, r)

@@ -65,6 +65,7 @@ const usage = `Usage:
   oauth2d [-config FILE] [-log-format text|json]   serve
   oauth2d -check-config FILE                       validate a configuration file
   oauth2d hash-password < password.txt             print an argon2id hash for password_hash or secret_hash
+  oauth2d keys rotate [-config FILE] [-delay D]    schedule a new signing key (oauth2d keys -h)
   oauth2d -version
 
 Without -config, oauth2d serves the built-in development configuration:
@@ -79,6 +80,9 @@ Flags:
 func Main(env Env) int {
 	if len(env.Args) > 0 && env.Args[0] == "hash-password" {
 		return hashPassword(env)
+	}
+	if len(env.Args) > 0 && env.Args[0] == "keys" {
+		return keysCommand(env)
 	}
 	fs := flag.NewFlagSet("oauth2d", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)

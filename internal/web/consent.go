@@ -6,13 +6,11 @@ import (
 	stderrors "errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/oauth2d/oauth2"
-	"github.com/oauth2d/oauth2/errors"
 )
 
 // The consent page shows only an authorization request that the
@@ -20,9 +18,11 @@ import (
 // scope, PKCE): /authorize keeps it in the KVStore under a random one-time
 // reference, and the page is opened with that reference, by the session
 // that made the request. A link that names an authorization request any
-// other way shows nothing. The user's answer is recorded for the session
-// and that exact request, which /authorize then completes; a consent is
-// remembered only when a code is actually issued (RememberConsent).
+// other way shows nothing. The page lists the scope values and the claims
+// about the user that the client will receive. The user's answer is
+// recorded for the session and that exact request, which /authorize then
+// completes; a consent is remembered only when a code is actually issued
+// (Issued).
 
 const (
 	// consentRequestTTL is how long a validated request waits for the
@@ -33,9 +33,11 @@ const (
 	decisionTTL = 5 * time.Minute
 )
 
-// consentRecord is the remembered consent of one user to one client.
+// consentRecord is the remembered consent of one user to one client: the
+// scope values and the claims about the user they allowed.
 type consentRecord struct {
 	Scopes []string `json:"scopes"`
+	Claims []string `json:"claims,omitempty"`
 }
 
 // consentRequest is an authorization request waiting for the user's answer
@@ -47,6 +49,8 @@ type consentRequest struct {
 	ClientID     string `json:"c"`
 	Scope        string `json:"s,omitempty"`
 	RedirectHost string `json:"h,omitempty"`
+	// Claims are the claims about the user the client will receive.
+	Claims []string `json:"cl,omitempty"`
 	// Return is the authorization request to complete.
 	Return string `json:"r"`
 }
@@ -73,8 +77,8 @@ func scopeList(scope string) []string {
 }
 
 // consented reports whether the user has already allowed the client every
-// scope of scope.
-func (p *Pages) consented(ctx context.Context, user, clientID, scope string) (bool, error) {
+// scope value of scope and every claim of claims.
+func (p *Pages) consented(ctx context.Context, user, clientID, scope string, claims []string) (bool, error) {
 	v, err := p.kv.Get(ctx, consentKey(user, clientID))
 	if stderrors.Is(err, oauth2.ErrNotFound) {
 		return false, nil
@@ -91,14 +95,19 @@ func (p *Pages) consented(ctx context.Context, user, clientID, scope string) (bo
 			return false, nil
 		}
 	}
+	for _, c := range claims {
+		if !slices.Contains(rec.Claims, c) {
+			return false, nil
+		}
+	}
 	return true, nil
 }
 
-// RememberConsent records that user allowed clientID scope, on top of what
-// was allowed before, so that later requests for no more than that skip
-// the consent page. Call it once a code or token has been issued for a
-// request the user approved (UserAuthorization's approved).
-func (p *Pages) RememberConsent(ctx context.Context, user, clientID, scope string) error {
+// RememberConsent records that user allowed clientID scope and claims, on
+// top of what was allowed before, so that later requests for no more than
+// that skip the consent page. Issued calls it once a code or token has
+// been issued for a request the user approved.
+func (p *Pages) RememberConsent(ctx context.Context, user, clientID, scope string, claims []string) error {
 	var rec consentRecord
 	if v, err := p.kv.Get(ctx, consentKey(user, clientID)); err == nil {
 		_ = json.Unmarshal(v, &rec)
@@ -108,6 +117,11 @@ func (p *Pages) RememberConsent(ctx context.Context, user, clientID, scope strin
 	for _, s := range scopeList(scope) {
 		if !slices.Contains(rec.Scopes, s) {
 			rec.Scopes = append(rec.Scopes, s)
+		}
+	}
+	for _, c := range claims {
+		if !slices.Contains(rec.Claims, c) {
+			rec.Claims = append(rec.Claims, c)
 		}
 	}
 	if rec.Scopes == nil {
@@ -120,79 +134,19 @@ func (p *Pages) RememberConsent(ctx context.Context, user, clientID, scope strin
 	return nil
 }
 
-// returnPath is the path and query of an authorization request, where the
-// login and consent pages send the browser back to: req.Query when set (a
-// pushed request), else the request's own query or form.
-func (p *Pages) returnPath(r *http.Request, req Request) string {
+// returnPath is the path and query of an authorization request, where
+// the login and consent pages send the browser back to: resume when set
+// (the query a pushed authorization request resumes with, client_id and
+// request_uri, RFC 9126 4), else the request's own query or form.
+func (p *Pages) returnPath(r *http.Request, resume string) string {
 	q := r.URL.RawQuery
 	switch {
-	case req.Query != "":
-		q = req.Query
+	case resume != "":
+		q = resume
 	case r.Method == http.MethodPost:
 		q = r.Form.Encode()
 	}
 	return p.path("/authorize") + "?" + q
-}
-
-// Request is an authorization request the server has validated in full
-// (RFC 6749 4.1.1; RFC 7636 4.3): the client, the redirect URI it is sent
-// back to, and the scope it asks for.
-type Request struct {
-	ClientID    string
-	RedirectURI string
-	Scope       string
-	// Query, when set, is the query to resume the request with instead of
-	// its own: client_id and request_uri for a pushed authorization
-	// request (RFC 9126 4), whose pushed parameters fill r.Form.
-	Query string
-}
-
-// UserAuthorization authenticates the resource owner of the validated
-// authorization request req (RFC 6749 4.1.1) and returns them once they
-// have consented. A browser without a session is sent to the login page,
-// one without consent to the consent page with a one-time reference to
-// req, both with a 303; then it returns "" and nil, having written the
-// response. approved reports that the user has just allowed this request
-// on the consent page: the caller remembers the consent with
-// RememberConsent once the code is issued. A "deny" comes back as
-// access_denied, which the server redirects to the client with state and
-// iss (RFC 6749 4.1.2.1, RFC 9207).
-func (p *Pages) UserAuthorization(w http.ResponseWriter, r *http.Request, req Request) (user string, approved bool, err error) {
-	ctx := r.Context()
-	ret := p.returnPath(r, req)
-	s, ok := p.readSession(r)
-	if !ok {
-		p.redirect(w, r, p.path("/login")+"?"+url.Values{"return": {ret}}.Encode())
-		return "", false, nil
-	}
-	if _, err := p.kv.Take(ctx, denyKey(s.ID, ret)); err == nil {
-		return "", false, errors.ErrAccessDenied
-	} else if !stderrors.Is(err, oauth2.ErrNotFound) {
-		return "", false, fmt.Errorf("web: read consent decision: %w", err)
-	}
-	if _, err := p.kv.Take(ctx, approveKey(s.ID, ret)); err == nil {
-		return s.User, true, nil
-	} else if !stderrors.Is(err, oauth2.ErrNotFound) {
-		return "", false, fmt.Errorf("web: read consent decision: %w", err)
-	}
-	ok, err = p.consented(ctx, s.User, req.ClientID, req.Scope)
-	if err != nil {
-		return "", false, err
-	}
-	if ok {
-		return s.User, false, nil
-	}
-	rec := consentRequest{SID: s.ID, User: s.User, ClientID: req.ClientID, Scope: req.Scope, Return: ret}
-	if u, err := url.Parse(req.RedirectURI); err == nil {
-		rec.RedirectHost = u.Host
-	}
-	v, _ := json.Marshal(rec)
-	ref := randomID(24)
-	if err := p.kv.Put(ctx, consentRequestKey(ref), v, consentRequestTTL); err != nil {
-		return "", false, fmt.Errorf("web: keep the request for consent: %w", err)
-	}
-	p.redirect(w, r, p.path("/consent")+"?"+url.Values{"request": {ref}}.Encode())
-	return "", false, nil
 }
 
 // maxRequestRef bounds the reference a consent link carries.
@@ -230,10 +184,12 @@ func (p *Pages) consentRequestOf(w http.ResponseWriter, r *http.Request, ref str
 	return rec, true
 }
 
-// consentPage fills the consent page of rec.
-func consentPage(rec consentRequest, ref string) page {
-	return page{Title: "Authorize " + rec.ClientID, ClientID: rec.ClientID, Return: rec.Return, Request: ref,
-		User: rec.User, Scopes: scopeList(rec.Scope), RedirectHost: rec.RedirectHost}
+// consentPage fills the consent page of rec, with the sign-out form of s.
+func (p *Pages) consentPage(w http.ResponseWriter, r *http.Request, s session, rec consentRequest, ref string) page {
+	data := page{Title: "Authorize " + rec.ClientID, ClientID: rec.ClientID, Return: rec.Return, Request: ref,
+		Scopes: scopeList(rec.Scope), Claims: rec.Claims, RedirectHost: rec.RedirectHost}
+	p.signOutForm(w, r, &data, s, rec.Return)
+	return data
 }
 
 // signedOut answers a consent form without a session.
@@ -244,7 +200,11 @@ func (p *Pages) signedOut(w http.ResponseWriter) {
 // ConsentForm serves GET /consent?request=REF: what the validated request
 // REF asks for, with "allow" and "deny" buttons.
 func (p *Pages) ConsentForm(w http.ResponseWriter, r *http.Request) {
-	s, ok := p.readSession(r)
+	s, ok, err := p.readSession(r)
+	if err != nil {
+		p.unavailable(w, "consent: session", err)
+		return
+	}
 	if !ok {
 		p.signedOut(w)
 		return
@@ -254,7 +214,7 @@ func (p *Pages) ConsentForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	data := consentPage(rec, ref)
+	data := p.consentPage(w, r, s, rec, ref)
 	data.CSRF = p.csrfToken(p.csrfNonce(w, r), s.ID, "consent")
 	p.render(w, http.StatusOK, "consent.html", data)
 }
@@ -270,7 +230,11 @@ func (p *Pages) Consent(w http.ResponseWriter, r *http.Request) {
 		p.Error(w, http.StatusBadRequest, "Invalid form", "The form could not be read. Please try again.")
 		return
 	}
-	s, ok := p.readSession(r)
+	s, ok, err := p.readSession(r)
+	if err != nil {
+		p.unavailable(w, "consent: session", err)
+		return
+	}
 	if !ok {
 		p.signedOut(w)
 		return
@@ -280,7 +244,7 @@ func (p *Pages) Consent(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	data := consentPage(rec, ref)
+	data := p.consentPage(w, r, s, rec, ref)
 	again := func(status int, msg string) {
 		data.Error = msg
 		data.CSRF = p.csrfToken(p.csrfNonce(w, r), s.ID, "consent")

@@ -89,7 +89,11 @@ func (p *Pages) DeviceForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	typed := r.URL.Query().Get("user_code")
-	s, ok := p.readSession(r)
+	s, ok, err := p.readSession(r)
+	if err != nil {
+		p.unavailable(w, "device: session", err)
+		return
+	}
 	if !ok {
 		p.redirect(w, r, p.path("/login")+"?"+url.Values{"return": {p.devicePath(shownUserCode(typed))}}.Encode())
 		return
@@ -98,6 +102,7 @@ func (p *Pages) DeviceForm(w http.ResponseWriter, r *http.Request) {
 	if data.UserCode != "" {
 		data.Message = msgCodeMatch
 	}
+	p.signOutForm(w, r, &data, s, data.Return)
 	data.CSRF = p.csrfToken(p.csrfNonce(w, r), s.ID, formDevice)
 	p.render(w, http.StatusOK, "device.html", data)
 }
@@ -125,7 +130,11 @@ func (p *Pages) Device(w http.ResponseWriter, r *http.Request) {
 		p.Error(w, http.StatusBadRequest, "Invalid form", "The form could not be read. Please try again.")
 		return
 	}
-	s, ok := p.readSession(r)
+	s, ok, err := p.readSession(r)
+	if err != nil {
+		p.unavailable(w, "device: session", err)
+		return
+	}
 	if !ok {
 		p.Error(w, http.StatusForbidden, "Signed out", "Your session has ended. Open the address shown on your device again.")
 		return
@@ -139,6 +148,7 @@ func (p *Pages) Device(w http.ResponseWriter, r *http.Request) {
 	again := func(status int, msg string) {
 		data := p.devicePage(s, shownUserCode(typed))
 		data.Error = msg
+		p.signOutForm(w, r, &data, s, data.Return)
 		data.CSRF = p.csrfToken(p.csrfNonce(w, r), s.ID, formDevice)
 		p.render(w, status, "device.html", data)
 	}
@@ -215,11 +225,11 @@ func (p *Pages) deviceConsent(w http.ResponseWriter, r *http.Request, s session,
 		Error:    msg,
 		ClientID: req.ClientID,
 		Scopes:   scopeList(req.Scope),
-		User:     s.User,
 		UserCode: req.UserCode,
 		Return:   p.devicePath(req.UserCode),
 		Action:   p.path("/device"),
 	}
+	p.signOutForm(w, r, &data, s, data.Return)
 	data.CSRF = p.csrfToken(p.csrfNonce(w, r), s.ID, formDeviceConsent)
 	p.render(w, status, "consent.html", data)
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -68,74 +67,81 @@ func cookieRequest(p *Pages, method, target, base, value string) *http.Request {
 }
 
 // FuzzReadSession_AcceptsOnlySignedLiveSessions feeds any session cookie
-// to readSession, and any payload signed with the session key and with the
-// CSRF key. A cookie is accepted only when its payload was signed with the
-// session key (no parsing quirk lets an unsigned or re-encoded payload
-// through), names a session and a user, and has not expired; a payload
-// signed with the CSRF key never passes as a session.
+// to readSession, and any handle signed with the session key and with the
+// CSRF key. A cookie is accepted only when it is the cookie of a session
+// startSession made and that is still in the store (no parsing quirk lets
+// an unsigned, re-encoded or unknown handle through), and it then reads
+// that session; a handle signed with the CSRF key never passes.
 func FuzzReadSession_AcceptsOnlySignedLiveSessions(f *testing.F) {
-	p, clk := fuzzPages(f, fuzzIssuers[0])
-	now := clk.Now()
-	live := session{ID: "c2Vzc2lvbi1pZA", User: "alice", AuthTime: now.Unix(), Expires: now.Add(time.Hour).Unix()}
-	valid := p.encodeSession(live)
-	enc, sig, _ := strings.Cut(valid, ".")
-	// signed holds every payload encoding the fuzz target itself signs.
-	signed := map[string]bool{enc: true}
+	p, _ := fuzzPages(f, fuzzIssuers[0])
+	ctx := context.Background()
+	rec := httptest.NewRecorder()
+	live, err := p.startSession(ctx, rec, httptest.NewRequest(http.MethodGet, "/", nil), "alice")
+	if err != nil {
+		f.Fatal(err)
+	}
+	valid := p.sessionCookieValue(live.handle)
+	ended, err := p.startSession(ctx, httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil), "bob")
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := p.deleteSession(ctx, ended.handle); err != nil {
+		f.Fatal(err)
+	}
+	handle, sig, _ := strings.Cut(valid, ".")
 	seeds := []struct {
 		cookie  string
 		payload []byte
 	}{
-		{valid, []byte(`{"sid":"s","sub":"alice","iat":1,"exp":9999999999}`)},
-		{p.encodeSession(session{ID: "x", User: "bob", Expires: now.Unix()}), []byte(`{"sid":"s","sub":"alice","exp":1}`)},
-		{enc + "." + sig + "=", []byte(`{"sid":"","sub":"alice","exp":9999999999}`)},
-		{"\"" + valid + "\"", []byte(`{"sid":"s","sub":"","exp":9999999999}`)},
-		{enc + ".", []byte(`{"sid":"s","sub":"a","exp":9999999999,"sid":"t"}`)},
-		{"." + sig, []byte(`{"sid":"s","sub":"a","exp":1e300}`)},
-		{enc, []byte(`{"sid":"s","sub":"a","exp":"9999999999"}`)},
-		{enc + "." + sig + "." + sig, []byte(`[]`)},
-		{strings.ToUpper(enc[:1]) + enc[1:] + "." + sig, []byte(`null`)},
+		{valid, []byte(handle)},
+		{p.sessionCookieValue(ended.handle), []byte(ended.handle)},
+		{handle + "." + sig + "=", []byte("x")},
+		{"\"" + valid + "\"", []byte{}},
+		{handle + ".", []byte(handle + "=")},
+		{"." + sig, []byte(strings.ToUpper(handle))},
+		{handle, nil},
+		{handle + "." + sig + "." + sig, []byte("a.b")},
+		{strings.ToUpper(handle[:1]) + handle[1:] + "." + sig, []byte("\xff")},
 		{"", []byte{}},
-		{"....", []byte(`{"SID":"s","SUB":"a","EXP":9999999999}`)},
-		{enc + "." + sig[:len(sig)-1], []byte("{\"sid\":\"s\",\"sub\":\"a\xff\",\"exp\":9999999999}")},
+		{"....", []byte("....")},
+		{handle + "." + sig[:len(sig)-1], []byte(handle[:len(handle)-1])},
 	}
 	for _, s := range seeds {
-		signed[b64.EncodeToString(s.payload)] = true
 		f.Add(s.cookie, s.payload)
 	}
-	check := func(t *testing.T, value string) (session, bool) {
+	check := func(t *testing.T, value string) bool {
 		t.Helper()
 		r := cookieRequest(p, http.MethodGet, "/", sessionCookie, value)
-		s, ok := p.readSession(r)
-		if !ok {
-			return s, false
+		s, ok, err := p.readSession(r)
+		if err != nil {
+			t.Fatalf("readSession(%q): %v", value, err)
 		}
-		if s.ID == "" || s.User == "" || now.Unix() >= s.Expires {
-			t.Fatalf("readSession accepted %q: a session without an ID or a user, or expired: %+v", value, s)
+		if !ok {
+			return false
 		}
 		// The value as the server read it from the Cookie header.
-		if penc, _, _ := strings.Cut(p.cookie(r, sessionCookie), "."); !signed[penc] {
-			t.Fatalf("readSession accepted %q, whose payload no one signed", value)
+		if got, _, _ := strings.Cut(p.cookie(r, sessionCookie), "."); got != live.handle || s.handle != live.handle ||
+			s.User != "alice" || s.ID != live.ID {
+			t.Fatalf("readSession accepted %q as %+v: not the live session's cookie", value, s)
 		}
-		return s, true
+		return true
 	}
 	f.Fuzz(func(t *testing.T, cookie string, payload []byte) {
 		check(t, cookie)
-		// The payload, signed as a session and as a CSRF token would be.
-		penc := b64.EncodeToString(payload)
-		signed[penc] = true
-		s, ok := check(t, penc+"."+b64.EncodeToString(mac(p.sessionKey, "session", penc)))
-		var want session
-		if ok && (json.Unmarshal(payload, &want) != nil || want != s) {
-			t.Fatalf("readSession accepted payload %q as %+v, which is not what it holds", payload, s)
+		// The payload as a handle, signed as a session cookie and as a
+		// CSRF token would be.
+		h := string(payload)
+		if ok := check(t, h+"."+b64.EncodeToString(mac(p.sessionKey, "session", h))); ok && h != live.handle {
+			t.Fatalf("readSession accepted the signed handle %q, which no session has", h)
 		}
-		if _, ok := check(t, penc+"."+b64.EncodeToString(mac(p.csrfKey, "session", penc))); ok {
-			t.Fatalf("readSession accepted payload %q signed with the CSRF key", payload)
+		if check(t, h+"."+b64.EncodeToString(mac(p.csrfKey, "session", h))) {
+			t.Fatalf("readSession accepted handle %q signed with the CSRF key", h)
 		}
 	})
 }
 
 // fuzzForms are the forms that CSRF tokens are bound to.
-var fuzzForms = []string{"login", "consent", formDevice, formDeviceConsent}
+var fuzzForms = []string{"login", "consent", formDevice, formDeviceConsent, formSignOut, formLogout}
 
 // sessionIDOf maps any string to what a session ID can be: base64url
 // characters (randomID), so that the fuzzer explores IDs the server could

@@ -13,6 +13,7 @@ import (
 
 	"github.com/oauth2d/oauth2/internal/secret"
 	"github.com/oauth2d/oauth2/internal/throttle"
+	"github.com/oauth2d/oauth2/oidc"
 )
 
 // maxFormBytes limits the body of the login and consent forms.
@@ -84,17 +85,32 @@ func (p *Pages) loginPage(ctx context.Context, ret string) page {
 	return data
 }
 
-// LoginForm serves GET /login: the sign-in form.
+// LoginForm serves GET /login: the sign-in form. The authorization
+// endpoint sends the browser here with the request to return to, its
+// login_hint (OpenID Connect Core 1.0 3.1.2.1), which fills in the
+// username, and the reason when someone is already signed in (prompt=login,
+// max_age, another account named). A signed-in user sees who they are,
+// with a form to sign out.
 func (p *Pages) LoginForm(w http.ResponseWriter, r *http.Request) {
-	ret := r.URL.Query().Get("return")
+	q := r.URL.Query()
+	ret := q.Get("return")
 	if ret != "" && !p.safeReturn(ret) {
 		p.Error(w, http.StatusBadRequest, "Invalid sign-in link", msgBadReturn)
 		return
 	}
 	data := p.loginPage(r.Context(), ret)
+	if hint := q.Get("login_hint"); len(hint) <= oidc.MaxLoginHintLength && !strings.ContainsFunc(hint, isControl) {
+		data.Username = hint
+	}
+	data.Reason = loginReasonText(q.Get("reason"))
+	if s, ok := p.currentSession(r); ok {
+		p.signOutForm(w, r, &data, s, ret)
+	}
 	data.CSRF = p.csrfToken(p.csrfNonce(w, r), "", "login")
 	p.render(w, http.StatusOK, "login.html", data)
 }
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // Login serves POST /login: it checks the form, the CSRF token and the
 // credentials, and on success starts a session and answers 303 to the
@@ -162,7 +178,19 @@ func (p *Pages) Login(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusServiceUnavailable, msgUnavailable)
 		return
 	}
-	p.startSession(w, userID)
+	s, err := p.startSession(ctx, w, r, userID)
+	if err == nil {
+		if _, ok := p.authorizeReturn(ret); ok {
+			// The authorization request sees that the user signed in
+			// for it (prompt=login, max_age).
+			err = p.markLogin(ctx, s.ID, ret)
+		}
+	}
+	if err != nil {
+		p.log.Error("login: start session", "err", err)
+		again(http.StatusServiceUnavailable, msgUnavailable)
+		return
+	}
 	if ret == "" {
 		ret = p.path("/")
 	}

@@ -1,25 +1,60 @@
 package web
 
 import (
+	"context"
 	"crypto/hmac"
 	"encoding/json"
+	stderrors "errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/oauth2d/oauth2"
 )
 
-// session is the signed content of the session cookie.
+// Sessions are kept server-side, in the KVStore that every process shares
+// (docs/architecture.md section 2.5): the cookie holds only a random handle,
+// signed so that a forged cookie costs no store round trip. Two entries
+// make a session:
+//
+//   - the record (who, since when, until when), stored once at sign-in with
+//     the absolute lifetime as its TTL;
+//   - the "alive" mark, whose TTL is the idle timeout and which a page view
+//     renews (at most once a minute).
+//
+// A session is live while both are. Ending it deletes both, in every
+// process at once; a renewal racing with the end can bring back only the
+// mark, never the record, so an ended session stays ended.
+
+// session is a signed-in browser.
 type session struct {
-	// ID is random, fresh at every login, so that a session cookie set
-	// before a login is never the one after it (session fixation).
+	// handle is the cookie's secret; it is never stored (the store keys
+	// are hashes of it) and never put in a token.
+	handle string
+	// ID is the session ID of ID tokens (sid, OpenID Connect Front-Channel
+	// Logout 1.0 3): random, fresh at every sign-in, and not the handle.
 	ID string `json:"sid"`
 	// User is the user ID.
 	User string `json:"sub"`
-	// AuthTime is when the user signed in, in Unix seconds.
-	AuthTime int64 `json:"iat"`
-	// Expires is when the session ends, in Unix seconds.
+	// AuthTime is when the user signed in, in Unix seconds (OpenID Connect
+	// Core 1.0 2 auth_time).
+	AuthTime int64 `json:"at"`
+	// Expires is when the session ends whatever its use, in Unix seconds.
 	Expires int64 `json:"exp"`
 }
+
+const (
+	sessionCookie = "oauth2d_session"
+	// handleBytes is the randomness of a session handle.
+	handleBytes = 32
+	// maxSessionCookie bounds the cookie value read.
+	maxSessionCookie = 128
+)
+
+func sessionKey(handle string) string { return hashKey("oauth2d/web/session/", handle) }
+func aliveKey(handle string) string   { return hashKey("oauth2d/web/session-alive/", handle) }
 
 // cookieName returns the name of a cookie: with the __Host- prefix when
 // the cookie is Secure and for the whole host, which keeps subdomains and
@@ -67,45 +102,139 @@ func (p *Pages) cookie(r *http.Request, base string) string {
 	return c.Value
 }
 
-const sessionCookie = "oauth2d_session"
-
-// encodeSession signs s: base64url(JSON) "." base64url(HMAC-SHA256).
-func (p *Pages) encodeSession(s session) string {
-	payload, _ := json.Marshal(s) // a struct of strings and ints always encodes
-	enc := b64.EncodeToString(payload)
-	return enc + "." + b64.EncodeToString(mac(p.sessionKey, "session", enc))
+// sessionCookieValue is the cookie of a handle: handle "." base64url(HMAC).
+func (p *Pages) sessionCookieValue(handle string) string {
+	return handle + "." + b64.EncodeToString(mac(p.sessionKey, "session", handle))
 }
 
-// readSession returns the session of the request's cookie, and false when
-// there is none, its signature does not verify or it has expired.
-func (p *Pages) readSession(r *http.Request) (session, bool) {
+// cookieHandle returns the handle of the request's session cookie when its
+// signature verifies, "" otherwise.
+func (p *Pages) cookieHandle(r *http.Request) string {
 	v := p.cookie(r, sessionCookie)
-	enc, sig, ok := strings.Cut(v, ".")
-	if !ok {
-		return session{}, false
+	if len(v) > maxSessionCookie {
+		return ""
+	}
+	handle, sig, ok := strings.Cut(v, ".")
+	if !ok || handle == "" {
+		return ""
 	}
 	got, err := b64.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, mac(p.sessionKey, "session", enc)) {
-		return session{}, false
+	if err != nil || !hmac.Equal(got, mac(p.sessionKey, "session", handle)) {
+		return ""
 	}
-	payload, err := b64.DecodeString(enc)
-	if err != nil {
-		return session{}, false
-	}
-	var s session
-	if err := json.Unmarshal(payload, &s); err != nil || s.ID == "" || s.User == "" {
-		return session{}, false
-	}
-	if p.now().Unix() >= s.Expires {
-		return session{}, false
-	}
-	return s, true
+	return handle
 }
 
-// startSession signs the user in with a fresh session.
-func (p *Pages) startSession(w http.ResponseWriter, user string) session {
+// touchEvery is how often a page view renews a session's idle timeout:
+// the timeout is exact to this much.
+func (p *Pages) touchEvery() time.Duration {
+	return min(p.sessionIdle/8, time.Minute)
+}
+
+// readSession returns the live session of the request's cookie; false when
+// there is none (no cookie, a forged one, an ended, expired or idle
+// session). An error is the store's: the caller cannot tell whether the
+// user is signed in.
+func (p *Pages) readSession(r *http.Request) (session, bool, error) {
+	handle := p.cookieHandle(r)
+	if handle == "" {
+		return session{}, false, nil
+	}
+	ctx := r.Context()
+	v, err := p.kv.Get(ctx, sessionKey(handle))
+	switch {
+	case stderrors.Is(err, oauth2.ErrNotFound):
+		return session{}, false, nil
+	case err != nil:
+		return session{}, false, fmt.Errorf("web: read session: %w", err)
+	}
+	var s session
 	now := p.now()
-	s := session{ID: randomID(16), User: user, AuthTime: now.Unix(), Expires: now.Add(p.sessionTTL).Unix()}
-	p.setCookie(w, sessionCookie, p.encodeSession(s), p.sessionTTL)
-	return s
+	if json.Unmarshal(v, &s) != nil || s.ID == "" || s.User == "" || now.Unix() >= s.Expires {
+		return session{}, false, nil
+	}
+	s.handle = handle
+	seen, err := p.kv.Get(ctx, aliveKey(handle))
+	switch {
+	case stderrors.Is(err, oauth2.ErrNotFound):
+		// Idle for longer than the idle timeout: the record goes too.
+		if err := p.kv.Delete(ctx, sessionKey(handle)); err != nil {
+			p.log.Warn("session: remove an idle session", "err", err)
+		}
+		return session{}, false, nil
+	case err != nil:
+		return session{}, false, fmt.Errorf("web: read session: %w", err)
+	}
+	if last, err := strconv.ParseInt(string(seen), 10, 64); err != nil || now.Sub(time.Unix(last, 0)) >= p.touchEvery() {
+		if err := p.markAlive(ctx, s, now); err != nil {
+			// The session stays live until its mark expires.
+			p.log.Warn("session: renew the idle timeout", "err", err)
+		}
+	}
+	return s, true, nil
+}
+
+// currentSession is readSession for pages that only show who is signed
+// in: a store error is logged and reads as signed out.
+func (p *Pages) currentSession(r *http.Request) (session, bool) {
+	s, ok, err := p.readSession(r)
+	if err != nil {
+		p.log.Error("session", "err", err)
+	}
+	return s, ok
+}
+
+// markAlive renews the idle timeout of s from now, within its lifetime.
+func (p *Pages) markAlive(ctx context.Context, s session, now time.Time) error {
+	ttl := min(p.sessionIdle, time.Unix(s.Expires, 0).Sub(now))
+	if ttl <= 0 {
+		return nil
+	}
+	return p.kv.Put(ctx, aliveKey(s.handle), strconv.AppendInt(nil, now.Unix(), 10), ttl)
+}
+
+// startSession signs user in with a fresh session, ending the one the
+// browser had: a new handle and a new sid at every sign-in, so that a
+// cookie planted before it is never the one after it (session fixation).
+func (p *Pages) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, user string) (session, error) {
+	if old := p.cookieHandle(r); old != "" {
+		if err := p.deleteSession(ctx, old); err != nil {
+			return session{}, err
+		}
+	}
+	now := p.now()
+	s := session{handle: randomID(handleBytes), ID: randomID(16), User: user, AuthTime: now.Unix(), Expires: now.Add(p.sessionTTL).Unix()}
+	v, _ := json.Marshal(s) // strings and integers always encode
+	if err := p.kv.Put(ctx, sessionKey(s.handle), v, p.sessionTTL); err != nil {
+		return session{}, fmt.Errorf("web: store session: %w", err)
+	}
+	if err := p.markAlive(ctx, s, now); err != nil {
+		return session{}, fmt.Errorf("web: store session: %w", err)
+	}
+	p.setCookie(w, sessionCookie, p.sessionCookieValue(s.handle), p.sessionTTL)
+	return s, nil
+}
+
+// deleteSession removes the session of handle from the store: it ends in
+// every process.
+func (p *Pages) deleteSession(ctx context.Context, handle string) error {
+	if err := p.kv.Delete(ctx, sessionKey(handle)); err != nil {
+		return fmt.Errorf("web: end session: %w", err)
+	}
+	if err := p.kv.Delete(ctx, aliveKey(handle)); err != nil {
+		// The record is gone: the session has ended.
+		p.log.Warn("session: remove the idle mark", "err", err)
+	}
+	return nil
+}
+
+// endSession ends the request's session, if any, and clears its cookie.
+func (p *Pages) endSession(w http.ResponseWriter, r *http.Request) error {
+	if handle := p.cookieHandle(r); handle != "" {
+		if err := p.deleteSession(r.Context(), handle); err != nil {
+			return err
+		}
+	}
+	p.setCookie(w, sessionCookie, "", -1)
+	return nil
 }

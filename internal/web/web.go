@@ -1,9 +1,11 @@
 // Package web serves the pages a person sees during an authorization
-// request (RFC 6749 4.1.1): the login form, the consent page and the error
-// page, with signed session cookies, CSRF tokens, origin checks and login
-// throttling. State that every server process must share (the HMAC key,
-// spent CSRF tokens, remembered consent, throttling counters) lives in the
-// store's oauth2.KVStore.
+// request (RFC 6749 4.1.1, OpenID Connect Core 1.0 3.1.2.3): the login
+// form, the consent page, the error page, and the end_session_endpoint of
+// RP-Initiated Logout 1.0 with its confirmation page, with server-side
+// sessions, CSRF tokens, origin checks and login throttling. State that
+// every server process must share (the HMAC key, sessions, spent CSRF
+// tokens, remembered consent, throttling counters) lives in the store's
+// oauth2.KVStore (docs/architecture.md section 2.5).
 //
 // Pages follow RFC 9700 4.16 (docs/architecture.md, security): no framing
 // (frame-ancestors 'none', X-Frame-Options), no referrer, no caching, a
@@ -27,6 +29,7 @@ import (
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/internal/clientip"
 	"github.com/oauth2d/oauth2/internal/throttle"
+	"github.com/oauth2d/oauth2/oidc"
 )
 
 //go:embed templates/*.html
@@ -64,10 +67,28 @@ type Config struct {
 	// authorization grant (RFC 8628 3.3): DeviceForm, Device and
 	// DeviceDone. Without it they answer 404.
 	Device DeviceGrant
-	// SessionTTL is how long a login lasts; 8 hours when zero.
+	// SessionTTL is how long a sign-in lasts whatever its use (the
+	// absolute lifetime); 8 hours when zero.
 	SessionTTL time.Duration
+	// SessionIdle ends a session that no page has seen for this long;
+	// 1 hour when zero.
+	SessionIdle time.Duration
 	// ConsentTTL is how long a consent is remembered; 30 days when zero.
 	ConsentTTL time.Duration
+	// IDTokenHint verifies the id_token_hint of an RP-initiated logout
+	// request (OpenID Connect RP-Initiated Logout 1.0 2): a previous ID
+	// token of this server, signature and issuer checked, expiry not.
+	// Without it a logout request with a hint is refused.
+	IDTokenHint func(raw string) (*oidc.IDTokenHint, error)
+	// ClaimNames returns the names of the claims the user has values for
+	// (OpenID Connect Core 1.0 5.1): the consent page lists those of the
+	// requested claims, which are all the client can receive. Without it
+	// every requested claim is listed.
+	ClaimNames func(ctx context.Context, user string) ([]string, error)
+	// Subject returns the sub of userID for client, as its ID tokens
+	// carry it (OpenID Connect Core 1.0 8), to match an id_token_hint
+	// without sid with the signed-in user; the user ID when nil.
+	Subject func(client oauth2.ClientInfo, userID string) (string, error)
 	// Logger receives security events (failed logins, refused forms),
 	// never a password or a token; slog.Default() when nil.
 	Logger *slog.Logger
@@ -78,16 +99,20 @@ type Config struct {
 // Pages serves the login and consent pages and authenticates the resource
 // owner at the authorization endpoint.
 type Pages struct {
-	kv         oauth2.KVStore
-	users      *Users
-	client     ClientLookup
-	device     DeviceGrant
-	throttle   *throttle.Limiter
-	clientAddr func(*http.Request) netip.Addr
-	log        *slog.Logger
-	now        func() time.Time
-	sessionTTL time.Duration
-	consentTTL time.Duration
+	kv          oauth2.KVStore
+	users       *Users
+	client      ClientLookup
+	device      DeviceGrant
+	throttle    *throttle.Limiter
+	clientAddr  func(*http.Request) netip.Addr
+	log         *slog.Logger
+	now         func() time.Time
+	sessionTTL  time.Duration
+	sessionIdle time.Duration
+	consentTTL  time.Duration
+	idTokenHint func(string) (*oidc.IDTokenHint, error)
+	claimNames  func(context.Context, string) ([]string, error)
+	subject     func(oauth2.ClientInfo, string) (string, error)
 
 	origin string // scheme://host[:port] of the issuer
 	base   string // the issuer's path, without a trailing slash
@@ -111,17 +136,21 @@ func New(ctx context.Context, cfg Config) (*Pages, error) {
 		return nil, fmt.Errorf("web: KV, Users and Client are required")
 	}
 	p := &Pages{
-		kv:         cfg.KV,
-		users:      cfg.Users,
-		client:     cfg.Client,
-		device:     cfg.Device,
-		log:        cfg.Logger,
-		now:        cfg.Now,
-		sessionTTL: cfg.SessionTTL,
-		consentTTL: cfg.ConsentTTL,
-		origin:     iss.Scheme + "://" + iss.Host,
-		base:       strings.TrimSuffix(iss.Path, "/"),
-		secure:     iss.Scheme == "https",
+		kv:          cfg.KV,
+		users:       cfg.Users,
+		client:      cfg.Client,
+		device:      cfg.Device,
+		log:         cfg.Logger,
+		now:         cfg.Now,
+		sessionTTL:  cfg.SessionTTL,
+		sessionIdle: cfg.SessionIdle,
+		consentTTL:  cfg.ConsentTTL,
+		idTokenHint: cfg.IDTokenHint,
+		claimNames:  cfg.ClaimNames,
+		subject:     cfg.Subject,
+		origin:      iss.Scheme + "://" + iss.Host,
+		base:        strings.TrimSuffix(iss.Path, "/"),
+		secure:      iss.Scheme == "https",
 	}
 	if p.log == nil {
 		p.log = slog.Default()
@@ -131,6 +160,12 @@ func New(ctx context.Context, cfg Config) (*Pages, error) {
 	}
 	if p.sessionTTL <= 0 {
 		p.sessionTTL = 8 * time.Hour
+	}
+	if p.sessionIdle <= 0 {
+		p.sessionIdle = time.Hour
+	}
+	if p.subject == nil {
+		p.subject = func(_ oauth2.ClientInfo, userID string) (string, error) { return userID, nil }
 	}
 	if p.consentTTL <= 0 {
 		p.consentTTL = 30 * 24 * time.Hour
@@ -161,6 +196,7 @@ func New(ctx context.Context, cfg Config) (*Pages, error) {
 	p.tmpl, err = template.New("").Funcs(template.FuncMap{
 		"path":      p.path,
 		"scopeText": scopeText,
+		"claimText": claimText,
 	}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: templates: %w", err)
@@ -201,15 +237,24 @@ func (p *Pages) Static(w http.ResponseWriter, r *http.Request) {
 type page struct {
 	Title string
 	Error string
-	// The login form.
+	// The login form, and why it is shown to a signed-in user.
 	Username string
 	Return   string
 	CSRF     string
+	Reason   string
 	// The consent page and the login page of an authorization request.
 	ClientID     string
 	RedirectHost string
 	Scopes       []string
-	User         string
+	// Claims are the claims about the user the client will receive
+	// (OpenID Connect Core 1.0 5.4, 5.5), on the consent page.
+	Claims []string
+	// User is the signed-in user; SignOut the CSRF token of the "Not
+	// you? Sign out" form shown with it, and SignOutReturn where that
+	// form leads back to once signed out.
+	User          string
+	SignOut       string
+	SignOutReturn string
 	// The consent page's form action when it is not /consent, and the
 	// one-time reference of the authorization request it answers.
 	Action  string
@@ -220,6 +265,9 @@ type page struct {
 	Denied   bool
 	// The error page, and notes on other pages.
 	Message string
+	// The confirmation page of an RP-initiated logout: the client that
+	// asks (OpenID Connect RP-Initiated Logout 1.0 2), "" when unknown.
+	LogoutClient string
 }
 
 // render writes a page with the security headers.
@@ -247,17 +295,24 @@ func (p *Pages) redirect(w http.ResponseWriter, r *http.Request, target string) 
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
+// unavailable logs a store failure of a page and shows the error page.
+func (p *Pages) unavailable(w http.ResponseWriter, what string, err error) {
+	p.log.Error(what, "err", err)
+	p.Error(w, http.StatusServiceUnavailable, "Temporarily unavailable", msgUnavailable)
+}
+
 // NotFound writes the error page for an unknown path.
 func (p *Pages) NotFound(w http.ResponseWriter, _ *http.Request) {
 	p.Error(w, http.StatusNotFound, "Page not found", "There is nothing at this address.")
 }
 
-// Home shows what the server is, and who is signed in.
+// Home shows what the server is, and who is signed in, with a form to
+// sign out.
 func (p *Pages) Home(w http.ResponseWriter, r *http.Request) {
-	s, ok := p.readSession(r)
+	s, ok := p.currentSession(r)
 	data := page{Title: "oauth2d"}
 	if ok {
-		data.User = s.User
+		p.signOutForm(w, r, &data, s, "")
 	}
 	p.render(w, http.StatusOK, "home.html", data)
 }
@@ -269,6 +324,8 @@ var scopeDescriptions = map[string]string{
 	"openid":         "Confirm who you are",
 	"profile":        "See your basic profile",
 	"email":          "See your email address",
+	"address":        "See your postal address",
+	"phone":          "See your phone number",
 	"offline_access": "Keep access when you are not using the application",
 }
 

@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/oauth2d/oauth2"
+	oautherrors "github.com/oauth2d/oauth2/errors"
 	"github.com/oauth2d/oauth2/internal/throttle"
 	"github.com/oauth2d/oauth2/models"
+	"github.com/oauth2d/oauth2/server"
 	"github.com/oauth2d/oauth2/store"
 )
 
@@ -63,7 +65,40 @@ func newPages(t *testing.T, issuer string) (*Pages, *clock, oauth2.KVStore) {
 	return p, clk, kv
 }
 
-func TestNew_SharesTheHMACKeyThroughTheKVStore(t *testing.T) {
+// signIn starts a session of user at p and returns its cookie.
+func signIn(t *testing.T, p *Pages, user string) *http.Cookie {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	if _, err := p.startSession(context.Background(), rec, httptest.NewRequest(http.MethodGet, "/", nil), user); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == p.cookieName(sessionCookie) {
+			return c
+		}
+	}
+	t.Fatal("startSession set no session cookie")
+	return nil
+}
+
+// flipFirst returns s with its first character changed.
+func flipFirst(s string) string {
+	if s[0] == 'A' {
+		return "B" + s[1:]
+	}
+	return "A" + s[1:]
+}
+
+// withCookies returns a GET request of target carrying cookies.
+func withCookies(target string, cookies ...*http.Cookie) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, target, nil)
+	for _, c := range cookies {
+		r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	return r
+}
+
+func TestSession_OneProcessSignsInAndAnotherSignsOutSharingTheStore(t *testing.T) {
 	kv := store.NewMemoryKV(nil)
 	cfg := Config{Issuer: "http://localhost:9096", KV: kv, Users: NewUsers(),
 		Client: func(context.Context, string) (oauth2.ClientInfo, error) { return nil, oauth2.ErrNotFound }}
@@ -75,34 +110,34 @@ func TestNew_SharesTheHMACKeyThroughTheKVStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A session cookie of one process is valid in the other.
-	rec := httptest.NewRecorder()
-	a.startSession(rec, "alice")
-	req := httptest.NewRequest(http.MethodGet, "/", nil)
-	for _, c := range rec.Result().Cookies() {
-		req.AddCookie(c)
-	}
-	if s, ok := b.readSession(req); !ok || s.User != "alice" {
+	// A session started by one process is valid in the other.
+	c := signIn(t, a, "alice")
+	if s, ok, err := b.readSession(withCookies("/", c)); err != nil || !ok || s.User != "alice" {
 		t.Fatal("the session of one process is not valid in another sharing the store")
+	}
+	// Ending it in the second ends it in the first.
+	if err := b.endSession(httptest.NewRecorder(), withCookies("/", c)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := a.readSession(withCookies("/", c)); ok {
+		t.Fatal("a session ended by one process is still valid in another")
 	}
 }
 
-func TestSession_RejectsTamperedExpiredAndForeignCookies(t *testing.T) {
-	p, clk, _ := newPages(t, "http://localhost:9096")
-	rec := httptest.NewRecorder()
-	p.startSession(rec, "alice")
-	cookie := rec.Result().Cookies()[0]
-	if !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode || cookie.Secure {
+func TestSession_RejectsTamperedExpiredIdleAndForeignCookies(t *testing.T) {
+	p, clk, kv := newPages(t, "http://localhost:9096")
+	cookie := signIn(t, p, "alice")
+	if !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode || cookie.Secure || cookie.MaxAge != int((8*time.Hour)/time.Second) {
 		t.Fatalf("cookie attributes: %+v", cookie)
 	}
 	read := func(value string) bool {
-		req := httptest.NewRequest(http.MethodGet, "/", nil)
-		req.AddCookie(&http.Cookie{Name: cookie.Name, Value: value})
-		_, ok := p.readSession(req)
+		_, ok, err := p.readSession(withCookies("/", &http.Cookie{Name: cookie.Name, Value: value}))
+		if err != nil {
+			t.Fatal(err)
+		}
 		return ok
 	}
-	payload, sig, _ := strings.Cut(cookie.Value, ".")
-	forged := p.encodeSession(session{ID: "x", User: "mallory", Expires: clk.Now().Add(time.Hour).Unix()})
+	handle, sig, _ := strings.Cut(cookie.Value, ".")
 	other, _, _ := newPages(t, "http://localhost:9096")
 	tests := []struct {
 		name  string
@@ -110,29 +145,70 @@ func TestSession_RejectsTamperedExpiredAndForeignCookies(t *testing.T) {
 		want  bool
 	}{
 		{"valid", cookie.Value, true},
-		{"payload changed", strings.ToUpper(payload[:4]) + payload[4:] + "." + sig, false},
-		{"signature changed", payload + "." + sig[:len(sig)-2] + "AA", false},
-		{"no signature", payload, false},
-		{"signed by another key", other.encodeSession(session{ID: "x", User: "alice", Expires: clk.Now().Add(time.Hour).Unix()}), false},
-		{"another session signed with the key", forged, true},
+		{"handle changed", flipFirst(handle) + "." + sig, false},
+		{"signature changed", handle + "." + sig[:len(sig)-2] + "AA", false},
+		{"no signature", handle, false},
+		{"signed by another key", other.sessionCookieValue(handle), false},
+		{"a signed handle that no session has", p.sessionCookieValue(randomID(handleBytes)), false},
 		{"garbage", "....", false},
+		{"too long", cookie.Value + strings.Repeat("A", maxSessionCookie), false},
 	}
 	for _, tt := range tests {
 		if got := read(tt.value); got != tt.want {
 			t.Errorf("%s: readSession = %v, want %v", tt.name, got, tt.want)
 		}
 	}
-	clk.Add(9 * time.Hour)
+	// The store holds neither the handle nor the user's name as a key.
+	for _, key := range []string{"oauth2d/web/session/" + handle, "oauth2d/web/session/alice"} {
+		if _, err := kv.Get(context.Background(), key); !errors.Is(err, oauth2.ErrNotFound) {
+			t.Fatalf("session stored under a clear key %q", key)
+		}
+	}
+
+	// The idle timeout (1 hour): a page every 50 minutes keeps the
+	// session; 61 minutes without one ends it.
+	for range 3 {
+		clk.Add(50 * time.Minute)
+		if !read(cookie.Value) {
+			t.Fatal("a session seen every 50 minutes ended before its idle timeout")
+		}
+	}
+	clk.Add(61 * time.Minute)
 	if read(cookie.Value) {
-		t.Error("an expired session was accepted")
+		t.Fatal("a session idle for longer than the idle timeout was accepted")
+	}
+
+	// The absolute lifetime (8 hours), however often the session is used.
+	cookie = signIn(t, p, "alice")
+	for range 16 {
+		clk.Add(30 * time.Minute)
+		read(cookie.Value)
+	}
+	if read(cookie.Value) {
+		t.Fatal("a session older than its absolute lifetime was accepted")
+	}
+}
+
+func TestSession_SignInReplacesTheBrowsersSession(t *testing.T) {
+	p, _, _ := newPages(t, "http://localhost:9096")
+	first := signIn(t, p, "alice")
+	s1, _, _ := p.readSession(withCookies("/", first))
+	rec := httptest.NewRecorder()
+	s2, err := p.startSession(context.Background(), rec, withCookies("/", first), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2.ID == s1.ID || s2.handle == s1.handle {
+		t.Fatal("a sign-in kept the session ID or handle of the session before it")
+	}
+	if _, ok, _ := p.readSession(withCookies("/", first)); ok {
+		t.Fatal("the cookie of the session before the sign-in still works (session fixation)")
 	}
 }
 
 func TestSession_SecureHostCookieOverHTTPS(t *testing.T) {
 	p, _, _ := newPages(t, "https://auth.example.com")
-	rec := httptest.NewRecorder()
-	p.startSession(rec, "alice")
-	c := rec.Result().Cookies()[0]
+	c := signIn(t, p, "alice")
 	if !c.Secure || c.Name != "__Host-oauth2d_session" || c.Path != "/" {
 		t.Fatalf("cookie over https: %+v", c)
 	}
@@ -284,37 +360,81 @@ func TestPages_EscapeEveryValue(t *testing.T) {
 	}
 }
 
-func TestUserAuthorization_SendsToLoginThenConsent(t *testing.T) {
+func TestUserAuthentication_SendsToLoginThenConsentAndRemembersOnlyOnIssue(t *testing.T) {
 	p, _, kv := newPages(t, "http://localhost:9096")
+	ctx := context.Background()
 	authz := "/authorize?client_id=app&response_type=code&scope=read+write&state=s"
-	req := Request{ClientID: "app", RedirectURI: "https://app.example/cb", Scope: "read write"}
-	r := httptest.NewRequest(http.MethodGet, authz, nil)
-	_ = r.ParseForm()
-	rec := httptest.NewRecorder()
-	if id, _, err := p.UserAuthorization(rec, r, req); id != "" || err != nil || rec.Code != http.StatusSeeOther ||
+	req := &server.AuthorizeRequest{ClientID: "app", RedirectURI: "https://app.example/cb", Scope: "read write"}
+	ask := func(r *http.Request, in server.Interaction) (*httptest.ResponseRecorder, *server.Authentication, *Pending, error) {
+		_ = r.ParseForm()
+		req.Interaction = in
+		rec := httptest.NewRecorder()
+		auth, pend, err := p.UserAuthentication(rec, r, req, "")
+		return rec, auth, pend, err
+	}
+	// Nobody signed in: no answer, nothing written; then the login page.
+	if rec, auth, _, err := ask(httptest.NewRequest(http.MethodGet, authz, nil), server.InteractionNone); auth != nil || err != nil || rec.Code != http.StatusOK || rec.Body.Len() != 0 {
+		t.Fatalf("no session: %+v %v %d", auth, err, rec.Code)
+	}
+	if rec, _, _, err := ask(httptest.NewRequest(http.MethodGet, authz, nil), server.InteractionLogin); err != nil || rec.Code != http.StatusSeeOther ||
 		rec.Header().Get("Location") != "/login?return="+url.QueryEscape(authz) {
-		t.Fatalf("no session: %q %v %d %q", id, err, rec.Code, rec.Header().Get("Location"))
+		t.Fatalf("login: %v %d %q", err, rec.Code, rec.Header().Get("Location"))
 	}
-	sess := httptest.NewRecorder()
-	p.startSession(sess, "alice")
-	r = httptest.NewRequest(http.MethodGet, authz, nil)
-	_ = r.ParseForm()
-	for _, c := range sess.Result().Cookies() {
-		r.AddCookie(c)
+	c := signIn(t, p, "alice")
+	rec, auth, _, err := ask(withCookies(authz, c), server.InteractionNone)
+	if err != nil || auth == nil || auth.UserID != "alice" || auth.Consented || auth.AuthenticatedNow || auth.ConsentedNow ||
+		auth.SessionID == "" || auth.AuthTime.IsZero() || rec.Body.Len() != 0 {
+		t.Fatalf("signed in, no consent: %+v %v", auth, err)
 	}
-	rec = httptest.NewRecorder()
-	if id, _, _ := p.UserAuthorization(rec, r, req); id != "" || !strings.HasPrefix(rec.Header().Get("Location"), "/consent?request=") {
-		t.Fatalf("no consent: %q %q", id, rec.Header().Get("Location"))
+	if rec, _, _, _ := ask(withCookies(authz, c), server.InteractionConsent); !strings.HasPrefix(rec.Header().Get("Location"), "/consent?request=") {
+		t.Fatalf("no consent: %q", rec.Header().Get("Location"))
 	}
-	if err := p.RememberConsent(context.Background(), "alice", "app", "read write"); err != nil {
+	// An "allow" on the consent page is ConsentedNow once, and is
+	// remembered only when the code is issued.
+	s, _, _ := p.readSession(withCookies(authz, c))
+	if err := kv.Put(ctx, approveKey(s.ID, authz), []byte{1}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	rec = httptest.NewRecorder()
-	if id, approved, err := p.UserAuthorization(rec, r, req); id != "alice" || approved || err != nil {
-		t.Fatalf("after consent: %q %v %v", id, approved, err)
+	_, auth, pend, err := ask(withCookies(authz, c), server.InteractionNone)
+	if err != nil || !auth.ConsentedNow {
+		t.Fatalf("after allow: %+v %v", auth, err)
+	}
+	if _, auth, _, _ := ask(withCookies(authz, c), server.InteractionNone); auth.Consented || auth.ConsentedNow {
+		t.Fatal("an allow was remembered before any code was issued")
+	}
+	if err := p.Issued(ctx, pend, "read write"); err != nil {
+		t.Fatal(err)
+	}
+	if _, auth, _, err := ask(withCookies(authz, c), server.InteractionNone); err != nil || !auth.Consented {
+		t.Fatalf("after the code was issued: %+v %v", auth, err)
+	}
+	// A "deny" is access_denied.
+	if err := kv.Put(ctx, denyKey(s.ID, authz), []byte{1}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := ask(withCookies(authz, c), server.InteractionNone); !errors.Is(err, oautherrors.ErrAccessDenied) {
+		t.Fatalf("after deny: %v", err)
 	}
 	// The consent is stored under a hash, never under the user's name.
-	if _, err := kv.Get(context.Background(), "oauth2d/web/consent/alice"); !errors.Is(err, oauth2.ErrNotFound) {
+	if _, err := kv.Get(ctx, "oauth2d/web/consent/alice"); !errors.Is(err, oauth2.ErrNotFound) {
 		t.Fatal("consent stored under a clear key")
+	}
+}
+
+func TestUserAuthentication_PushedRequestResumesWithItsRequestURI(t *testing.T) {
+	p, _, _ := newPages(t, "http://localhost:9096")
+	// The server has replaced the form with the pushed parameters; the
+	// browser comes back with client_id and request_uri (RFC 9126 4).
+	r := httptest.NewRequest(http.MethodGet, "/authorize?client_id=app&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3Ax", nil)
+	_ = r.ParseForm()
+	r.Form = url.Values{"client_id": {"app"}, "scope": {"read"}, "redirect_uri": {"https://app.example/cb"}}
+	resume := url.Values{"client_id": {"app"}, "request_uri": {"urn:ietf:params:oauth:request_uri:x"}}.Encode()
+	rec := httptest.NewRecorder()
+	req := &server.AuthorizeRequest{ClientID: "app", Scope: "read", Interaction: server.InteractionLogin}
+	if _, _, err := p.UserAuthentication(rec, r, req, resume); err != nil {
+		t.Fatal(err)
+	}
+	if want := "/login?return=" + url.QueryEscape("/authorize?"+resume); rec.Header().Get("Location") != want {
+		t.Fatalf("Location %q, want %q", rec.Header().Get("Location"), want)
 	}
 }
