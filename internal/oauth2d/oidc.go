@@ -54,6 +54,9 @@ func (a *App) setupOpenID(ctx context.Context, ring *atrest.Keyring, source stri
 		return fmt.Errorf("oauth2d: ID tokens: %w", err)
 	}
 	a.manager.MapIDTokenGenerate(a.idTokens)
+	// RFC 8693: an ID token of this issuer may be a token exchange's
+	// subject or actor token (verified, and unexpired, by the grant).
+	a.server.Config.TokenExchange.IDTokens = a.idTokens
 	a.userClaims = configUserClaims(a.cfg.Users)
 	oc := server.NewOpenIDConfig(a.idTokens, a.claimsHandler)
 	oc.EndSessionEndpoint = a.issuer + pathLogout

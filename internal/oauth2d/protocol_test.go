@@ -314,3 +314,35 @@ func TestDPoP_ResourceRequestHTUIsTheIssuersURL(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenExchange_IDTokenOfThisIssuerIsASubjectToken checks that oauth2d
+// accepts an ID token it issued as a token exchange's subject_token (RFC
+// 8693 3, urn:ietf:params:oauth:token-type:id_token): the exchanged access
+// token is the End-User's, for the allowed audience; a forged ID token is
+// refused and issues nothing.
+func TestTokenExchange_IDTokenOfThisIssuerIsASubjectToken(t *testing.T) {
+	cfg := oidcConfig()
+	cfg.TokenExchange.Enabled = true
+	cfg.Clients[0].GrantTypes = append(cfg.Clients[0].GrantTypes, "token_exchange")
+	cfg.Clients[0].TokenExchangeAudiences = []string{"urn:example:backend"}
+	srv := startApp(t, cfg)
+	b := newBrowser(t, srv)
+	idToken := signInForHint(t, b)
+	exchange := func(subject string) (*http.Response, map[string]any) {
+		return tokenRequest(t, srv, testClientID, testClientSecret, url.Values{
+			"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {subject},
+			"subject_token_type": {"urn:ietf:params:oauth:token-type:id_token"}, "audience": {"urn:example:backend"}})
+	}
+	resp, data := exchange(idToken)
+	if resp.StatusCode != http.StatusOK || data["issued_token_type"] != "urn:ietf:params:oauth:token-type:access_token" {
+		t.Fatalf("exchange of an ID token: %d %v", resp.StatusCode, data)
+	}
+	_, intro := postEndpoint(t, srv, "/introspect", testClientID, testClientSecret, url.Values{"token": {data["access_token"].(string)}})
+	if intro["active"] != true || intro["aud"] != "urn:example:backend" || intro["sub"] == nil {
+		t.Fatalf("exchanged token: %v", intro)
+	}
+	forged := idToken[:len(idToken)-4] + "AAAA"
+	if resp, data := exchange(forged); resp.StatusCode != http.StatusBadRequest || data["error"] != "invalid_request" {
+		t.Fatalf("forged ID token: %d %v", resp.StatusCode, data)
+	}
+}
