@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/dpop"
 	"github.com/oauth2d/oauth2/errors"
 	"github.com/oauth2d/oauth2/generates"
 	"github.com/oauth2d/oauth2/internal/atrest"
@@ -165,6 +166,13 @@ func New(cfg Config) (*App, error) {
 	a.server = a.newServer()
 	if err := a.setupOpenID(ctx, ring, source); err != nil {
 		return nil, err
+	}
+	if cfg.DPoP.Enabled && cfg.DPoP.RequireNonce {
+		// The DPoP nonces' key, sealed at rest like the other secrets
+		// (the library would keep it in the store in the clear).
+		if a.server.Config.DPoP.NonceKey, err = a.sealedSecret(ctx, ring, source, dpopNonceKeyName, "DPoP nonce key", dpop.MinNonceKeyBytes); err != nil {
+			return nil, err
+		}
 	}
 	wc := web.Config{
 		Issuer:     a.issuer,

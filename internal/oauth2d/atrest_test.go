@@ -307,3 +307,30 @@ func TestMain_WrongSecretStopsStartup(t *testing.T) {
 		t.Fatalf("the new secret alone: exit %d\n%s", code, logs)
 	}
 }
+
+// The key of the DPoP nonces (RFC 9449 8) is sealed with the at-rest secret
+// like the other secrets, and the library's own clear copy is never made.
+func TestKeys_DPoPNonceKeyIsEncryptedInTheStore(t *testing.T) {
+	ts, kv := sharedStore(t)
+	cfg := testConfig(testRedirect)
+	cfg.TokenStore = ts
+	cfg.Secret = secretOne
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg.DPoP.RequireNonce = true
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.server.DPoPVerifier(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	v := raw(t, kv, dpopNonceKeyName)
+	ring, _ := atrest.New(secretOne)
+	if _, _, err := ring.Open(dpopNonceKeyName, v); !atrest.IsSealed(v) || err != nil {
+		t.Fatalf("the DPoP nonce key is not sealed with the secret: %v", err)
+	}
+	if _, err := kv.Get(context.Background(), "oauth2/dpop/nonce-key"); err == nil {
+		t.Fatal("the library's clear nonce key was stored")
+	}
+}

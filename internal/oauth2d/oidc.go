@@ -30,6 +30,10 @@ import (
 // seals it again) changes no sub.
 const pairwiseSecretName = "oauth2d/oidc/pairwise-secret"
 
+// dpopNonceKeyName is where the key of the DPoP nonces (RFC 9449 8) is kept,
+// sealed with the at-rest secret.
+const dpopNonceKeyName = "oauth2d/dpop/nonce-key"
+
 // Paths of the logout endpoint (RP-Initiated Logout 1.0 2) and of the
 // page after it.
 const (
@@ -75,22 +79,29 @@ func (a *App) setupOpenID(ctx context.Context, ring *atrest.Keyring, source stri
 // on first start. Of several processes starting at once, the first to
 // store its secret wins and the others read that one.
 func (a *App) pairwiseSecret(ctx context.Context, ring *atrest.Keyring, source string) ([]byte, error) {
-	const what = "pairwise subject secret"
+	return a.sealedSecret(ctx, ring, source, pairwiseSecretName, "pairwise subject secret", oidc.MinPairwiseSecretBytes)
+}
+
+// sealedSecret returns the random secret of n bytes every process sharing
+// the store uses under name, kept in the KVStore sealed with the at-rest
+// secret, making it when there is none yet (the first process to store one
+// wins).
+func (a *App) sealedSecret(ctx context.Context, ring *atrest.Keyring, source, name, what string, n int) ([]byte, error) {
 	never := func([]byte) bool { return false } // never stored in the clear
-	secret, err := openSealed(ctx, a.kv, ring, pairwiseSecretName, what, source, never, a.log)
+	secret, err := openSealed(ctx, a.kv, ring, name, what, source, never, a.log)
 	if err != nil || secret != nil {
 		return secret, err
 	}
-	fresh := make([]byte, oidc.MinPairwiseSecretBytes)
+	fresh := make([]byte, n)
 	_, _ = rand.Read(fresh) // crypto/rand.Read never fails (Go 1.24+)
-	stored, err := a.kv.PutIfAbsent(ctx, pairwiseSecretName, ring.Seal(pairwiseSecretName, fresh), 0)
+	stored, err := a.kv.PutIfAbsent(ctx, name, ring.Seal(name, fresh), 0)
 	if err != nil {
 		return nil, fmt.Errorf("oauth2d: store the %s: %w", what, err)
 	}
 	if stored {
 		return fresh, nil
 	}
-	if secret, err = openSealed(ctx, a.kv, ring, pairwiseSecretName, what, source, never, a.log); err == nil && secret == nil {
+	if secret, err = openSealed(ctx, a.kv, ring, name, what, source, never, a.log); err == nil && secret == nil {
 		err = stderrors.New("oauth2d: the " + what + " another process stored is gone")
 	}
 	return secret, err
