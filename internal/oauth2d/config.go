@@ -304,8 +304,8 @@ func baseConfig() Config {
 		RefreshToken: RefreshTokenConfig{TTL: DefaultRefreshTTL, Rotate: true},
 
 		ProtocolConfig: defaultProtocol(),
-		Session:      SessionConfig{TTL: DefaultSessionTTL, IdleTimeout: DefaultSessionIdle},
-		Signing:      SigningConfig{Alg: DefaultSigningAlg},
+		Session:        SessionConfig{TTL: DefaultSessionTTL, IdleTimeout: DefaultSessionIdle},
+		Signing:        SigningConfig{Alg: DefaultSigningAlg},
 	}
 }
 
