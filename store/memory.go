@@ -43,6 +43,7 @@ type MemoryTokenStore struct {
 	seed    maphash.Seed
 	hs      *hasher
 	kv      *MemoryKV
+	docs    *MemoryDocuments
 	stopper *stopper
 }
 
@@ -56,8 +57,9 @@ type grantStripe struct {
 }
 
 var (
-	_ oauth2.TokenStore = (*MemoryTokenStore)(nil)
-	_ oauth2.KVStore    = (*MemoryTokenStore)(nil)
+	_ oauth2.TokenStore    = (*MemoryTokenStore)(nil)
+	_ oauth2.KVStore       = (*MemoryTokenStore)(nil)
+	_ oauth2.DocumentStore = (*MemoryTokenStore)(nil)
 )
 
 // MemoryOption configures NewMemoryTokenStore.
@@ -121,6 +123,7 @@ func newMemoryTokenStore(opts []MemoryOption) (*MemoryTokenStore, error) {
 		seed:   maphash.MakeSeed(),
 		hs:     newHasher(),
 		kv:     NewMemoryKV(c.now),
+		docs:   NewMemoryDocuments(),
 	}
 	for i := range s.shards {
 		s.shards[i].init(s.hs)
