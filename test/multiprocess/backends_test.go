@@ -22,7 +22,7 @@ import (
 // schema, MySQL database or Redis database, removed when the test ends.
 type backend struct {
 	name string
-	// dsn is the store setting of oauth2d (DESIGN.md section 5).
+	// dsn is the store setting of oauth2d (docs/config.md).
 	dsn string
 	// engine is the host:port of the database server.
 	engine string
@@ -150,7 +150,7 @@ func mysqlBackend(t *testing.T) *backend {
 		}
 		admin.Close()
 	})
-	// The store setting is a URL (DESIGN.md section 5); oauth2d turns it
+	// The store setting is a URL (docs/config.md); oauth2d turns it
 	// back into the driver's format.
 	u := &url.URL{Scheme: "mysql", User: url.User(mc.User), Host: mc.Addr, Path: "/" + name}
 	if mc.Passwd != "" {

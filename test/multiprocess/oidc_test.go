@@ -29,7 +29,7 @@ import (
 // fixture's client; never contacted.
 const oidcPostLogout = "http://127.0.0.1:9/signed-out"
 
-// oidcFile is the YAML file of DESIGN.md section 5 with the OpenID Connect
+// oidcFile is the YAML file of docs/config.md with the OpenID Connect
 // fields the tests set.
 type oidcFile struct {
 	Issuer      string           `yaml:"issuer"`

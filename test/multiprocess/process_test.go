@@ -64,7 +64,7 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// The YAML file of DESIGN.md section 5, as much of it as the tests set.
+// The YAML file of docs/config.md, as much of it as the tests set.
 type fileConfig struct {
 	Issuer       string        `yaml:"issuer"`
 	Listen       string        `yaml:"listen"`
