@@ -1,6 +1,6 @@
 // Package postgres is the PostgreSQL token and client store, for servers
 // that outgrow one machine: any number of processes sharing one database
-// serve one issuer (DESIGN.md section 4).
+// serve one issuer (docs/architecture.md section 4).
 //
 // Connections come from a pgx pool (github.com/jackc/pgx/v5/pgxpool),
 // used through pgx's database/sql adapter (stdlib.OpenDBFromPool) so that

@@ -1,5 +1,5 @@
 // Package sqlite is the embedded SQLite token and client store, the
-// standalone server's default (DESIGN.md section 4). It uses
+// standalone server's default (docs/architecture.md section 4). It uses
 // modernc.org/sqlite, pure Go without cgo.
 //
 // The database is in WAL mode with synchronous=FULL: a token whose Create
