@@ -319,10 +319,12 @@ func (a *ClientAssertionAuthenticator) ClaimedClientID(_ *http.Request, p Params
 	if len(seg) > maxAssertionBytes {
 		return ""
 	}
-	parts := bytes.SplitN(seg, []byte{'.'}, 3)
-	if len(parts) != 3 {
+	// A JWS in the compact serialization has exactly three segments
+	// (RFC 7515 7.1); anything else names no client.
+	if bytes.Count(seg, []byte{'.'}) != 2 {
 		return ""
 	}
+	parts := bytes.SplitN(seg, []byte{'.'}, 3)
 	raw := make([]byte, base64.RawURLEncoding.DecodedLen(len(parts[1])))
 	n, err := base64.RawURLEncoding.Decode(raw, parts[1])
 	if err != nil {
