@@ -59,9 +59,10 @@ var _ oauth2.ClientStore = (*clientRegistry)(nil)
 // GetByID returns a YAML client, else a store client, or an error wrapping
 // oauth2.ErrNotFound (oauth2.ClientStore).
 func (r *clientRegistry) GetByID(ctx context.Context, id string) (oauth2.ClientInfo, error) {
-	if c, err := r.yaml.GetByID(ctx, id); err == nil {
-		return c, nil
+	if _, ok := r.yamlIDs[id]; ok {
+		return r.yaml.GetByID(ctx, id)
 	}
+	// A store client: no error value made for the YAML miss.
 	c, err := r.stored(ctx, id)
 	if err != nil {
 		return nil, err
