@@ -29,7 +29,6 @@ import (
 	"github.com/oauth2d/oauth2/internal/throttle"
 	"github.com/oauth2d/oauth2/internal/web"
 	"github.com/oauth2d/oauth2/manage"
-	"github.com/oauth2d/oauth2/models"
 	"github.com/oauth2d/oauth2/oidc"
 	"github.com/oauth2d/oauth2/server"
 	"github.com/oauth2d/oauth2/store"
@@ -48,12 +47,13 @@ type App struct {
 	store     *instrumentedStore
 	kv        oauth2.KVStore // == store
 
-	clients *store.ClientStore
+	clients *clientRegistry // YAML clients, then the store's (registry.go)
 	manager *manage.Manager
 	server  *server.Server
 	keys    *generates.KeySet
 	web     *web.Pages
 	tls     *tlsFiles // nil when the server serves plain HTTP (tls.go)
+	admin   *adminAPI // nil when admin_listen is not set (admin.go)
 
 	// grants is the index of users' consents and grants (grants.go).
 	grants *grants.Index
@@ -147,7 +147,7 @@ func New(cfg Config) (*App, error) {
 	if a.keys, err = a.keyStore.load(ctx); err != nil {
 		return nil, err
 	}
-	if err := a.loadClients(); err != nil {
+	if err := a.openRegistry(ctx); err != nil {
 		return nil, err
 	}
 	if cfg.TLS.Enabled() {
@@ -159,6 +159,9 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a.clients.docs != nil {
+		users.SetFallback(a.storeUserPassword) // registry.go
+	}
 	a.loginThrottle = cfg.LoginThrottle.limiter(a.kv, "login", a.now)
 	var confidential []string
 	for _, c := range cfg.Clients {
@@ -166,7 +169,8 @@ func New(cfg Config) (*App, error) {
 			confidential = append(confidential, c.ID)
 		}
 	}
-	a.clientGate = throttle.NewGate(cfg.ClientThrottle.limiter(a.kv, "client", a.now), confidential, throttle.GateConfig{})
+	a.clientGate = throttle.NewGate(cfg.ClientThrottle.limiter(a.kv, "client", a.now), confidential,
+		throttle.GateConfig{Known: a.clients.known})
 	a.manager = a.newManager()
 	a.server = a.newServer()
 	if err := a.setupOpenID(ctx, ring, source); err != nil {
@@ -200,6 +204,9 @@ func New(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("oauth2d: pages: %w", err)
 	}
 	a.handler = a.middleware(a.routes())
+	if err := a.setupAdmin(); err != nil {
+		return nil, err
+	}
 	go a.reloadKeys()
 	ok = true
 	return a, nil
@@ -245,40 +252,6 @@ func (a *App) sweep() {
 			a.memKV.Sweep()
 		}
 	}
-}
-
-// loadClients registers the configured clients.
-func (a *App) loadClients() error {
-	a.clients = store.NewClientStore()
-	for _, c := range a.cfg.Clients {
-		cl := &models.Client{
-			ID:                      c.ID,
-			Secret:                  c.Secret,
-			SecretHash:              c.SecretHash,
-			RedirectURIs:            slices.Clone(c.RedirectURIs),
-			Scopes:                  slices.Clone(c.Scopes),
-			Public:                  c.Public,
-			TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
-			JWKS:                    slices.Clone([]byte(c.JWKS)),
-			// OpenID Connect.
-			PostLogoutRedirectURIs:   slices.Clone(c.PostLogoutRedirectURIs),
-			SubjectType:              c.SubjectType,
-			IDTokenSignedResponseAlg: c.IDTokenSignedResponseAlg,
-		}
-		applyClientProtocol(cl, &c) // config_protocol.go
-		if cl.Public && cl.TokenEndpointAuthMethod == "" {
-			cl.TokenEndpointAuthMethod = "none"
-		}
-		for _, g := range c.GrantTypes {
-			if gt := knownGrants[g]; !slices.Contains(cl.GrantTypes, gt) {
-				cl.GrantTypes = append(cl.GrantTypes, gt)
-			}
-		}
-		if err := a.clients.Set(c.ID, cl); err != nil {
-			return fmt.Errorf("oauth2d: client %q: %w", c.ID, err)
-		}
-	}
-	return nil
 }
 
 // loadUsers builds the user directory, hashing passwords given in the
@@ -341,16 +314,7 @@ func (s *webSealer) Seal(name string, plaintext []byte) []byte { return s.ring.S
 
 // deviceEnabled reports whether a client lists the device authorization
 // grant (RFC 8628), which the server then accepts and advertises.
-func (a *App) deviceEnabled() bool {
-	for _, c := range a.cfg.Clients {
-		for _, g := range c.GrantTypes {
-			if knownGrants[g] == oauth2.DeviceCode {
-				return true
-			}
-		}
-	}
-	return false
-}
+func (a *App) deviceEnabled() bool { return a.cfg.deviceEnabled() }
 
 // scopesSupported returns the union of the clients' registered scopes,
 // for the metadata's scopes_supported (RFC 8414 2), or nil when a client
@@ -395,6 +359,7 @@ func (a *App) newServer() *server.Server {
 			sc.IntrospectionClients = append(sc.IntrospectionClients, c.ID)
 		}
 	}
+	sc.IntrospectAny = a.clients.introspectAny
 	sc.ScopesSupported = a.scopesSupported()
 	a.configureProtocol(sc) // DPoP, PAR, resources, token exchange, mTLS (protocol.go)
 	s := server.NewServer(sc, &authManager{Manager: a.manager, app: a})

@@ -113,6 +113,8 @@ type Config struct {
 	// DPoP, PAR, resource indicators, token exchange and TLS
 	// (config_protocol.go).
 	ProtocolConfig
+	// The admin API's listener and credentials (config_admin.go).
+	AdminConfig
 
 	// OpenID Connect (oidc.go): the sign-in sessions of the pages and the
 	// algorithm of the server's signing key.
@@ -229,6 +231,10 @@ type ClientConfig struct {
 	// JWKS is the client's public JSON Web Key Set (RFC 7517 5), for
 	// private_key_jwt (RFC 7523 2.2).
 	JWKS json.RawMessage
+	// JWKSURI is where the client publishes its key set (RFC 7591 2),
+	// instead of JWKS; only a client kept in the store has it (not read
+	// from the file).
+	JWKSURI string `yaml:"-"`
 	// IntrospectAny lets this confidential client, a resource server,
 	// introspect the tokens of every client (RFC 7662 2.1). Without it a
 	// client sees only its own tokens as active.
@@ -343,6 +349,7 @@ type fileConfig struct {
 	SecretFile     string       `yaml:"secret_file"`
 	MetricsListen  string       `yaml:"metrics_listen"`
 	fileProtocol   `yaml:",inline"`
+	fileAdmin      `yaml:",inline"`
 	// OpenID Connect.
 	Session fileSession `yaml:"session"`
 	Signing fileSigning `yaml:"signing"`
@@ -601,6 +608,7 @@ func (fc *fileConfig) convert() (Config, error) {
 	cfg.Grants.Implicit = parseBool(&ps, "grants.implicit", fc.Grants.Implicit)
 	cfg.Grants.Password = parseBool(&ps, "grants.password", fc.Grants.Password)
 	cfg.ProtocolConfig = fc.fileProtocol.convert(&ps)
+	cfg.AdminConfig = fc.fileAdmin.convert(&ps)
 	cfg.Session.TTL = parseDuration(&ps, "session.ttl", fc.Session.TTL)
 	cfg.Session.IdleTimeout = parseDuration(&ps, "session.idle_timeout", fc.Session.IdleTimeout)
 	cfg.Signing.Alg = fc.Signing.Alg
@@ -698,6 +706,9 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) {
 	}
 	if v, ok := lookup(EnvSecretOld); ok && strings.TrimSpace(v) != "" {
 		c.OldSecrets = strings.Fields(v)
+	}
+	if v, ok := lookup(EnvAdminToken); ok && v != "" {
+		c.AdminToken = v
 	}
 }
 
@@ -808,6 +819,7 @@ func (c *Config) validateServer(ps *problems) {
 	}
 	c.validateSecret(ps)
 	c.validateProtocol(ps)
+	c.validateAdmin(ps) // config_admin.go
 	c.validateOpenIDServer(ps)
 	for i, p := range c.TrustedProxies {
 		if _, err := clientip.ParsePrefixes([]string{p}); err != nil {
@@ -880,7 +892,7 @@ func (c *Config) validateClient(ps *problems, field string, cl *ClientConfig) {
 	case cl.Secret != "" && cl.SecretHash != "":
 		ps.add(field, "set secret or secret_hash, not both")
 	case cl.Public && hasSecret:
-		ps.add(field, "a public client has no secret (RFC 6749 2.1)")
+		ps.add(field+".secret", "a public client has no secret (RFC 6749 2.1)")
 	case cl.Public && method != "" && method != "none":
 		ps.add(field+".token_endpoint_auth_method", "a public client authenticates with none")
 	case !cl.Public && method == "none":
