@@ -569,7 +569,15 @@ func (ix *Index) Revoke(ctx context.Context, actor, id string) (string, Grant, e
 	if err != nil {
 		return "", Grant{}, err
 	}
-	return user, g, ix.revoke(ctx, actor, user, userKind(grantKindPrefix, user), g)
+	kind := userKind(grantKindPrefix, user)
+	if expired(g.ExpiresAt, ix.now()) {
+		// Nothing of it is live: pruned, as a listing would.
+		if err := ix.forget(ctx, kind, id); err != nil {
+			return "", Grant{}, fmt.Errorf("grants: prune: %w", err)
+		}
+		return "", Grant{}, fmt.Errorf("grants: grant: %w", oauth2.ErrNotFound)
+	}
+	return user, g, ix.revoke(ctx, actor, user, kind, g)
 }
 
 // Revoked is told that grant id was revoked elsewhere (a replayed code or

@@ -194,6 +194,7 @@ func New(cfg Config) (*App, error) {
 		Now:        cfg.Now,
 		Sealer:     &webSealer{ring: ring, source: source, log: a.log},
 		Grants:     a.grants,
+		ClientName: a.clientName,
 	}
 	a.openIDPages(&wc)
 	if a.deviceEnabled() {

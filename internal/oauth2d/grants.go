@@ -2,6 +2,7 @@ package oauth2d
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 
 	"github.com/oauth2d/oauth2"
@@ -20,7 +21,38 @@ import (
 // newGrantIndex makes the index over the App's store.
 func (a *App) newGrantIndex() *grants.Index {
 	docs, _ := a.rawStore.(oauth2.DocumentStore)
-	return grants.New(grants.Config{Tokens: a.store, Docs: docs, Logger: a.log, Now: a.now})
+	return grants.New(grants.Config{Tokens: a.store, Docs: docs, Now: a.now, Audit: a.auditGrant})
+}
+
+// auditGrant writes the audit line of a grant revocation (audit.go): the
+// grant ID is the target, with its client and user.
+func (a *App) auditGrant(ctx context.Context, e grants.Event) {
+	var extra []slog.Attr
+	if e.ClientID != "" {
+		extra = append(extra, slog.String("client_id", e.ClientID))
+	}
+	if e.Username != "" {
+		extra = append(extra, slog.String("username", e.Username))
+	}
+	a.audit(ctx, e.Actor, e.Action, e.GrantID, extra...)
+}
+
+// clientName returns the client_name (RFC 7591 2) of a client kept in the
+// store, for the account page; "" when it has none.
+func (a *App) clientName(ctx context.Context, clientID string) string {
+	docs := a.clients.docs
+	if docs == nil || oauth2.CheckDocument(docClient, clientID, nil) != nil {
+		return ""
+	}
+	body, err := docs.GetDocument(ctx, docClient, clientID)
+	if err != nil {
+		return ""
+	}
+	d, err := decodeClientDoc(body)
+	if err != nil {
+		return ""
+	}
+	return d.ClientName
 }
 
 // indexGrant records the code or tokens ti issued for a user in the index.

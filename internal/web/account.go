@@ -34,11 +34,6 @@ type application struct {
 	Since string
 }
 
-// clientNamer is a client with a display name (RFC 7591 2 client_name).
-type clientNamer interface {
-	GetClientName() string
-}
-
 // applications lists what user allowed, for the page.
 func (p *Pages) applications(ctx context.Context, user string) ([]application, error) {
 	apps, err := p.grants.Applications(ctx, user)
@@ -51,9 +46,9 @@ func (p *Pages) applications(ctx context.Context, user string) ([]application, e
 		if t := a.Since(); !t.IsZero() {
 			row.Since = t.UTC().Format("2 January 2006")
 		}
-		if cli, err := p.client(ctx, a.ClientID); err == nil && cli != nil {
-			if n, ok := cli.(clientNamer); ok && n.GetClientName() != a.ClientID {
-				row.Name = n.GetClientName()
+		if p.clientName != nil {
+			if n := p.clientName(ctx, a.ClientID); n != a.ClientID {
+				row.Name = n
 			}
 		}
 		out = append(out, row)

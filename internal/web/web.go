@@ -95,6 +95,10 @@ type Config struct {
 	// withdraws from it. Without it, or with the index off, /account
 	// lists nothing.
 	Grants *grants.Index
+	// ClientName returns a client's display name (RFC 7591 2
+	// client_name), shown on the account page; "" for none. The client
+	// ID is shown when nil.
+	ClientName func(ctx context.Context, clientID string) string
 	// Logger receives security events (failed logins, refused forms),
 	// never a password or a token; slog.Default() when nil.
 	Logger *slog.Logger
@@ -120,6 +124,7 @@ type Pages struct {
 	claimNames  func(context.Context, string) ([]string, error)
 	subject     func(oauth2.ClientInfo, string) (string, error)
 	grants      *grants.Index
+	clientName  func(context.Context, string) string
 
 	origin string // scheme://host[:port] of the issuer
 	base   string // the issuer's path, without a trailing slash
@@ -156,6 +161,7 @@ func New(ctx context.Context, cfg Config) (*Pages, error) {
 		claimNames:  cfg.ClaimNames,
 		subject:     cfg.Subject,
 		grants:      cfg.Grants,
+		clientName:  cfg.ClientName,
 		origin:      iss.Scheme + "://" + iss.Host,
 		base:        strings.TrimSuffix(iss.Path, "/"),
 		secure:      iss.Scheme == "https",
