@@ -103,7 +103,7 @@ func (a *App) setupAdmin() error {
 			a.admin.cas.AddCert(c)
 		}
 	}
-	a.admin.throttle = ThrottleConfig{}.limiter(a.kv, "admin", a.now)
+	a.admin.throttle = cfg.AdminThrottle.limiter(a.kv, "admin", a.now)
 	m := &adminMux{a: a, mux: http.NewServeMux()}
 	a.adminClientRoutes(m) // admin_clients.go
 	a.adminUserRoutes(m)   // admin_users.go

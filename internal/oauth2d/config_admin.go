@@ -37,6 +37,10 @@ type AdminConfig struct {
 	// loopback address without mutual TLS: the token then travels over
 	// the network, in the clear unless a TLS proxy is in front.
 	AdminAllowRemote bool
+	// AdminThrottle overrides the limits on failed admin authentications
+	// per source address; zero fields take the defaults of
+	// ThrottleConfig. Not read from the file.
+	AdminThrottle ThrottleConfig `yaml:"-"`
 }
 
 type fileAdmin struct {
