@@ -6,12 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// testAdminToken is the admin API's bearer token in these tests.
-const testAdminToken = "test-admin-token-0123456789abcdefghijklmnop"
 
 // adminAPIServer serves the admin API of srv's App.
 func adminAPIServer(t *testing.T, srv *testServer) *httptest.Server {
@@ -48,15 +46,27 @@ func adminCall(t *testing.T, api *httptest.Server, method, path string, out any)
 	return resp.StatusCode
 }
 
-func adminAccountConfig() Config {
+// adminAccountConfig is accountConfig with the admin API on, on the
+// store kind ("memory" or "sqlite").
+func adminAccountConfig(t *testing.T, kind string) Config {
 	cfg := accountConfig()
+	if kind == "sqlite" {
+		cfg.Store = "sqlite:" + filepath.Join(t.TempDir(), "oauth2d.db")
+		cfg.Secret = testAtRestSecret
+	}
 	cfg.AdminListen = "127.0.0.1:0"
 	cfg.AdminToken = testAdminToken
 	return cfg
 }
 
 func TestAdminGrants_ListAndRevokeKillsTheTokensAtOnce(t *testing.T) {
-	srv := startApp(t, adminAccountConfig())
+	for _, kind := range []string{"memory", "sqlite"} {
+		t.Run(kind, func(t *testing.T) { testAdminGrantsListAndRevoke(t, kind) })
+	}
+}
+
+func testAdminGrantsListAndRevoke(t *testing.T, kind string) {
+	srv := startApp(t, adminAccountConfig(t, kind))
 	api := adminAPIServer(t, srv)
 	b := newBrowser(t, srv)
 	access, refresh := grantTokens(t, srv, b, testClientID, testClientSecret, testUsername, testPassword)
@@ -115,7 +125,7 @@ func TestAdminGrants_ListAndRevokeKillsTheTokensAtOnce(t *testing.T) {
 }
 
 func TestAdminGrants_BadRequestsChangeNothing(t *testing.T) {
-	srv := startApp(t, adminAccountConfig())
+	srv := startApp(t, adminAccountConfig(t, "memory"))
 	api := adminAPIServer(t, srv)
 	access, _ := grantTokens(t, srv, newBrowser(t, srv), testClientID, testClientSecret, testUsername, testPassword)
 	tests := []struct {
