@@ -3,7 +3,7 @@
 // grant is every code and token issued from one authorization), in the
 // store's oauth2.DocumentStore, so that a user (the /account page) or an
 // administrator (the admin API and the CLI) can list them and withdraw them
-// while the server runs (docs/architecture.md section 5).
+// while the server runs (docs/architecture.md section 7).
 //
 // The documents (bodies are JSON):
 //

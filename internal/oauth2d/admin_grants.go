@@ -13,7 +13,7 @@ import (
 
 // The admin API's grants (docs/admin-openapi.yaml): GET
 // /admin/grants?username=U lists what a user allowed, from the grant
-// index (internal/grants, grants.go): the remembered consents, whole, and
+// index (internal/grants, grants.go, docs/architecture.md section 7): the remembered consents, whole, and
 // the active grants, a page at a time; DELETE /admin/grants/{grant_id}
 // revokes a grant, whose codes and tokens stop working at once.
 

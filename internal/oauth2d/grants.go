@@ -9,7 +9,7 @@ import (
 	"github.com/oauth2d/oauth2/internal/grants"
 )
 
-// The grant index (internal/grants, docs/architecture.md section 5): the
+// The grant index (internal/grants, docs/architecture.md section 7): the
 // consents the pages remember and the grants issued for users, kept in the
 // store's DocumentStore, which /account, the admin API and the CLI list
 // and withdraw. The App records a grant where it already hears of it: the

@@ -10,7 +10,7 @@ import (
 )
 
 // The account page lets a signed-in user see the applications they allowed
-// and withdraw what they allowed (docs/architecture.md section 5): the
+// and withdraw what they allowed (docs/architecture.md section 7): the
 // remembered consent is forgotten, so the next authorization request of
 // the application shows the consent page again, and every grant the user
 // gave the application is revoked, so that its codes, access tokens and
