@@ -1,6 +1,7 @@
 package oauth2d
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -161,5 +162,64 @@ func TestAdminGrants_BadRequestsChangeNothing(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized || !introspectActive(t, srv, testClientID, testClientSecret, access) {
 		t.Fatalf("revoke without the token: %d", resp.StatusCode)
+	}
+}
+
+func TestCLI_GrantsListAndRevokeThroughTheAdminAPI(t *testing.T) {
+	srv := startApp(t, adminAccountConfig(t, "memory"))
+	api := adminAPIServer(t, srv)
+	access, refresh := grantTokens(t, srv, newBrowser(t, srv), testClientID, testClientSecret, testUsername, testPassword)
+	run := func(args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		env := Env{Args: args, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut,
+			LookupEnv: func(k string) (string, bool) {
+				switch k {
+				case EnvAdminToken:
+					return testAdminToken, true
+				case EnvAdminURL:
+					return api.URL, true
+				}
+				return "", false
+			}}
+		code := Main(env)
+		return code, out.String(), errOut.String()
+	}
+	code, out, errOut := run("grants", "list", "-username", testUsername, "-o", "json")
+	var list grantsPage
+	if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list.Items) != 1 || len(list.Consents) != 1 || list.Items[0].ClientID != testClientID {
+		t.Fatalf("grants list -o json: %d %s %s", code, out, errOut)
+	}
+	id := list.Items[0].GrantID
+	if code, out, _ := run("grants", "list", "-username", testUsername); code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "GRANT_ID") {
+		t.Fatalf("grants list: %d\n%s", code, out)
+	}
+	for _, bad := range [][]string{
+		{"grants", "list"},
+		{"grants", "list", "-username", testUsername, "extra"},
+		{"grants", "revoke"},
+		{"grants", "revoke", "a", "b"},
+		{"grants", "forget", id},
+	} {
+		if code, _, _ := run(bad...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", bad, code)
+		}
+	}
+	if code, _, errOut := run("grants", "list", "-username", "nobody"); code != 1 || !strings.Contains(errOut, "404") {
+		t.Errorf("grants list of an unknown user: %d %s", code, errOut)
+	}
+	if !introspectActive(t, srv, testClientID, testClientSecret, access) {
+		t.Fatal("a refused command revoked the token")
+	}
+	if code, out, errOut := run("grants", "revoke", "-o", "json", id); code != 0 || !strings.Contains(out, `"revoked": true`) {
+		t.Fatalf("grants revoke: %d %s %s", code, out, errOut)
+	}
+	if introspectActive(t, srv, testClientID, testClientSecret, access) {
+		t.Fatal("the access token is active after grants revoke")
+	}
+	if ok, _ := refreshWorks(t, srv, testClientID, testClientSecret, refresh); ok {
+		t.Fatal("the refresh token works after grants revoke")
+	}
+	if code, _, errOut := run("grants", "revoke", id); code != 1 || !strings.Contains(errOut, "404") {
+		t.Errorf("grants revoke twice: %d %s", code, errOut)
 	}
 }
