@@ -246,3 +246,23 @@ func TestGrants_ClientCredentialsWritesNoDocument(t *testing.T) {
 		t.Fatalf("documents changed by client credentials: version %d then %d (%v)", before, after, err)
 	}
 }
+
+func TestAccount_DeviceGrantIsListedAndWithdrawn(t *testing.T) {
+	srv := startApp(t, endpointConfig(t, newKey(t)))
+	tok, err := runDeviceFlow(t, srv, "allow")
+	if err != nil {
+		t.Fatalf("device access token: %v", err)
+	}
+	b := newBrowser(t, srv)
+	signInAt(b)
+	_, page := b.get("/account")
+	if !strings.Contains(page, `data-client="`+tvClientID+`"`) {
+		t.Fatalf("the device's grant is not listed:\n%s", page)
+	}
+	resp, _ := b.post("/account", url.Values{"csrf": {hiddenValue(t, page, "csrf")}, "client_id": {tvClientID}})
+	b.expectRedirect(resp, http.StatusSeeOther, "/account")
+	_, data := postEndpoint(t, srv, "/introspect", apiClientID, apiSecret, url.Values{"token": {tok.AccessToken}})
+	if data["active"] != false {
+		t.Fatalf("the device's token after withdrawing: %v", data)
+	}
+}
