@@ -107,6 +107,7 @@ func (a *App) setupAdmin() error {
 	m := &adminMux{a: a, mux: http.NewServeMux()}
 	a.adminClientRoutes(m) // admin_clients.go
 	a.adminUserRoutes(m)   // admin_users.go
+	a.adminGrantRoutes(m)  // admin_grants.go
 	m.handle("POST /admin/keys/rotate", a.adminRotateKeys)
 	// Other files add their routes here, one line each:
 	// a.adminXxxRoutes(m) calling m.handle("METHOD /admin/xxx", ...).

@@ -24,6 +24,7 @@ import (
 	"github.com/oauth2d/oauth2/generates"
 	"github.com/oauth2d/oauth2/internal/atrest"
 	"github.com/oauth2d/oauth2/internal/clientip"
+	"github.com/oauth2d/oauth2/internal/grants"
 	"github.com/oauth2d/oauth2/internal/secret"
 	"github.com/oauth2d/oauth2/internal/throttle"
 	"github.com/oauth2d/oauth2/internal/web"
@@ -53,6 +54,9 @@ type App struct {
 	web     *web.Pages
 	tls     *tlsFiles // nil when the server serves plain HTTP (tls.go)
 	admin   *adminAPI // nil when admin_listen is not set (admin.go)
+
+	// grants is the index of users' consents and grants (grants.go).
+	grants *grants.Index
 
 	// OpenID Connect (oidc.go, keys_rotate.go).
 	keyStore   *keyStore
@@ -127,6 +131,7 @@ func New(cfg Config) (*App, error) {
 	if err := a.openStore(ctx); err != nil {
 		return nil, err
 	}
+	a.grants = a.newGrantIndex()
 	ok := false
 	defer func() {
 		if !ok {
@@ -188,6 +193,8 @@ func New(cfg Config) (*App, error) {
 		Logger:     a.log,
 		Now:        cfg.Now,
 		Sealer:     &webSealer{ring: ring, source: source, log: a.log},
+		Grants:     a.grants,
+		ClientName: a.clientName,
 	}
 	a.openIDPages(&wc)
 	if a.deviceEnabled() {
@@ -272,7 +279,7 @@ func (a *App) newManager() *manage.Manager {
 	cfg := a.cfg
 	m := manage.NewDefaultManager()
 	m.MapClientStorage(a.clients)
-	m.MapTokenStorage(a.store)
+	m.MapTokenStorage(revocationAuditStore{a.store, a}) // grants.go
 	m.SetAuthorizeCodeExp(cfg.CodeTTL)
 	access, refresh := cfg.AccessToken.TTL, cfg.RefreshToken.TTL
 	m.SetAuthorizeCodeTokenCfg(&manage.Config{AccessTokenExp: access, RefreshTokenExp: refresh, IsGenerateRefresh: true})
@@ -493,6 +500,7 @@ func (a *App) routes() *router {
 		handle("GET /device/done", a.web.DeviceDone)
 	}
 	a.openIDRoutes(handle)
+	a.accountRoutes(handle)
 	handle("GET /healthz", a.handleHealth)
 	if a.cfg.MetricsListen == "" {
 		// Otherwise served on its own address (run.go).

@@ -53,6 +53,7 @@ func (m *authManager) GenerateAuthToken(ctx context.Context, rt oauth2.ResponseT
 	if rt == oauth2.Token {
 		a.metrics.issued("implicit")
 	}
+	a.indexGrant(ctx, ti)
 	if tgr.Request != nil {
 		if rw := recordOf(tgr.Request.Context()); rw != nil && rw.pending != nil {
 			pending := rw.pending

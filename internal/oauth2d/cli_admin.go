@@ -76,6 +76,7 @@ Flags:
 var adminCommands = map[string]func(Env) int{
 	"clients": clientsCommand,
 	"users":   usersCommand,
+	"grants":  grantsCommand, // cli_grants.go
 }
 
 // newAdminFlags returns the flags every management command has.

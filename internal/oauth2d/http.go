@@ -452,10 +452,12 @@ func (w *respWriter) clientAuthDone(c oauth2.ClientInfo, err error) {
 }
 
 // tokenIssued is the server's TokenIssuedHandler: it counts the token by
-// grant. (The log line's client_id is the authenticated client's, which
+// grant, and records a grant of a user in the grant index (grants.go).
+// (The log line's client_id is the authenticated client's, which
 // clientAuthDone recorded.)
-func (a *App) tokenIssued(_ *http.Request, gt oauth2.GrantType, _ oauth2.TokenInfo) {
+func (a *App) tokenIssued(r *http.Request, gt oauth2.GrantType, ti oauth2.TokenInfo) {
 	a.metrics.issued(grantLabel(string(gt)))
+	a.indexGrant(r.Context(), ti)
 }
 
 // handleHealth answers 200 when the store answers, 503 when it does not.

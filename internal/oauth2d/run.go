@@ -68,6 +68,7 @@ const usage = `Usage:
   oauth2d keys rotate [-config FILE] [-delay D]    schedule a new signing key (oauth2d keys -h)
   oauth2d clients create|list|get|delete ...      manage clients through the admin API (oauth2d clients)
   oauth2d users create|passwd|disable|list ...    manage users through the admin API (oauth2d users)
+  oauth2d grants list|revoke ...                  list and revoke users' grants through the admin API (oauth2d grants)
   oauth2d -version
 
 Without -config, oauth2d serves the built-in development configuration:

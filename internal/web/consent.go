@@ -131,6 +131,11 @@ func (p *Pages) RememberConsent(ctx context.Context, user, clientID, scope strin
 	if err := p.kv.Put(ctx, consentKey(user, clientID), v, p.consentTTL); err != nil {
 		return fmt.Errorf("web: store consent: %w", err)
 	}
+	// The index that /account lists; the KVStore entry above is what
+	// skips the consent page.
+	if err := p.grants.RememberConsent(ctx, user, clientID, strings.Join(rec.Scopes, " "), rec.Claims, p.now().Add(p.consentTTL)); err != nil {
+		return fmt.Errorf("web: index consent: %w", err)
+	}
 	return nil
 }
 

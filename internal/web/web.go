@@ -28,6 +28,7 @@ import (
 
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/internal/clientip"
+	"github.com/oauth2d/oauth2/internal/grants"
 	"github.com/oauth2d/oauth2/internal/throttle"
 	"github.com/oauth2d/oauth2/oidc"
 )
@@ -89,6 +90,15 @@ type Config struct {
 	// carry it (OpenID Connect Core 1.0 8), to match an id_token_hint
 	// without sid with the signed-in user; the user ID when nil.
 	Subject func(client oauth2.ClientInfo, userID string) (string, error)
+	// Grants is the index of what users allowed (internal/grants): the
+	// consent is recorded there as well, and the /account page lists and
+	// withdraws from it. Without it, or with the index off, /account
+	// lists nothing.
+	Grants *grants.Index
+	// ClientName returns a client's display name (RFC 7591 2
+	// client_name), shown on the account page; "" for none. The client
+	// ID is shown when nil.
+	ClientName func(ctx context.Context, clientID string) string
 	// Logger receives security events (failed logins, refused forms),
 	// never a password or a token; slog.Default() when nil.
 	Logger *slog.Logger
@@ -113,6 +123,8 @@ type Pages struct {
 	idTokenHint func(string) (*oidc.IDTokenHint, error)
 	claimNames  func(context.Context, string) ([]string, error)
 	subject     func(oauth2.ClientInfo, string) (string, error)
+	grants      *grants.Index
+	clientName  func(context.Context, string) string
 
 	origin string // scheme://host[:port] of the issuer
 	base   string // the issuer's path, without a trailing slash
@@ -148,6 +160,8 @@ func New(ctx context.Context, cfg Config) (*Pages, error) {
 		idTokenHint: cfg.IDTokenHint,
 		claimNames:  cfg.ClaimNames,
 		subject:     cfg.Subject,
+		grants:      cfg.Grants,
+		clientName:  cfg.ClientName,
 		origin:      iss.Scheme + "://" + iss.Host,
 		base:        strings.TrimSuffix(iss.Path, "/"),
 		secure:      iss.Scheme == "https",
@@ -265,6 +279,10 @@ type page struct {
 	Denied   bool
 	// The error page, and notes on other pages.
 	Message string
+	// The account page: the applications the user allowed, and whether
+	// the store keeps the index they are listed from.
+	Applications []application
+	Indexed      bool
 	// The confirmation page of an RP-initiated logout: the client that
 	// asks (OpenID Connect RP-Initiated Logout 1.0 2), "" when unknown.
 	LogoutClient string
