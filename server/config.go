@@ -58,6 +58,10 @@ type Config struct {
 	// (resource servers) that may introspect any token (RFC 7662 2.1).
 	// Every other client sees only its own tokens as active.
 	IntrospectionClients []string
+	// IntrospectAny, when set, is asked about a client outside
+	// IntrospectionClients: true lets it introspect any token (RFC 7662
+	// 2.1), for clients registered while the server runs.
+	IntrospectAny func(clientID string) bool
 	// Endpoints are the URLs the metadata advertises (RFC 8414 2); an
 	// empty one is the Issuer with the default path.
 	Endpoints Endpoints

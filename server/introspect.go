@@ -119,7 +119,8 @@ func (s *Server) lookupToken(ctx context.Context, token, hint string) (oauth2.To
 // Config.IntrospectionClients.
 func (s *Server) mayIntrospect(client policy.Client, ti oauth2.TokenInfo) bool {
 	id := client.ID()
-	return ti.GetClientID() == id || slices.Contains(s.Config.IntrospectionClients, id)
+	return ti.GetClientID() == id || slices.Contains(s.Config.IntrospectionClients, id) ||
+		(s.Config.IntrospectAny != nil && s.Config.IntrospectAny(id))
 }
 
 // appendIntrospectionJSON appends the answer for the active token ti

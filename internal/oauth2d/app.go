@@ -28,7 +28,6 @@ import (
 	"github.com/oauth2d/oauth2/internal/throttle"
 	"github.com/oauth2d/oauth2/internal/web"
 	"github.com/oauth2d/oauth2/manage"
-	"github.com/oauth2d/oauth2/models"
 	"github.com/oauth2d/oauth2/oidc"
 	"github.com/oauth2d/oauth2/server"
 	"github.com/oauth2d/oauth2/store"
@@ -245,29 +244,7 @@ func (a *App) sweep() {
 func (a *App) loadClients() error {
 	a.clients = store.NewClientStore()
 	for _, c := range a.cfg.Clients {
-		cl := &models.Client{
-			ID:                      c.ID,
-			Secret:                  c.Secret,
-			SecretHash:              c.SecretHash,
-			RedirectURIs:            slices.Clone(c.RedirectURIs),
-			Scopes:                  slices.Clone(c.Scopes),
-			Public:                  c.Public,
-			TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
-			JWKS:                    slices.Clone([]byte(c.JWKS)),
-			// OpenID Connect.
-			PostLogoutRedirectURIs:   slices.Clone(c.PostLogoutRedirectURIs),
-			SubjectType:              c.SubjectType,
-			IDTokenSignedResponseAlg: c.IDTokenSignedResponseAlg,
-		}
-		applyClientProtocol(cl, &c) // config_protocol.go
-		if cl.Public && cl.TokenEndpointAuthMethod == "" {
-			cl.TokenEndpointAuthMethod = "none"
-		}
-		for _, g := range c.GrantTypes {
-			if gt := knownGrants[g]; !slices.Contains(cl.GrantTypes, gt) {
-				cl.GrantTypes = append(cl.GrantTypes, gt)
-			}
-		}
+		cl := c.model() // managed_client.go
 		if err := a.clients.Set(c.ID, cl); err != nil {
 			return fmt.Errorf("oauth2d: client %q: %w", c.ID, err)
 		}
@@ -335,16 +312,7 @@ func (s *webSealer) Seal(name string, plaintext []byte) []byte { return s.ring.S
 
 // deviceEnabled reports whether a client lists the device authorization
 // grant (RFC 8628), which the server then accepts and advertises.
-func (a *App) deviceEnabled() bool {
-	for _, c := range a.cfg.Clients {
-		for _, g := range c.GrantTypes {
-			if knownGrants[g] == oauth2.DeviceCode {
-				return true
-			}
-		}
-	}
-	return false
-}
+func (a *App) deviceEnabled() bool { return a.cfg.deviceEnabled() }
 
 // scopesSupported returns the union of the clients' registered scopes,
 // for the metadata's scopes_supported (RFC 8414 2), or nil when a client

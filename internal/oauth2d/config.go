@@ -229,6 +229,10 @@ type ClientConfig struct {
 	// JWKS is the client's public JSON Web Key Set (RFC 7517 5), for
 	// private_key_jwt (RFC 7523 2.2).
 	JWKS json.RawMessage
+	// JWKSURI is where the client publishes its key set (RFC 7591 2),
+	// instead of JWKS; only a client kept in the store has it (not read
+	// from the file).
+	JWKSURI string `yaml:"-"`
 	// IntrospectAny lets this confidential client, a resource server,
 	// introspect the tokens of every client (RFC 7662 2.1). Without it a
 	// client sees only its own tokens as active.
@@ -880,7 +884,7 @@ func (c *Config) validateClient(ps *problems, field string, cl *ClientConfig) {
 	case cl.Secret != "" && cl.SecretHash != "":
 		ps.add(field, "set secret or secret_hash, not both")
 	case cl.Public && hasSecret:
-		ps.add(field, "a public client has no secret (RFC 6749 2.1)")
+		ps.add(field+".secret", "a public client has no secret (RFC 6749 2.1)")
 	case cl.Public && method != "" && method != "none":
 		ps.add(field+".token_endpoint_auth_method", "a public client authenticates with none")
 	case !cl.Public && method == "none":

@@ -166,7 +166,7 @@ func TestConfig_BadConfigNamesTheFieldAndNeverTheSecret(t *testing.T) {
 		{"unknown grant", client("    grant_types: [authorization_code, magic]\n"), `clients[0].grant_types[1]: "magic" is not a known grant type`},
 		{"implicit not enabled", client("    grant_types: [implicit]\n"), `clients[0].grant_types[0]: the implicit grant is disabled`},
 		{"password not enabled", client("    grant_types: [password]\n"), `clients[0].grant_types[0]: the password grant is disabled`},
-		{"public with secret", client("    public: true\n"), `clients[0]: a public client has no secret`},
+		{"public with secret", client("    public: true\n"), `clients[0].secret: a public client has no secret`},
 		{"public introspecting", "clients:\n  - id: a\n    public: true\n    grant_types: [device_code]\n    introspect_any: true\n", `clients[0].introspect_any: a public client cannot introspect tokens`},
 		{"introspect_any not a bool", client("    introspect_any: always\n"), `clients[0].introspect_any: "always" is not true or false`},
 		{"confidential without secret", "clients:\n  - id: a\n    redirect_uris: [https://a.example/cb]\n", `clients[0].secret: required`},
