@@ -71,6 +71,9 @@ type Config struct {
 	TLS *tls.Config
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// FetchFailed, when set, is told of every failed fetch of Get (at
+	// most one per URI per RefreshInterval), for the operator's log.
+	FetchFailed func(uri string, err error)
 }
 
 // Fetcher fetches and caches JWK Sets. It is safe for concurrent use.
@@ -243,6 +246,9 @@ func (f *Fetcher) refresh(ctx context.Context, uri string, e *entry) {
 	}
 	close(e.flight)
 	e.flight = nil
+	if err != nil && f.cfg.FetchFailed != nil {
+		go f.cfg.FetchFailed(uri, err)
+	}
 }
 
 // insert adds e under uri, first removing the entry fetched longest ago

@@ -143,6 +143,7 @@ func metadataOf(c *ClientConfig) clientMetadata {
 		Scope:                              strings.Join(c.Scopes, " "),
 		TokenEndpointAuthMethod:            method,
 		JWKS:                               c.JWKS,
+		JWKSURI:                            c.JWKSURI,
 		SubjectType:                        c.SubjectType,
 		IDTokenSignedResponseAlg:           c.IDTokenSignedResponseAlg,
 		DPoPBoundAccessTokens:              c.DPoPBoundAccessTokens,
@@ -171,6 +172,7 @@ func (c *ClientConfig) model() *models.Client {
 		Public:                  c.Public,
 		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
 		JWKS:                    slices.Clone([]byte(c.JWKS)),
+		JWKSURI:                 c.JWKSURI,
 		// OpenID Connect.
 		PostLogoutRedirectURIs:   slices.Clone(c.PostLogoutRedirectURIs),
 		SubjectType:              c.SubjectType,
