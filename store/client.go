@@ -1,6 +1,6 @@
 // Package store holds the in-memory stores, the library default: a
 // ClientStore and a sharded TokenStore that keeps every live code and token
-// of one process (DESIGN.md section 4). The persistent stores live in the
+// of one process (docs/architecture.md section 4). The persistent stores live in the
 // sub-packages sqlite, postgres, mysql and redis, and every store passes the
 // conformance kit in store/storetest.
 package store

@@ -87,7 +87,7 @@ func heapPerToken(tb testing.TB, n, churn int) (filled, churned float64) {
 }
 
 // TestMemoryTokenStore_HeapPerTokenIsBounded checks the memory budget of
-// DESIGN.md section 4: at 1,000,000 live client credentials tokens, at
+// docs/architecture.md section 4: at 1,000,000 live client credentials tokens, at
 // most 250 bytes of Go heap per token, map, record and expiry index
 // together, both when filled and after as many tokens again came and went.
 func TestMemoryTokenStore_HeapPerTokenIsBounded(t *testing.T) {

@@ -23,7 +23,7 @@ var b64url = func() (t [256]byte) {
 
 // keyOf returns the key of value v and whether it is a hash. A value of 43
 // base64url characters in canonical form (256 bits: the shape of the
-// library's codes and opaque tokens, DESIGN.md section 3) is its own
+// library's codes and opaque tokens, docs/architecture.md section 3) is its own
 // decoding, which costs no hash and lets the store give the value back; any
 // other value (a JWT, a token of a custom generator) is its SHA-256. The
 // flag keeps the two apart: base64url of a hash never finds the value it

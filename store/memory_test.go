@@ -425,3 +425,9 @@ func TestMemoryTokenStore_ExchangeKeepsTokensStoredWithTheCode(t *testing.T) {
 		t.Fatalf("the access token stored with the code is gone: %v", err)
 	}
 }
+
+func TestMemoryDocuments_Conformance(t *testing.T) {
+	storetest.TestDocumentStore(t, storetest.DocumentHarness{
+		New: func(*testing.T) oauth2.DocumentStore { return store.NewMemoryDocuments() },
+	})
+}

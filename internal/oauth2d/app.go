@@ -47,12 +47,13 @@ type App struct {
 	store     *instrumentedStore
 	kv        oauth2.KVStore // == store
 
-	clients *store.ClientStore
+	clients *clientRegistry // YAML clients, then the store's (registry.go)
 	manager *manage.Manager
 	server  *server.Server
 	keys    *generates.KeySet
 	web     *web.Pages
 	tls     *tlsFiles // nil when the server serves plain HTTP (tls.go)
+	admin   *adminAPI // nil when admin_listen is not set (admin.go)
 
 	// Dynamic client registration (registration.go).
 	jwks     *jwksfetch.Fetcher
@@ -146,7 +147,7 @@ func New(cfg Config) (*App, error) {
 	if a.keys, err = a.keyStore.load(ctx); err != nil {
 		return nil, err
 	}
-	if err := a.loadClients(); err != nil {
+	if err := a.openRegistry(ctx); err != nil {
 		return nil, err
 	}
 	if cfg.TLS.Enabled() {
@@ -158,6 +159,9 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a.clients.docs != nil {
+		users.SetFallback(a.storeUserPassword) // registry.go
+	}
 	a.loginThrottle = cfg.LoginThrottle.limiter(a.kv, "login", a.now)
 	var confidential []string
 	for _, c := range cfg.Clients {
@@ -165,7 +169,8 @@ func New(cfg Config) (*App, error) {
 			confidential = append(confidential, c.ID)
 		}
 	}
-	a.clientGate = throttle.NewGate(cfg.ClientThrottle.limiter(a.kv, "client", a.now), confidential, throttle.GateConfig{})
+	a.clientGate = throttle.NewGate(cfg.ClientThrottle.limiter(a.kv, "client", a.now), confidential,
+		throttle.GateConfig{Known: a.clients.known})
 	a.manager = a.newManager()
 	a.server = a.newServer()
 	if err := a.setupRegistration(a.server.Config); err != nil { // registration.go
@@ -201,6 +206,9 @@ func New(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("oauth2d: pages: %w", err)
 	}
 	a.handler = a.middleware(a.routes())
+	if err := a.setupAdmin(); err != nil {
+		return nil, err
+	}
 	go a.reloadKeys()
 	ok = true
 	return a, nil
@@ -246,18 +254,6 @@ func (a *App) sweep() {
 			a.memKV.Sweep()
 		}
 	}
-}
-
-// loadClients registers the configured clients.
-func (a *App) loadClients() error {
-	a.clients = store.NewClientStore()
-	for _, c := range a.cfg.Clients {
-		cl := c.model() // managed_client.go
-		if err := a.clients.Set(c.ID, cl); err != nil {
-			return fmt.Errorf("oauth2d: client %q: %w", c.ID, err)
-		}
-	}
-	return nil
 }
 
 // loadUsers builds the user directory, hashing passwords given in the
@@ -365,6 +361,7 @@ func (a *App) newServer() *server.Server {
 			sc.IntrospectionClients = append(sc.IntrospectionClients, c.ID)
 		}
 	}
+	sc.IntrospectAny = a.clients.introspectAny
 	sc.ScopesSupported = a.scopesSupported()
 	a.configureProtocol(sc) // DPoP, PAR, resources, token exchange, mTLS (protocol.go)
 	s := server.NewServer(sc, &authManager{Manager: a.manager, app: a})

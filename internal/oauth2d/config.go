@@ -113,6 +113,8 @@ type Config struct {
 	// DPoP, PAR, resource indicators, token exchange and TLS
 	// (config_protocol.go).
 	ProtocolConfig
+	// The admin API's listener and credentials (config_admin.go).
+	AdminConfig
 
 	// OpenID Connect (oidc.go): the sign-in sessions of the pages and the
 	// algorithm of the server's signing key.
@@ -352,6 +354,7 @@ type fileConfig struct {
 	SecretFile     string       `yaml:"secret_file"`
 	MetricsListen  string       `yaml:"metrics_listen"`
 	fileProtocol   `yaml:",inline"`
+	fileAdmin      `yaml:",inline"`
 	// OpenID Connect.
 	Session fileSession `yaml:"session"`
 	Signing fileSigning `yaml:"signing"`
@@ -614,6 +617,7 @@ func (fc *fileConfig) convert() (Config, error) {
 	cfg.Grants.Implicit = parseBool(&ps, "grants.implicit", fc.Grants.Implicit)
 	cfg.Grants.Password = parseBool(&ps, "grants.password", fc.Grants.Password)
 	cfg.ProtocolConfig = fc.fileProtocol.convert(&ps)
+	cfg.AdminConfig = fc.fileAdmin.convert(&ps)
 	cfg.Session.TTL = parseDuration(&ps, "session.ttl", fc.Session.TTL)
 	cfg.Session.IdleTimeout = parseDuration(&ps, "session.idle_timeout", fc.Session.IdleTimeout)
 	cfg.Signing.Alg = fc.Signing.Alg
@@ -714,6 +718,9 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) {
 	}
 	if v, ok := lookup(EnvSecretOld); ok && strings.TrimSpace(v) != "" {
 		c.OldSecrets = strings.Fields(v)
+	}
+	if v, ok := lookup(EnvAdminToken); ok && v != "" {
+		c.AdminToken = v
 	}
 }
 
@@ -825,6 +832,7 @@ func (c *Config) validateServer(ps *problems) {
 	}
 	c.validateSecret(ps)
 	c.validateProtocol(ps)
+	c.validateAdmin(ps) // config_admin.go
 	c.validateOpenIDServer(ps)
 	c.validateRegistration(ps) // config_registration.go
 	for i, p := range c.TrustedProxies {

@@ -61,7 +61,7 @@ func (a *App) setupOpenID(ctx context.Context, ring *atrest.Keyring, source stri
 	// RFC 8693: an ID token of this issuer may be a token exchange's
 	// subject or actor token (verified, and unexpired, by the grant).
 	a.server.Config.TokenExchange.IDTokens = a.idTokens
-	a.userClaims = configUserClaims(a.cfg.Users)
+	a.userClaims = a.withStoreUsers(configUserClaims(a.cfg.Users)) // registry.go
 	oc := server.NewOpenIDConfig(a.idTokens, a.claimsHandler)
 	oc.EndSessionEndpoint = a.issuer + pathLogout
 	a.server.SetOpenIDConfig(oc)

@@ -249,6 +249,43 @@ func version() string {
 	return v + " " + info.GoVersion
 }
 
+// serveAdmin serves the admin API on admin_listen, when set: HTTPS with a
+// required client certificate when admin_client_ca_file is set, plain
+// HTTP otherwise (Validate allows that on loopback addresses, or with
+// admin_allow_remote). It returns the server and its address.
+func (a *App) serveAdmin(handler slog.Handler) (*http.Server, string, error) {
+	h := a.AdminHandler()
+	if h == nil {
+		return nil, "", nil
+	}
+	ln, err := net.Listen("tcp", a.cfg.AdminListen)
+	if err != nil {
+		return nil, "", err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
+		TLSConfig:         a.AdminTLSConfig(),
+	}
+	go func() {
+		var err error
+		if srv.TLSConfig != nil {
+			err = srv.ServeTLS(ln, "", "")
+		} else {
+			err = srv.Serve(ln)
+		}
+		if err != nil && !stderrors.Is(err, http.ErrServerClosed) {
+			a.log.Error("admin server stopped", "err", err)
+		}
+	}()
+	return srv, ln.Addr().String(), nil
+}
+
 // serve runs the server until a signal, then drains in-flight requests.
 func serve(env Env, cfg Config, log *slog.Logger, handler slog.Handler) int {
 	app, err := New(cfg)
@@ -296,6 +333,15 @@ func serve(env Env, cfg Config, log *slog.Logger, handler slog.Handler) int {
 			}
 		}()
 	}
+	adminSrv, adminAddr, err := app.serveAdmin(handler)
+	if err != nil {
+		ln.Close()
+		if metricsSrv != nil {
+			_ = metricsSrv.Close()
+		}
+		log.Error("cannot listen", "admin_listen", cfg.AdminListen, "err", err)
+		return 1
+	}
 	attrs := []any{
 		"version", version(),
 		"issuer", app.Issuer(),
@@ -307,6 +353,9 @@ func serve(env Env, cfg Config, log *slog.Logger, handler slog.Handler) int {
 	}
 	if metricsAddr != "" {
 		attrs = append(attrs, "metrics_listen", metricsAddr)
+	}
+	if adminAddr != "" {
+		attrs = append(attrs, "admin_listen", adminAddr)
 	}
 	attrs = append(attrs, app.tlsLogAttrs()...)
 	log.Info("oauth2d started", attrs...)
@@ -344,6 +393,9 @@ func serve(env Env, cfg Config, log *slog.Logger, handler slog.Handler) int {
 	defer cancel()
 	if metricsSrv != nil {
 		_ = metricsSrv.Shutdown(ctx)
+	}
+	if adminSrv != nil {
+		_ = adminSrv.Shutdown(ctx)
 	}
 	if err := srv.Shutdown(ctx); err != nil {
 		log.Error("shutdown: requests still in flight were cut", "err", err)

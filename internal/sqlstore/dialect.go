@@ -105,6 +105,11 @@ type Dialect struct {
 	// arguments (k, expires_at, now).
 	KVIncr string
 
+	// InsertDocument inserts a row of {documents} unless one with its key
+	// is there, from the arguments (kind, id, body); the rows affected
+	// tell which (InsertDocumentOnConflict, InsertDocumentIgnore).
+	InsertDocument string
+
 	// Classify tells what an error of the driver means. The store applies
 	// the checks every driver shares (context deadlines, broken
 	// connections, network errors) before it.
@@ -138,6 +143,9 @@ type Migration struct {
 type Tables struct {
 	Schema, Prefix                        string
 	Tokens, Used, Clients, KV, Migrations string
+	// Documents holds the documents of oauth2.DocumentStore,
+	// DocumentsVersion its one-row change counter.
+	Documents, DocumentsVersion string
 }
 
 // newTables names the tables. schema and prefix are validated
@@ -153,15 +161,18 @@ func newTables(schema, prefix string) Tables {
 		Schema: schema, Prefix: prefix,
 		Tokens: name("tokens"), Used: name("used_keys"), Clients: name("clients"), KV: name("kv"),
 		Migrations: name("schema_migrations"),
+		Documents:  name("documents"), DocumentsVersion: name("documents_version"),
 	}
 }
 
-// Expand replaces {tokens}, {used}, {clients}, {kv}, {migrations} and
-// {prefix} in a statement template with the names of t.
+// Expand replaces {tokens}, {used}, {clients}, {kv}, {migrations},
+// {documents}, {docversion} and {prefix} in a statement template with the
+// names of t.
 func (t Tables) Expand(s string) string {
 	return strings.NewReplacer(
 		"{tokens}", t.Tokens, "{used}", t.Used, "{clients}", t.Clients, "{kv}", t.KV,
-		"{migrations}", t.Migrations, "{prefix}", t.Prefix,
+		"{migrations}", t.Migrations, "{documents}", t.Documents, "{docversion}", t.DocumentsVersion,
+		"{prefix}", t.Prefix,
 	).Replace(s)
 }
 

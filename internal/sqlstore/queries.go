@@ -69,6 +69,8 @@ type queries struct {
 	getClient, upsertClient, deleteClient                             *query
 	sweepKV, kvPut, kvPutIfAbsent, kvIncr, kvCount                    *query
 	kvGet, kvLock, kvDelete, kvTakeDelete                             *query
+	docInsert, docLock, docUpdate, docDelete, docGet, docList         *query
+	docBump, docVersion                                               *query
 }
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -158,6 +160,14 @@ func (s *Store) prepare(ctx context.Context) error {
 	s.q.kvLock = q(s.w, `SELECT val FROM {kv} WHERE k = ? AND expires_at > ? AND val IS NOT NULL`+d.ForUpdate)
 	s.q.kvDelete = q(s.w, `DELETE FROM {kv} WHERE k = ?`)
 	s.q.kvTakeDelete = q(s.w, `DELETE FROM {kv} WHERE k = ? AND expires_at > ? AND val IS NOT NULL`)
+	s.q.docInsert = q(s.w, d.InsertDocument)
+	s.q.docLock = q(s.w, `SELECT 1 FROM {documents} WHERE kind = ? AND id = ?`+d.ForUpdate)
+	s.q.docUpdate = q(s.w, `UPDATE {documents} SET body = ? WHERE kind = ? AND id = ?`)
+	s.q.docDelete = q(s.w, `DELETE FROM {documents} WHERE kind = ? AND id = ?`)
+	s.q.docGet = q(s.r, `SELECT body FROM {documents} WHERE kind = ? AND id = ?`)
+	s.q.docList = q(s.r, `SELECT id, body FROM {documents} WHERE kind = ? AND id > ? ORDER BY id LIMIT ?`)
+	s.q.docBump = q(s.w, `UPDATE {docversion} SET version = version + 1 WHERE id = 1`)
+	s.q.docVersion = q(s.r, `SELECT version FROM {docversion} WHERE id = 1`)
 	return err
 }
 
@@ -172,6 +182,14 @@ func (q *query) row(ctx context.Context, tx *sql.Tx, args ...any) *sql.Row {
 		return q.ps.QueryRowContext(ctx, args...)
 	}
 	return q.db.QueryRowContext(ctx, q.text, args...)
+}
+
+// rows runs q, outside any transaction, and returns its rows.
+func (q *query) rows(ctx context.Context, args ...any) (*sql.Rows, error) {
+	if q.ps != nil {
+		return q.ps.QueryContext(ctx, args...)
+	}
+	return q.db.QueryContext(ctx, q.text, args...)
 }
 
 // exec runs q, in tx when tx is not nil, and returns how many rows it

@@ -78,4 +78,12 @@ const (
 	counter = IF(expires_at <= VALUES(updated_at) OR val IS NOT NULL, 1, counter + 1),
 	expires_at = IF(expires_at <= VALUES(updated_at) OR val IS NOT NULL, VALUES(expires_at), expires_at),
 	val = NULL, updated_at = VALUES(updated_at)`
+
+	// InsertDocumentOnConflict and InsertDocumentIgnore are
+	// Dialect.InsertDocument where INSERT has ON CONFLICT, and the MySQL
+	// and MariaDB form. INSERT IGNORE would also store a value cut to its
+	// column, but the store checks every value against its column first
+	// (oauth2.CheckDocument): only the duplicate key is ignored.
+	InsertDocumentOnConflict = `INSERT INTO {documents} (kind, id, body) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`
+	InsertDocumentIgnore     = `INSERT IGNORE INTO {documents} (kind, id, body) VALUES (?, ?, ?)`
 )

@@ -27,6 +27,10 @@
 // consumed record, which a *oauth2.ReusedError reports (NULL in rows
 // written before it).
 //
+// Migration 4 adds {documents}, the documents of oauth2.DocumentStore by
+// (kind, id) in binary columns, and {docversion}, its one-row change
+// counter (documents.go).
+//
 // Only hashes of codes and tokens are at rest; a record read back carries
 // the value it was looked up by and "" for its other secret values.
 //
@@ -57,8 +61,8 @@ import (
 )
 
 // Store is a token and client store on a SQL engine. It implements
-// oauth2.TokenStore, oauth2.ClientStore and oauth2.KVStore and is safe for
-// concurrent use.
+// oauth2.TokenStore, oauth2.ClientStore, oauth2.KVStore and
+// oauth2.DocumentStore and is safe for concurrent use.
 type Store struct {
 	d       *Dialect
 	t       Tables

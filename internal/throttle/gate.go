@@ -47,7 +47,11 @@ const (
 // knows the secret) starts the count again.
 //
 // Subjects outside the set are not throttled: they have no secret to
-// guess, and keeping state for them would let anyone fill memory.
+// guess, and keeping state for them would let anyone fill memory. A
+// subject outside the set that GateConfig.Known vouches for (a client
+// registered while the server runs) is throttled like one of the set; its
+// state is made on first use and kept, bounded by the subjects Known
+// accepts.
 type Gate struct {
 	lim       *Limiter
 	recheck   time.Duration
@@ -56,6 +60,9 @@ type Gate struct {
 	now       func() time.Time
 	// subjects is made at start and never changed: read without a lock.
 	subjects map[string]*subjectState
+	// known and dynamic are the subjects added while the gate runs.
+	known   func(ctx context.Context, subject string) bool
+	dynamic sync.Map // subject -> *subjectState
 }
 
 // GateConfig configures NewGate; zero fields take the defaults.
@@ -63,12 +70,17 @@ type GateConfig struct {
 	Recheck   time.Duration
 	MaxPairs  int
 	QueueWait time.Duration
+	// Known, when set, is asked about a subject outside the set given to
+	// NewGate: true throttles it as one of the set. It must answer false
+	// for a subject that does not exist, so that nobody can fill the
+	// gate's memory with made-up subjects.
+	Known func(ctx context.Context, subject string) bool
 }
 
 // NewGate returns a gate over lim for subjects.
 func NewGate(lim *Limiter, subjects []string, cfg GateConfig) *Gate {
 	g := &Gate{lim: lim, recheck: cfg.Recheck, maxPairs: cfg.MaxPairs, queueWait: cfg.QueueWait,
-		now: lim.now, subjects: make(map[string]*subjectState, len(subjects))}
+		now: lim.now, subjects: make(map[string]*subjectState, len(subjects)), known: cfg.Known}
 	if g.recheck <= 0 {
 		g.recheck = DefaultRecheck
 	}
@@ -186,7 +198,9 @@ type Ticket struct {
 func (g *Gate) Begin(ctx context.Context, subject string, addr netip.Addr) (Ticket, error) {
 	st := g.subjects[subject]
 	if st == nil {
-		return Ticket{}, nil
+		if st = g.added(ctx, subject); st == nil {
+			return Ticket{}, nil
+		}
 	}
 	addr = clientip.Group(addr)
 	now := g.now().UnixNano()
@@ -226,6 +240,22 @@ func (g *Gate) Begin(ctx context.Context, subject string, addr netip.Addr) (Tick
 	}
 	t.mode = modeLocal
 	return t, nil
+}
+
+// added returns the state of a subject outside the set, or nil when
+// Known does not vouch for it.
+func (g *Gate) added(ctx context.Context, subject string) *subjectState {
+	if g.known == nil {
+		return nil
+	}
+	if st, ok := g.dynamic.Load(subject); ok {
+		return st.(*subjectState)
+	}
+	if !g.known(ctx, subject) {
+		return nil
+	}
+	st, _ := g.dynamic.LoadOrStore(subject, &subjectState{pairs: map[netip.Addr]*pairState{}})
+	return st.(*subjectState)
 }
 
 // takeTurn takes one of the pair's Limit turns, waiting up to queueWait

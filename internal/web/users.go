@@ -2,16 +2,28 @@ package web
 
 import (
 	"context"
+	stderrors "errors"
 	"fmt"
 
+	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/internal/secret"
 )
 
 // Users is the directory of resource owners: each username with an
-// argon2id or bcrypt hash of its password. It is read-only once built and
+// argon2id or bcrypt hash of its password, and optionally a lookup of the
+// users it does not hold (SetFallback). It is read-only once built and
 // safe for concurrent use.
 type Users struct {
-	hashes map[string]string
+	hashes   map[string]string
+	fallback func(ctx context.Context, username string) (hash string, disabled bool, err error)
+}
+
+// SetFallback sets the lookup of the users the directory does not hold
+// (users kept in a store): the password hash of username and whether the
+// user is disabled, or an error wrapping oauth2.ErrNotFound. Call it
+// before the directory is used.
+func (u *Users) SetFallback(lookup func(ctx context.Context, username string) (hash string, disabled bool, err error)) {
+	u.fallback = lookup
 }
 
 // NewUsers returns an empty directory.
@@ -41,15 +53,25 @@ func (u *Users) AddPassword(username, password string) error {
 // Len returns the number of users.
 func (u *Users) Len() int { return len(u.hashes) }
 
-// Verify reports whether password is the password of username. It spends
-// the time of one argon2id verification whether or not the user exists,
-// so that the answer's timing does not tell which usernames exist. It
-// returns secret.ErrBusy when no turn to hash came in time (the password
-// was not checked).
+// Verify reports whether password is the password of username, who is
+// not disabled. It spends the time of one argon2id verification whether
+// or not the user exists or is disabled, so that the answer's timing does
+// not tell which usernames exist. It returns secret.ErrBusy when no turn
+// to hash came in time (the password was not checked).
 func (u *Users) Verify(ctx context.Context, username, password string) (bool, error) {
 	h, ok := u.hashes[username]
-	if !ok {
-		return false, secret.VerifyMissingContext(ctx, password)
+	if ok {
+		return secret.VerifyContext(ctx, h, password)
 	}
-	return secret.VerifyContext(ctx, h, password)
+	if u.fallback != nil {
+		hash, disabled, err := u.fallback(ctx, username)
+		switch {
+		case err == nil:
+			match, err := secret.VerifyContext(ctx, hash, password)
+			return match && !disabled, err
+		case !stderrors.Is(err, oauth2.ErrNotFound):
+			return false, err
+		}
+	}
+	return false, secret.VerifyMissingContext(ctx, password)
 }

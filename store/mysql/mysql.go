@@ -33,16 +33,23 @@ import (
 
 	mysqldriver "github.com/go-sql-driver/mysql"
 
+	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/internal/sqlstore"
 )
 
 // Store is a token and client store in a MySQL or MariaDB database. It
-// implements oauth2.TokenStore, oauth2.ClientStore and oauth2.KVStore
-// (keys of at most 1024 bytes) and is safe for concurrent use by any
-// number of processes.
+// implements oauth2.TokenStore, oauth2.ClientStore, oauth2.KVStore (keys
+// of at most 1024 bytes) and oauth2.DocumentStore and is safe for
+// concurrent use by any number of processes.
 type Store struct {
 	*sqlstore.Store
 }
+
+var (
+	_ oauth2.TokenStore    = (*Store)(nil)
+	_ oauth2.KVStore       = (*Store)(nil)
+	_ oauth2.DocumentStore = (*Store)(nil)
+)
 
 // Option configures a Store.
 type Option = sqlstore.Option
@@ -212,6 +219,22 @@ var Dialect = &sqlstore.Dialect{
 			`ALTER TABLE {tokens} ADD COLUMN extension BLOB NULL`,
 			`ALTER TABLE {used} ADD COLUMN client_id BLOB NULL, ADD COLUMN redirect_uri BLOB NULL,
 	ADD COLUMN code_challenge BLOB NULL, ADD COLUMN code_challenge_method BLOB NULL`,
+		}}, {Version: 4, Statements: []string{
+			// VARBINARY compares byte by byte and does not pad: the
+			// primary key (510 bytes, within InnoDB's 3072) orders IDs as
+			// ListDocuments returns them. A body is up to 64 KiB, one
+			// byte more than BLOB holds. Each statement is idempotent.
+			`CREATE TABLE IF NOT EXISTS {documents} (
+	kind VARBINARY(255) NOT NULL,
+	id VARBINARY(255) NOT NULL,
+	body MEDIUMBLOB NOT NULL,
+	PRIMARY KEY (kind, id)
+) ENGINE=InnoDB`,
+			`CREATE TABLE IF NOT EXISTS {docversion} (
+	id INT NOT NULL PRIMARY KEY,
+	version BIGINT NOT NULL
+) ENGINE=InnoDB`,
+			`INSERT IGNORE INTO {docversion} (id, version) VALUES (1, 0)`,
 		}}}
 	},
 	LockMigrations: lockMigrations,
@@ -224,6 +247,7 @@ var Dialect = &sqlstore.Dialect{
 	KVPut:          sqlstore.KVPutOnDuplicateKey,
 	KVPutIfAbsent:  sqlstore.KVPutIfAbsentOnDuplicateKey,
 	KVIncr:         sqlstore.KVIncrOnDuplicateKey,
+	InsertDocument: sqlstore.InsertDocumentIgnore,
 	Classify:       classify,
 }
 

@@ -1,6 +1,6 @@
 // Package postgres is the PostgreSQL token and client store, for servers
 // that outgrow one machine: any number of processes sharing one database
-// serve one issuer (DESIGN.md section 4).
+// serve one issuer (docs/architecture.md section 4).
 //
 // Connections come from a pgx pool (github.com/jackc/pgx/v5/pgxpool),
 // used through pgx's database/sql adapter (stdlib.OpenDBFromPool) so that
@@ -41,16 +41,24 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/internal/sqlstore"
 )
 
 // Store is a token and client store in a PostgreSQL database. It
-// implements oauth2.TokenStore, oauth2.ClientStore and oauth2.KVStore and
-// is safe for concurrent use by any number of processes.
+// implements oauth2.TokenStore, oauth2.ClientStore, oauth2.KVStore and
+// oauth2.DocumentStore and is safe for concurrent use by any number of
+// processes.
 type Store struct {
 	*sqlstore.Store
 	pool *pgxpool.Pool
 }
+
+var (
+	_ oauth2.TokenStore    = (*Store)(nil)
+	_ oauth2.KVStore       = (*Store)(nil)
+	_ oauth2.DocumentStore = (*Store)(nil)
+)
 
 // Option configures a Store.
 type Option = sqlstore.Option
@@ -214,6 +222,20 @@ var Dialect = &sqlstore.Dialect{
 			`ALTER TABLE {tokens} ADD COLUMN extension BYTEA`,
 			`ALTER TABLE {used} ADD COLUMN client_id BYTEA, ADD COLUMN redirect_uri BYTEA,
 	ADD COLUMN code_challenge BYTEA, ADD COLUMN code_challenge_method BYTEA`,
+		}}, {Version: 4, Statements: []string{
+			// bytea compares byte by byte, whatever the collation: the
+			// primary key orders IDs as ListDocuments returns them.
+			`CREATE TABLE {documents} (
+	kind BYTEA NOT NULL,
+	id BYTEA NOT NULL,
+	body BYTEA NOT NULL,
+	PRIMARY KEY (kind, id)
+)`,
+			`CREATE TABLE {docversion} (
+	id INTEGER PRIMARY KEY,
+	version BIGINT NOT NULL
+)`,
+			`INSERT INTO {docversion} (id, version) VALUES (1, 0)`,
 		}}}
 	},
 	LockMigrations: lockMigrations,
@@ -225,6 +247,7 @@ var Dialect = &sqlstore.Dialect{
 	KVPut:          sqlstore.KVPutOnConflict,
 	KVPutIfAbsent:  sqlstore.KVPutIfAbsentOnConflict,
 	KVIncr:         sqlstore.KVIncrOnConflict,
+	InsertDocument: sqlstore.InsertDocumentOnConflict,
 	Classify:       classify,
 }
 

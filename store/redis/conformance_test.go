@@ -10,7 +10,7 @@ import (
 
 // TestTokenStore_Conformance runs the storage contract's conformance kit
 // against a real Redis, with a second client as a second server process and
-// a closed port as a Redis that is down (DESIGN.md section 4).
+// a closed port as a Redis that is down (docs/architecture.md section 4).
 func TestTokenStore_Conformance(t *testing.T) {
 	redisURL(t)
 	storetest.TestTokenStore(t, storetest.Harness{

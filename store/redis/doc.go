@@ -1,7 +1,7 @@
-// Package redis is an oauth2.TokenStore (and oauth2.KVStore) on Redis, for
-// deployments that run several server processes behind a load balancer:
-// every process that uses the same Redis and key prefix serves one issuer
-// (DESIGN.md section 4).
+// Package redis is an oauth2.TokenStore (and oauth2.KVStore and
+// oauth2.DocumentStore) on Redis, for deployments that run several server
+// processes behind a load balancer: every process that uses the same Redis
+// and key prefix serves one issuer (docs/architecture.md section 4).
 //
 // # Keys
 //
@@ -14,6 +14,9 @@
 //	<prefix>refresh:<hash>  the record of a refresh token
 //	<prefix>grant:<id>      the set of the live keys of one grant, for RevokeGrant
 //	<prefix>kv:<key>        a value of the oauth2.KVStore capability
+//	<prefix>doc:body:<kind> the bodies of the documents of one kind, by ID (a hash)
+//	<prefix>doc:ids:<kind>  their IDs, for listing in byte order (a sorted set)
+//	<prefix>doc:version     the number of document changes so far
 //
 // Each key holds the whole record (client, user, scope, times, extension
 // data and the hash of the access token stored with a refresh token), so
@@ -29,7 +32,9 @@
 // as one Lua script: atomic in Redis, so that of any number of processes
 // consuming one code or refresh token exactly one wins. The scripts are
 // safe to repeat, so the client's retries after a lost reply cannot turn a
-// success into a replay.
+// success into a replay. Each document write is one Lua script too
+// (documents.go); a client's retry after a lost reply may report
+// oauth2.ErrExists or oauth2.ErrNotFound for a write that took effect.
 //
 // # Pipelining
 //

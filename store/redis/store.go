@@ -28,8 +28,8 @@ const (
 const ttlSlack = 10 * time.Second
 
 // TokenStore keeps codes and tokens in Redis. It implements
-// oauth2.TokenStore and oauth2.KVStore and is safe for concurrent use by
-// any number of goroutines and processes.
+// oauth2.TokenStore, oauth2.KVStore and oauth2.DocumentStore and is safe
+// for concurrent use by any number of goroutines and processes.
 type TokenStore struct {
 	client  goredis.UniversalClient
 	pipe    *pipeliner // the scripts and lookups, pipelined with other callers'

@@ -61,7 +61,7 @@ func must(t *testing.T, err error) {
 // TestStore_KeysAndValuesHoldNoTokenValues checks that after a code is
 // issued, exchanged and its refresh token rotated, no Redis key, value or
 // set member contains a code or token: the store keeps only SHA-256 hashes
-// (DESIGN.md section 3).
+// (docs/architecture.md section 3).
 func TestStore_KeysAndValuesHoldNoTokenValues(t *testing.T) {
 	f := newFixture(t, time.Now)
 	ctx := t.Context()
@@ -188,7 +188,7 @@ func TestStore_OneRoundTripPerOperation(t *testing.T) {
 
 // TestStore_KeysExpireInRedisWithTheirTokens checks that Redis itself drops
 // every key a little after the token it holds expires, so that expired data
-// never needs a scan (DESIGN.md section 4): records, replay markers and
+// never needs a scan (docs/architecture.md section 4): records, replay markers and
 // grant sets each get the TTL of what they hold, and a part that never
 // expires gets none.
 func TestStore_KeysExpireInRedisWithTheirTokens(t *testing.T) {

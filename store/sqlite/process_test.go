@@ -74,7 +74,7 @@ func next(sc *bufio.Scanner) (string, bool) {
 // TestStore_DurableAcrossKill9 runs a child process that issues tokens and
 // exchanges codes as fast as it can, printing each after the store
 // returned, kills it with SIGKILL mid-stream, reopens the file, and finds
-// every token it printed: what was answered is on disk (DESIGN.md section
+// every token it printed: what was answered is on disk (docs/architecture.md section
 // 4), and every exchanged code is still known as used.
 func TestStore_DurableAcrossKill9(t *testing.T) {
 	if os.Getenv(envChild) == "issue" {

@@ -1,5 +1,5 @@
 // Package sqlite is the embedded SQLite token and client store, the
-// standalone server's default (DESIGN.md section 4). It uses
+// standalone server's default (docs/architecture.md section 4). It uses
 // modernc.org/sqlite, pure Go without cgo.
 //
 // The database is in WAL mode with synchronous=FULL: a token whose Create
@@ -37,15 +37,23 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/internal/sqlstore"
 )
 
 // Store is a token and client store in a SQLite file. It implements
-// oauth2.TokenStore, oauth2.ClientStore and oauth2.KVStore and is safe for
-// concurrent use, also by several processes that open the same file.
+// oauth2.TokenStore, oauth2.ClientStore, oauth2.KVStore and
+// oauth2.DocumentStore and is safe for concurrent use, also by several
+// processes that open the same file.
 type Store struct {
 	*sqlstore.Store
 }
+
+var (
+	_ oauth2.TokenStore    = (*Store)(nil)
+	_ oauth2.KVStore       = (*Store)(nil)
+	_ oauth2.DocumentStore = (*Store)(nil)
+)
 
 // Option configures a Store.
 type Option = sqlstore.Option
@@ -248,17 +256,32 @@ var Dialect = &sqlstore.Dialect{
 			`ALTER TABLE {used} ADD COLUMN redirect_uri BLOB`,
 			`ALTER TABLE {used} ADD COLUMN code_challenge BLOB`,
 			`ALTER TABLE {used} ADD COLUMN code_challenge_method BLOB`,
+		}}, {Version: 4, Statements: []string{
+			// BLOB keys compare byte by byte (memcmp): the primary key
+			// orders IDs as ListDocuments returns them.
+			`CREATE TABLE {documents} (
+	kind BLOB NOT NULL,
+	id BLOB NOT NULL,
+	body BLOB NOT NULL,
+	PRIMARY KEY (kind, id)
+) WITHOUT ROWID`,
+			`CREATE TABLE {docversion} (
+	id INTEGER PRIMARY KEY,
+	version INTEGER NOT NULL
+)`,
+			`INSERT INTO {docversion} (id, version) VALUES (1, 0)`,
 		}}}
 	},
-	UpsertUsed:    sqlstore.UpsertUsedOnConflict,
-	UpsertClient:  sqlstore.UpsertClientOnConflict,
-	SweepTokens:   sqlstore.SweepTokensInSubquery,
-	SweepUsed:     sqlstore.SweepUsedInSubquery,
-	SweepKV:       sqlstore.SweepKVInSubquery,
-	KVPut:         sqlstore.KVPutOnConflict,
-	KVPutIfAbsent: sqlstore.KVPutIfAbsentOnConflict,
-	KVIncr:        sqlstore.KVIncrOnConflict,
-	Classify:      classify,
+	UpsertUsed:     sqlstore.UpsertUsedOnConflict,
+	UpsertClient:   sqlstore.UpsertClientOnConflict,
+	SweepTokens:    sqlstore.SweepTokensInSubquery,
+	SweepUsed:      sqlstore.SweepUsedInSubquery,
+	SweepKV:        sqlstore.SweepKVInSubquery,
+	KVPut:          sqlstore.KVPutOnConflict,
+	KVPutIfAbsent:  sqlstore.KVPutIfAbsentOnConflict,
+	KVIncr:         sqlstore.KVIncrOnConflict,
+	InsertDocument: sqlstore.InsertDocumentOnConflict,
+	Classify:       classify,
 }
 
 // classify tells what a SQLite error means: a busy or locked database is a

@@ -16,8 +16,10 @@ const downLimit = 5 * time.Second
 
 // testDown checks that every operation on a store whose engine is
 // unreachable fails quickly with an error matching oauth2.ErrUnavailable,
-// so that the server answers 503 temporarily_unavailable (DESIGN.md
-// section 4), and that nothing panics.
+// so that the server answers 503 temporarily_unavailable
+// (docs/architecture.md section 4), and that nothing panics. A store that
+// implements oauth2.DocumentStore is checked for its document operations
+// too.
 func testDown(t *testing.T, h Harness) {
 	if h.Down == nil {
 		t.Skip("Harness.Down is not set: the store has no engine to lose")
@@ -43,6 +45,20 @@ func testDown(t *testing.T, h Harness) {
 		{"ExchangeCode", func(ctx context.Context) error { return s.ExchangeCode(ctx, code.Code, rec) }},
 		{"RotateRefresh", func(ctx context.Context) error { return s.RotateRefresh(ctx, rec.Refresh, rec) }},
 		{"RevokeGrant", func(ctx context.Context) error { return s.RevokeGrant(ctx, rec.GrantID) }},
+	}
+	if d, ok := s.(oauth2.DocumentStore); ok {
+		body := []byte(`{"name":"app"}`)
+		ops = append(ops, []struct {
+			name string
+			op   func(ctx context.Context) error
+		}{
+			{"CreateDocument", func(ctx context.Context) error { return d.CreateDocument(ctx, docKind, "app", body) }},
+			{"UpdateDocument", func(ctx context.Context) error { return d.UpdateDocument(ctx, docKind, "app", body) }},
+			{"GetDocument", func(ctx context.Context) error { _, err := d.GetDocument(ctx, docKind, "app"); return err }},
+			{"DeleteDocument", func(ctx context.Context) error { return d.DeleteDocument(ctx, docKind, "app") }},
+			{"ListDocuments", func(ctx context.Context) error { _, err := d.ListDocuments(ctx, docKind, "", 10); return err }},
+			{"DocumentsVersion", func(ctx context.Context) error { _, err := d.DocumentsVersion(ctx); return err }},
+		}...)
 	}
 	for _, o := range ops {
 		t.Run(o.name, func(t *testing.T) {

@@ -83,7 +83,7 @@ func checkOneWinner(e *env, errs []error, issued []*models.Token, grant string) 
 
 // testConcurrentExchange checks that of 64 concurrent exchanges of one
 // code, across handles when the store has several, exactly one wins
-// (RFC 6749 4.1.2; DESIGN.md section 4).
+// (RFC 6749 4.1.2; docs/architecture.md section 4).
 func testConcurrentExchange(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	hs := handles(t, h, e)
@@ -107,7 +107,7 @@ func testConcurrentExchange(t *testing.T, h Harness) {
 
 // testConcurrentRotate checks that of 64 concurrent rotations of one
 // refresh token, across handles when the store has several, exactly one
-// wins (RFC 9700 4.14.2; DESIGN.md section 4).
+// wins (RFC 9700 4.14.2; docs/architecture.md section 4).
 func testConcurrentRotate(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	hs := handles(t, h, e)

@@ -1,7 +1,9 @@
 // Package storetest is the conformance kit of the storage contract in the
-// root package (oauth2.TokenStore, oauth2.ClientStore): every store's tests
-// call TestTokenStore and TestClientStore against the real engine, and a
-// store is done when the kit passes (DESIGN.md section 4).
+// root package (oauth2.TokenStore, oauth2.ClientStore, oauth2.KVStore,
+// oauth2.DocumentStore): every store's tests call TestTokenStore (which
+// also checks oauth2.DocumentStore when the store implements it),
+// TestKVStore and TestClientStore against the real engine, and a store is
+// done when the kit passes (docs/architecture.md section 4).
 //
 // The checks follow the contract's doc comments: parts written all or none
 // and each found until its own expiry; codes single use (RFC 6749 4.1.2);
@@ -74,6 +76,7 @@ func TestTokenStore(t *testing.T, h Harness) {
 		{"CancelledWritesAreWholeOrAbsent", testCancelledWrites},
 		{"ReplayReportsTheConsumedRecordTruly", testReplayReportsRecord},
 		{"UnreachableEngineIsUnavailable", testDown},
+		{"Documents", testDocuments},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) { c.run(t, h) })
@@ -119,7 +122,7 @@ func newEnv(t *testing.T, h Harness) *env {
 }
 
 // newKey returns a value shaped like the library's codes and tokens: 256
-// random bits, base64url (DESIGN.md section 3).
+// random bits, base64url (docs/architecture.md section 3).
 func newKey() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)

@@ -71,12 +71,12 @@ func Code(now time.Time, grant string, ttl time.Duration) *models.Token {
 
 func tables(s *sqlstore.Store) []string {
 	t := sqlstore.TablesOf(s)
-	return []string{t.Tokens, t.Used, t.Clients, t.KV, t.Migrations}
+	return []string{t.Tokens, t.Used, t.Clients, t.KV, t.Migrations, t.Documents, t.DocumentsVersion}
 }
 
 // testHashesOnlyAtRest issues codes and tokens through every write path,
-// then reads the tables directly: none holds a code or token (DESIGN.md
-// section 3).
+// then reads the tables directly: none holds a code or token
+// (docs/architecture.md section 3).
 func testHashesOnlyAtRest(t *testing.T, e Engine) {
 	ctx := t.Context()
 	s := e.Open(t)
@@ -229,7 +229,7 @@ func testMigrations(t *testing.T, e Engine) {
 		}
 		return vs
 	}
-	all := []int{1, 2, 3}
+	all := []int{1, 2, 3, 4}
 	if vs := versions(); !slices.Equal(vs, all) {
 		t.Fatalf("versions after Open = %v, want %v", vs, all)
 	}
@@ -257,6 +257,30 @@ func testMigrations(t *testing.T, e Engine) {
 			}
 		}
 	}
+	// A database of the third release (version 3): no documents. The
+	// upgraded schema keeps them, counting changes from zero.
+	dropV4 := []string{
+		"DROP TABLE " + tb.Documents,
+		"DROP TABLE " + tb.DocumentsVersion,
+		"DELETE FROM " + tb.Migrations + " WHERE version = 4",
+	}
+	run(dropV4...)
+	upgraded, err := e.Reopen(t, s)
+	if err != nil {
+		t.Fatalf("reopen of a version 3 database: %v", err)
+	}
+	if vs := versions(); !slices.Equal(vs, all) {
+		t.Fatalf("versions after upgrading from 3 = %v, want %v", vs, all)
+	}
+	if v, err := upgraded.DocumentsVersion(ctx); err != nil || v != 0 {
+		t.Fatalf("DocumentsVersion after upgrading from 3 = %d, %v; want 0", v, err)
+	}
+	if err := upgraded.CreateDocument(ctx, "client", "app", []byte("{}")); err != nil {
+		t.Fatalf("CreateDocument after upgrading from 3: %v", err)
+	}
+	if v, err := s.DocumentsVersion(ctx); err != nil || v != 1 {
+		t.Fatalf("DocumentsVersion after a create = %d, %v; want 1", v, err)
+	}
 	// A database of the second release (version 2): no extension data,
 	// replay markers with the grant only. Its rows read back without
 	// extension data and their replays without a record; the upgraded
@@ -276,8 +300,8 @@ func testMigrations(t *testing.T, e Engine) {
 		"ALTER TABLE " + tb.Used + " DROP COLUMN code_challenge_method",
 		"DELETE FROM " + tb.Migrations + " WHERE version = 3",
 	}
-	run(dropV3...)
-	upgraded, err := e.Reopen(t, s)
+	run(append(dropV4, dropV3...)...)
+	upgraded, err = e.Reopen(t, s)
 	if err != nil {
 		t.Fatalf("reopen of a version 2 database: %v", err)
 	}
@@ -303,7 +327,7 @@ func testMigrations(t *testing.T, e Engine) {
 	}
 
 	// A database of the first release: version 1 only.
-	run(append(dropV3, "DROP TABLE "+tb.KV, "DELETE FROM "+tb.Migrations+" WHERE version = 2")...)
+	run(append(append(dropV4, dropV3...), "DROP TABLE "+tb.KV, "DELETE FROM "+tb.Migrations+" WHERE version = 2")...)
 	upgraded, err = e.Reopen(t, s)
 	if err != nil {
 		t.Fatalf("reopen of a version 1 database: %v", err)
@@ -318,7 +342,7 @@ func testMigrations(t *testing.T, e Engine) {
 		t.Fatalf("table of migration 2: %v", err)
 	}
 
-	if _, err := db.ExecContext(ctx, "INSERT INTO "+tb.Migrations+" (version, applied_at) VALUES (4, 0)"); err != nil {
+	if _, err := db.ExecContext(ctx, "INSERT INTO "+tb.Migrations+" (version, applied_at) VALUES (5, 0)"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.Reopen(t, s); !errors.Is(err, sqlstore.ErrSchemaTooNew) {
@@ -344,8 +368,8 @@ func testConcurrentOpen(t *testing.T, e Engine) {
 			t.Fatalf("concurrent Open: %v", err)
 		}
 	}
-	if n := count(t, sqlstore.DBOf(s), sqlstore.TablesOf(opened[0]).Migrations); n != 3 {
-		t.Fatalf("%d versions recorded, want 3, each once", n)
+	if n := count(t, sqlstore.DBOf(s), sqlstore.TablesOf(opened[0]).Migrations); n != 4 {
+		t.Fatalf("%d versions recorded, want 4, each once", n)
 	}
 	r := Tokens(time.Now(), "g", time.Hour)
 	if err := opened[1].Create(t.Context(), r); err != nil {
