@@ -2,7 +2,6 @@ package oauth2d
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -72,8 +71,8 @@ func (a *App) setupRegistration(sc *server.Config) error {
 	if !rc.Enabled {
 		return nil
 	}
-	docs, ok := a.rawStore.(oauth2.DocumentStore)
-	if !ok {
+	docs := a.clients.docs
+	if docs == nil {
 		return &ConfigError{Field: "registration.enabled", Problem: "the store does not keep clients (no oauth2.DocumentStore)"}
 	}
 	tok, err := rc.initialAccessToken()
@@ -161,8 +160,7 @@ func (a *App) handleRegister(w http.ResponseWriter, r *http.Request) {
 		a.registrationFailed(w, err)
 		return
 	}
-	a.log.Info("audit: client registered", "action", "client.register", "client_id", doc.ClientID,
-		"source", sourceRegistration, "peer", a.ips.Addr(r).String())
+	a.audit(ctx, registrantActor(r, a), "client.register", doc.ClientID)
 	resp.fill(doc, a.issuer)
 	writeRegistrationJSON(w, http.StatusCreated, resp)
 }
@@ -203,9 +201,8 @@ func (a *App) handleClientConfiguration(w http.ResponseWriter, r *http.Request) 
 			a.registrationFailed(w, err)
 			return
 		}
-		a.clientDocsChanged()
-		a.log.Info("audit: registered client deleted", "action", "client.unregister", "client_id", id,
-			"source", sourceRegistration, "peer", a.ips.Addr(r).String())
+		a.clients.invalidate()
+		a.audit(ctx, "registration-access-token:"+id, "client.unregister", id)
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusNoContent)
 	}
@@ -267,8 +264,7 @@ func (a *App) updateRegistration(w http.ResponseWriter, r *http.Request, old *cl
 		a.registrationFailed(w, err)
 		return
 	}
-	a.log.Info("audit: registered client updated", "action", "client.reregister", "client_id", doc.ClientID,
-		"source", sourceRegistration, "secret_issued", resp.ClientSecret != "", "peer", a.ips.Addr(r).String())
+	a.audit(ctx, "registration-access-token:"+doc.ClientID, "client.reregister", doc.ClientID)
 	resp.fill(doc, a.issuer)
 	writeRegistrationJSON(w, http.StatusOK, resp)
 }
@@ -401,8 +397,9 @@ func asRegistrationError(err error) *registrationError {
 	return &registrationError{code: code, description: strings.Join(texts, "; ")}
 }
 
-// putClientDoc stores doc, creating it or replacing an existing one, and
-// makes every process read it again.
+// putClientDoc stores doc, creating it or replacing an existing one; the
+// cache of this process is dropped at once, the others see the store's
+// DocumentsVersion change.
 func (a *App) putClientDoc(ctx context.Context, doc *clientDoc, create bool) error {
 	body, err := json.Marshal(doc)
 	if err != nil {
@@ -411,21 +408,15 @@ func (a *App) putClientDoc(ctx context.Context, doc *clientDoc, create bool) err
 	if len(body) > oauth2.MaxDocumentBytes {
 		return metadataError("the client's metadata is larger than %d bytes", oauth2.MaxDocumentBytes)
 	}
-	if create {
-		err = a.register.docs.CreateDocument(ctx, docClient, doc.ClientID, body)
-	} else {
-		err = a.register.docs.UpdateDocument(ctx, docClient, doc.ClientID, body)
-	}
-	if err != nil {
-		return err
-	}
-	a.clientDocsChanged()
-	return nil
+	return a.putClient(ctx, a.register.docs, doc, create) // admin_clients.go
 }
 
-// clientDocsChanged makes this process read the clients of the store again
-// at once; other processes see the change through DocumentsVersion.
-func (a *App) clientDocsChanged() {}
+// registrantActor names who registered a client in the audit line: an
+// anonymous registrant, by client address (and, when registration is
+// protected, holding the initial access token).
+func registrantActor(r *http.Request, a *App) string {
+	return "registrant@" + a.ips.Addr(r).String()
+}
 
 // admitRegistration counts a registration or update from the request's
 // client address (internal/throttle, keyed by the address alone: a
@@ -502,35 +493,12 @@ func newClientSecret() (string, string, *registrationError) {
 	return s, h, nil
 }
 
-// randomToken returns n random bytes, base64url: client IDs (16), client
-// secrets and registration access tokens (32).
-func randomToken(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
 // tokenHash is the stored form of a registration access token: its
 // SHA-256, base64url. The token has 256 random bits, so a fast hash is
 // enough.
 func tokenHash(tok string) string {
 	h := sha256.Sum256([]byte(tok))
 	return base64.RawURLEncoding.EncodeToString(h[:])
-}
-
-// bearerToken returns the token of an Authorization: Bearer header (RFC
-// 6750 2.1).
-func bearerToken(r *http.Request) (string, bool) {
-	h := r.Header.Values("Authorization")
-	if len(h) != 1 {
-		return "", false
-	}
-	scheme, tok, ok := strings.Cut(h[0], " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	tok = strings.TrimSpace(tok)
-	return tok, tok != ""
 }
 
 // registrationFailed answers a failure of the server or its store: 503

@@ -131,7 +131,7 @@ var registrationScopeToken = regexp.MustCompile(`^[\x21\x23-\x5b\x5d-\x7e]+$`)
 var privateUseScheme = regexp.MustCompile(`^[a-z][a-z0-9+\-]*(\.[a-z0-9+\-]+)+$`)
 
 // normalize applies the defaults of RFC 7591 2 (client_secret_basic,
-// authorization_code, code, the server's scopes) and checks the request
+// authorization_code, code for it, the server's scopes) and checks the request
 // against the rules of RFC 7591 2 and 2.1 and what the server serves. It
 // leaves to Config.validateManagedClient what a client of the file is
 // also checked for.
@@ -143,7 +143,14 @@ func (p *registrationPolicy) normalize(req *registrationRequest) error {
 		req.GrantTypes = []string{"authorization_code"}
 	}
 	if len(req.ResponseTypes) == 0 {
-		req.ResponseTypes = []string{"code"}
+		// RFC 7591 2 defaults to "code"; a client whose grants use no
+		// authorization endpoint (client_credentials alone) uses none.
+		switch {
+		case slices.Contains(req.GrantTypes, "authorization_code"):
+			req.ResponseTypes = []string{"code"}
+		case slices.Contains(req.GrantTypes, "implicit"):
+			req.ResponseTypes = []string{"token"}
+		}
 	}
 	m := req.TokenEndpointAuthMethod
 	switch {
