@@ -497,3 +497,61 @@ func newMemoryTokenStore(t *testing.T) interface {
 		root.DocumentStore
 	})
 }
+
+func TestCLI_ClientsAndUsersThroughTheAdminAPI(t *testing.T) {
+	s := startAdmin(t, "memory")
+	run := func(stdin string, args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		env := Env{Args: args, Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errOut,
+			LookupEnv: func(k string) (string, bool) {
+				switch k {
+				case EnvAdminToken:
+					return testAdminToken, true
+				case EnvAdminURL:
+					return s.AdminURL, true
+				}
+				return "", false
+			}}
+		code := Main(env)
+		return code, out.String(), errOut.String()
+	}
+	const secret = "cli-client-secret-0123456789"
+	code, out, errOut := run(secret+"\n", "clients", "create", "-id", "cli-svc", "-grant", "client_credentials", "-scope", "read", "-secret-stdin", "-o", "json")
+	if code != 0 {
+		t.Fatalf("clients create: %d %s", code, errOut)
+	}
+	var created clientView
+	if err := json.Unmarshal([]byte(out), &created); err != nil || created.ClientID != "cli-svc" {
+		t.Fatalf("clients create -o json: %v %s", err, out)
+	}
+	if _, err := clientCredentialsToken(t, s.testServer, "cli-svc", secret); err != nil {
+		t.Fatalf("the client created by the CLI: %v", err)
+	}
+	if code, out, _ := run("", "clients", "list"); code != 0 || !strings.Contains(out, "cli-svc") || !strings.Contains(out, testClientID) {
+		t.Errorf("clients list: %d\n%s", code, out)
+	}
+	if code, _, errOut := run("", "clients", "create", "-id", "bad", "-redirect-uri", "https://a.example/#f"); code != 1 || !strings.Contains(errOut, "redirect_uris[0]") {
+		t.Errorf("clients create with a fragment: %d %s", code, errOut)
+	}
+	if code, _, errOut := run("pw-of-dora-0001\n", "users", "create", "dora"); code != 0 {
+		t.Fatalf("users create: %d %s", code, errOut)
+	}
+	if code, _, errOut := run("pw-of-dora-0002\n", "users", "passwd", "dora"); code != 0 {
+		t.Fatalf("users passwd: %d %s", code, errOut)
+	}
+	if code, out, errOut := run("", "users", "disable", "-o", "json", "dora"); code != 0 || !strings.Contains(out, `"disabled": true`) {
+		t.Fatalf("users disable: %d %s %s", code, out, errOut)
+	}
+	if code, out, _ := run("", "users", "list"); code != 0 || !strings.Contains(out, "dora") {
+		t.Errorf("users list: %d\n%s", code, out)
+	}
+	if code, _, _ := run("", "clients", "delete", "cli-svc"); code != 0 {
+		t.Errorf("clients delete: %d", code)
+	}
+	if _, err := clientCredentialsToken(t, s.testServer, "cli-svc", secret); err == nil {
+		t.Error("the deleted client got a token")
+	}
+	if strings.Contains(s.Logs.String(), secret) || strings.Contains(s.Logs.String(), "pw-of-dora") {
+		t.Error("a secret is in the logs")
+	}
+}

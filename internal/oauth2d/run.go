@@ -66,6 +66,8 @@ const usage = `Usage:
   oauth2d -check-config FILE                       validate a configuration file
   oauth2d hash-password < password.txt             print an argon2id hash for password_hash or secret_hash
   oauth2d keys rotate [-config FILE] [-delay D]    schedule a new signing key (oauth2d keys -h)
+  oauth2d clients create|list|get|delete ...      manage clients through the admin API (oauth2d clients)
+  oauth2d users create|passwd|disable|list ...    manage users through the admin API (oauth2d users)
   oauth2d -version
 
 Without -config, oauth2d serves the built-in development configuration:
@@ -83,6 +85,11 @@ func Main(env Env) int {
 	}
 	if len(env.Args) > 0 && env.Args[0] == "keys" {
 		return keysCommand(env)
+	}
+	if len(env.Args) > 0 {
+		if cmd, ok := adminCommands[env.Args[0]]; ok { // cli_admin.go
+			return cmd(env)
+		}
 	}
 	fs := flag.NewFlagSet("oauth2d", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
