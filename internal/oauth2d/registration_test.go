@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	root "github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/store/postgres"
 )
 
 // testInitialAccessToken is the initial access token of the tests.
@@ -545,35 +547,67 @@ func TestRegistration_RateLimitedPerAddressOnly(t *testing.T) {
 }
 
 // TestRegistration_ClientRegisteredAtOneProcessWorksAtAnother runs two
-// Apps on one SQLite file: a client registered through one gets tokens
-// from the other, and is gone there once deleted through the first.
+// Apps on one SQLite file (and, with OAUTH2_TEST_POSTGRES_URL set, on one
+// PostgreSQL schema, each with its own pool): a client registered through
+// one gets tokens from the other and is managed there, and is gone there
+// within a second once deleted through the first.
 func TestRegistration_ClientRegisteredAtOneProcessWorksAtAnother(t *testing.T) {
-	cfg := registrationConfig(t)
-	cfg.Store = "sqlite:" + filepath.Join(t.TempDir(), "shared.db")
-	one := startApp(t, cfg)
-	two := startApp(t, cfg)
-	r := register(t, one, "", `{"grant_types":["client_credentials"],"response_types":[],"scope":"read"}`)
-	cc := clientcredentials.Config{ClientID: r.ClientID, ClientSecret: r.ClientSecret, TokenURL: two.URL + "/token",
-		Scopes: []string{"read"}, AuthStyle: oauth2.AuthStyleInHeader}
-	if _, err := cc.Token(context.Background()); err != nil {
-		t.Fatalf("the other process: %v", err)
-	}
-	// Managed through the other process too.
-	if status, raw, _ := registrationCall(t, http.MethodGet, two.URL+"/register/"+r.ClientID, r.RegistrationAccessToken, ""); status != http.StatusOK {
-		t.Fatalf("read at the other process: %d %s", status, raw)
-	}
-	if status, _, _ := registrationCall(t, http.MethodDelete, r.RegistrationClientURI, r.RegistrationAccessToken, ""); status != http.StatusNoContent {
-		t.Fatalf("delete: %d", status)
-	}
-	deadline := time.Now().Add(time.Second)
-	for {
-		_, err := cc.Token(context.Background())
-		if err != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the other process still issues tokens a second after the deletion")
-		}
-		time.Sleep(50 * time.Millisecond)
+	run := "oauth2d_reg_" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, a, b *Config)
+	}{
+		{"sqlite", func(t *testing.T, a, b *Config) {
+			a.Store = "sqlite:" + filepath.Join(t.TempDir(), "shared.db")
+			b.Store = a.Store
+		}},
+		{"postgres", func(t *testing.T, a, b *Config) {
+			dsn := os.Getenv("OAUTH2_TEST_POSTGRES_URL")
+			if dsn == "" {
+				t.Skip("set OAUTH2_TEST_POSTGRES_URL (see .ci/services.sh) to run two Apps on PostgreSQL")
+			}
+			t.Cleanup(func() {
+				if err := execSQL("pgx", dsn, "DROP SCHEMA IF EXISTS "+run+" CASCADE"); err != nil {
+					t.Errorf("remove the data of this run: %v", err)
+				}
+			})
+			for _, c := range []*Config{a, b} {
+				ts, err := postgres.Open(context.Background(), dsn, postgres.WithSchema(run))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { ts.Close() })
+				c.TokenStore = ts
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfgA, cfgB := registrationConfig(t), registrationConfig(t)
+			tc.setup(t, &cfgA, &cfgB)
+			one := startApp(t, cfgA)
+			two := startApp(t, cfgB)
+			r := register(t, one, "", `{"grant_types":["client_credentials"],"scope":"read"}`)
+			cc := clientcredentials.Config{ClientID: r.ClientID, ClientSecret: r.ClientSecret, TokenURL: two.URL + "/token",
+				Scopes: []string{"read"}, AuthStyle: oauth2.AuthStyleInHeader}
+			if _, err := cc.Token(context.Background()); err != nil {
+				t.Fatalf("the other process: %v", err)
+			}
+			if status, raw, _ := registrationCall(t, http.MethodGet, two.URL+"/register/"+r.ClientID, r.RegistrationAccessToken, ""); status != http.StatusOK {
+				t.Fatalf("read at the other process: %d %s", status, raw)
+			}
+			if status, _, _ := registrationCall(t, http.MethodDelete, r.RegistrationClientURI, r.RegistrationAccessToken, ""); status != http.StatusNoContent {
+				t.Fatalf("delete: %d", status)
+			}
+			deadline := time.Now().Add(time.Second)
+			for {
+				if _, err := cc.Token(context.Background()); err != nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the other process still issues tokens a second after the deletion")
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		})
 	}
 }
