@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/internal/jwksfetch"
 	"github.com/oauth2d/oauth2/models"
 )
 
@@ -209,8 +210,10 @@ func (c *Config) validateManagedClient(d *clientDoc) error {
 		ps.add("client.jwks_uri", "set jwks or jwks_uri, not both (RFC 7591 2)")
 	}
 	if m.JWKSURI != "" {
-		if u, err := url.Parse(m.JWKSURI); err != nil || u.Scheme != "https" || u.Host == "" || u.Fragment != "" {
-			ps.add("client.jwks_uri", "not an https URL without a fragment (RFC 7591 2)")
+		// The fetcher's own check (https, and no special address unless
+		// jwks_uri_fetch.allow_private), as for a client of the file.
+		if _, err := jwksfetch.CheckURI(m.JWKSURI, c.JWKSFetch.AllowPrivate); err != nil {
+			ps.add("client.jwks_uri", "%s", jwksURIProblem(err))
 		}
 	}
 	if m.LogoURI != "" {
