@@ -47,6 +47,10 @@ type Client struct {
 	// JWKS is the client's public JSON Web Key Set, for private_key_jwt
 	// (RFC 7523 2.2) and self_signed_tls_client_auth (RFC 8705 2.2).
 	JWKS []byte
+	// JWKSURI is where the client publishes its JSON Web Key Set (RFC 7591
+	// 2 jwks_uri), instead of JWKS; the server fetches it through its
+	// JWKSResolver (server.SetJWKSResolver).
+	JWKSURI string
 
 	// Mutual TLS (RFC 8705, client_tls.go).
 

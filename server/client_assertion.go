@@ -276,7 +276,7 @@ func (a *ClientAssertionAuthenticator) Authenticate(ctx context.Context, _ *http
 		if a.method == AuthMethodClientSecretJWT {
 			return hmacKey(c, alg)
 		}
-		return publicKeys(c, alg, kid)
+		return publicKeys(a.srv.clientJWKS(ctx, c, kid), alg, kid)
 	})
 	if lookupErr != nil {
 		return nil, lookupErr
@@ -389,16 +389,11 @@ func hmacKey(c oauth2.ClientInfo, alg string) (any, error) {
 	return []byte(secret), nil
 }
 
-// publicKeys returns the keys of the client's JWK set that can verify alg:
-// public (or the public half of a private key), of the type and size alg
-// needs, with no "use" other than "sig", no other "alg", and kid when the
-// assertion names one. Symmetric keys are never returned.
-func publicKeys(c oauth2.ClientInfo, alg, kid string) (any, error) {
-	cj, ok := c.(ClientJWKS)
-	if !ok {
-		return nil, errAssertionUnusable
-	}
-	raw := cj.GetJWKS()
+// publicKeys returns the keys of the client's JWK set raw (Server.clientJWKS)
+// that can verify alg: public (or the public half of a private key), of the
+// type and size alg needs, with no "use" other than "sig", no other "alg",
+// and kid when the assertion names one. Symmetric keys are never returned.
+func publicKeys(raw []byte, alg, kid string) (any, error) {
 	if len(raw) == 0 {
 		return nil, errAssertionUnusable
 	}

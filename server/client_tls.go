@@ -221,7 +221,7 @@ func (a *TLSClientAuthenticator) Authenticate(ctx context.Context, r *http.Reque
 	if a.method == AuthMethodTLSClientAuth {
 		ok = a.verifyChain(cert, r.TLS.PeerCertificates[1:]) && MatchTLSClientAuth(cert, pc.TLSClientAuth())
 	} else {
-		ok = a.selfSigned(cert, c)
+		ok = a.selfSigned(ctx, cert, c)
 	}
 	if !ok {
 		return nil, errClientAuth
@@ -257,16 +257,12 @@ func (a *TLSClientAuthenticator) verifyChain(cert *x509.Certificate, intermediat
 // selfSigned reports whether cert is registered in the JWK set of c (RFC
 // 8705 2.2): the first certificate (x5c) of one of its keys, or the public
 // key of one without x5c, and within its validity period.
-func (a *TLSClientAuthenticator) selfSigned(cert *x509.Certificate, c oauth2.ClientInfo) bool {
+func (a *TLSClientAuthenticator) selfSigned(ctx context.Context, cert *x509.Certificate, c oauth2.ClientInfo) bool {
 	now := a.srv.clock()
 	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
 		return false
 	}
-	cj, ok := c.(ClientJWKS)
-	if !ok {
-		return false
-	}
-	raw := cj.GetJWKS()
+	raw := a.srv.clientJWKS(ctx, c, "")
 	if len(raw) == 0 {
 		return false
 	}

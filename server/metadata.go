@@ -49,6 +49,11 @@ type Endpoints struct {
 	// PushedAuthorization is the pushed authorization request endpoint
 	// (RFC 9126 2), where HandlePushedAuthorizationRequest is served.
 	PushedAuthorization string
+	// Registration is the client registration endpoint (RFC 7591 3),
+	// advertised as registration_endpoint (RFC 8414 2, OpenID Connect
+	// Discovery 1.0 3) only when set: the server has no registration
+	// endpoint of its own, and advertises none by default.
+	Registration string
 }
 
 // CodeChallengeMethodsProvider is implemented by managers that tell which
@@ -100,6 +105,8 @@ type Metadata struct {
 	DPoPSigningAlgValuesSupported      []string `json:"dpop_signing_alg_values_supported,omitempty"`
 	// RFC 8705 3.3 (client_tls.go).
 	TLSClientCertificateBoundAccessTokens bool `json:"tls_client_certificate_bound_access_tokens,omitempty"`
+	// RFC 7591 3 via RFC 8414 2: set from Endpoints.Registration.
+	RegistrationEndpoint string `json:"registration_endpoint,omitempty"`
 }
 
 var (
@@ -206,6 +213,7 @@ func (s *Server) Metadata() (*Metadata, error) {
 		md.CodeChallengeMethodsSupported = s.supportedCodeChallengeMethods()
 	}
 	s.senderMetadata(md, or) // RFC 9126, RFC 9449 (metadata_ext.go)
+	md.RegistrationEndpoint = ep.Registration
 	return md, nil
 }
 

@@ -117,6 +117,10 @@ type Server struct {
 	// AccessTokenResolveHandler, when set, reads the access token of a
 	// resource request (see resolve.go); nil reads the Authorization header.
 	AccessTokenResolveHandler AccessTokenResolveHandler
+	// JWKSResolver fetches the JWK set of a client registered with a
+	// jwks_uri (RFC 7591 2; client_jwks_uri.go); nil: such a client cannot
+	// authenticate with its keys.
+	JWKSResolver JWKSResolver
 
 	// jwks is the key set the JWKS endpoint publishes (see SetKeySet).
 	jwks jwksState

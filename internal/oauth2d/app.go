@@ -25,6 +25,7 @@ import (
 	"github.com/oauth2d/oauth2/internal/atrest"
 	"github.com/oauth2d/oauth2/internal/clientip"
 	"github.com/oauth2d/oauth2/internal/grants"
+	"github.com/oauth2d/oauth2/internal/jwksfetch"
 	"github.com/oauth2d/oauth2/internal/secret"
 	"github.com/oauth2d/oauth2/internal/throttle"
 	"github.com/oauth2d/oauth2/internal/web"
@@ -57,6 +58,9 @@ type App struct {
 
 	// grants is the index of users' consents and grants (grants.go).
 	grants *grants.Index
+	// Dynamic client registration (registration.go).
+	jwks     *jwksfetch.Fetcher
+	register *registrar
 
 	// OpenID Connect (oidc.go, keys_rotate.go).
 	keyStore   *keyStore
@@ -173,6 +177,9 @@ func New(cfg Config) (*App, error) {
 		throttle.GateConfig{Known: a.clients.known})
 	a.manager = a.newManager()
 	a.server = a.newServer()
+	if err := a.setupRegistration(a.server.Config); err != nil { // registration.go
+		return nil, err
+	}
 	if err := a.setupOpenID(ctx, ring, source); err != nil {
 		return nil, err
 	}
@@ -373,6 +380,9 @@ func (a *App) newServer() *server.Server {
 	// RFC 7523 2.2 and OpenID Connect Core 9: JWT client authentication,
 	// for clients registered with private_key_jwt or client_secret_jwt.
 	s.AddClientAssertionAuthenticators()
+	// RFC 7591 2: the keys of clients registered with a jwks_uri
+	// (registration.go).
+	s.SetJWKSResolver(a.newJWKSFetcher().Get)
 	a.addProtocolAuthenticators(s) // RFC 8705 2 (protocol.go)
 	// The pages are made after the server, which they use for the device
 	// grant; the hook reaches them when it is called.
@@ -501,6 +511,7 @@ func (a *App) routes() *router {
 	}
 	a.openIDRoutes(handle)
 	a.accountRoutes(handle)
+	a.registrationRoutes(handle) // registration.go
 	handle("GET /healthz", a.handleHealth)
 	if a.cfg.MetricsListen == "" {
 		// Otherwise served on its own address (run.go).

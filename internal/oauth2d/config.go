@@ -120,6 +120,12 @@ type Config struct {
 	// algorithm of the server's signing key.
 	Session SessionConfig
 	Signing SigningConfig
+
+	// Registration serves dynamic client registration (RFC 7591, 7592);
+	// JWKSFetch configures the fetching of clients' jwks_uri
+	// (config_registration.go).
+	Registration RegistrationConfig
+	JWKSFetch    JWKSFetchConfig
 	// KeyReloadInterval is how often the App reads the signing keys from
 	// the store, to see the keys other processes (or `oauth2d keys
 	// rotate`) added; DefaultKeyReloadInterval when zero. Not read from
@@ -232,9 +238,8 @@ type ClientConfig struct {
 	// private_key_jwt (RFC 7523 2.2).
 	JWKS json.RawMessage
 	// JWKSURI is where the client publishes its key set (RFC 7591 2),
-	// instead of JWKS; only a client kept in the store has it (not read
-	// from the file).
-	JWKSURI string `yaml:"-"`
+	// instead of JWKS, fetched as JWKSFetch says.
+	JWKSURI string
 	// IntrospectAny lets this confidential client, a resource server,
 	// introspect the tokens of every client (RFC 7662 2.1). Without it a
 	// client sees only its own tokens as active.
@@ -353,6 +358,9 @@ type fileConfig struct {
 	// OpenID Connect.
 	Session fileSession `yaml:"session"`
 	Signing fileSigning `yaml:"signing"`
+	// Dynamic client registration and jwks_uri (config_registration.go).
+	Registration fileRegistration `yaml:"registration"`
+	JWKSFetch    fileJWKSFetch    `yaml:"jwks_uri_fetch"`
 }
 
 type fileSession struct {
@@ -393,6 +401,7 @@ type fileClient struct {
 	Public                  string    `yaml:"public"`
 	TokenEndpointAuthMethod string    `yaml:"token_endpoint_auth_method"`
 	JWKS                    yaml.Node `yaml:"jwks"`
+	JWKSURI                 string    `yaml:"jwks_uri"`
 	IntrospectAny           string    `yaml:"introspect_any"`
 	fileClientProtocol      `yaml:",inline"`
 	// OpenID Connect.
@@ -612,6 +621,8 @@ func (fc *fileConfig) convert() (Config, error) {
 	cfg.Session.TTL = parseDuration(&ps, "session.ttl", fc.Session.TTL)
 	cfg.Session.IdleTimeout = parseDuration(&ps, "session.idle_timeout", fc.Session.IdleTimeout)
 	cfg.Signing.Alg = fc.Signing.Alg
+	cfg.Registration = fc.Registration.convert(&ps)
+	cfg.JWKSFetch = fc.JWKSFetch.convert(&ps)
 	for i, c := range fc.Clients {
 		field := fmt.Sprintf("clients[%d]", i)
 		cc := ClientConfig{
@@ -622,6 +633,7 @@ func (fc *fileConfig) convert() (Config, error) {
 			GrantTypes:              c.GrantTypes,
 			Scopes:                  c.Scopes,
 			TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
+			JWKSURI:                 c.JWKSURI,
 		}
 		if c.Public != "" {
 			cc.Public = parseBool(&ps, field+".public", c.Public)
@@ -744,6 +756,7 @@ func (c *Config) Validate() error {
 		}
 		ids[cl.ID] = i
 		c.validateClient(&ps, field, cl)
+		c.validateClientJWKSURI(&ps, field, cl) // config_registration.go
 	}
 	names := map[string]int{}
 	for i, u := range c.Users {
@@ -821,6 +834,7 @@ func (c *Config) validateServer(ps *problems) {
 	c.validateProtocol(ps)
 	c.validateAdmin(ps) // config_admin.go
 	c.validateOpenIDServer(ps)
+	c.validateRegistration(ps) // config_registration.go
 	for i, p := range c.TrustedProxies {
 		if _, err := clientip.ParsePrefixes([]string{p}); err != nil {
 			ps.add(fmt.Sprintf("trusted_proxies[%d]", i), "%s", strings.TrimPrefix(err.Error(), "[0]: "))
@@ -898,8 +912,8 @@ func (c *Config) validateClient(ps *problems, field string, cl *ClientConfig) {
 	case !cl.Public && method == "none":
 		ps.add(field+".token_endpoint_auth_method", "none is only for public clients (set public: true)")
 	case !cl.Public && method == "private_key_jwt":
-		if len(cl.JWKS) == 0 {
-			ps.add(field+".jwks", "required for private_key_jwt (RFC 7523 2.2)")
+		if len(cl.JWKS) == 0 && cl.JWKSURI == "" {
+			ps.add(field+".jwks", "jwks or jwks_uri required for private_key_jwt (RFC 7523 2.2)")
 		}
 	case !cl.Public && (method == "tls_client_auth" || method == "self_signed_tls_client_auth"):
 		// A certificate, no secret (validateClientProtocol).

@@ -174,7 +174,7 @@ func TestConfig_BadConfigNamesTheFieldAndNeverTheSecret(t *testing.T) {
 		{"bad secret hash", "clients:\n  - id: a\n    secret_hash: \"" + hash + "\"\n    redirect_uris: [https://a.example/cb]\n", `clients[0].secret_hash: not an argon2id or bcrypt hash`},
 		{"secret and hash", client("    secret_hash: \"" + hash + "\"\n"), `clients[0]: set secret or secret_hash, not both`},
 		{"unknown auth method", client("    token_endpoint_auth_method: magic\n"), `clients[0].token_endpoint_auth_method: "magic" is not one of`},
-		{"private_key_jwt without jwks", "clients:\n  - id: a\n    token_endpoint_auth_method: private_key_jwt\n    grant_types: [client_credentials]\n", `clients[0].jwks: required for private_key_jwt`},
+		{"private_key_jwt without jwks", "clients:\n  - id: a\n    token_endpoint_auth_method: private_key_jwt\n    grant_types: [client_credentials]\n", `clients[0].jwks: jwks or jwks_uri required for private_key_jwt`},
 		{"jwks with a private key", client("    jwks: {keys: [{kty: EC, crv: P-256, x: MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4, y: 4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM, d: 870MB6gfuTJ4HtUnUvYMyJpr5eUZNP4Bk43bVdj3eAE}]}\n"), `clients[0].jwks: keys[0]: holds private key material`},
 		{"jwks that does not parse", client("    jwks: {keys: [{kty: oct, k: " + sec + "}]}\n"), `clients[0].jwks: not a JSON Web Key Set`},
 		{"value ending in a colon", "store: memory:\n", `quote values that end with a colon`},

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/internal/jwksfetch"
 	"github.com/oauth2d/oauth2/models"
 )
 
@@ -143,6 +144,7 @@ func metadataOf(c *ClientConfig) clientMetadata {
 		Scope:                              strings.Join(c.Scopes, " "),
 		TokenEndpointAuthMethod:            method,
 		JWKS:                               c.JWKS,
+		JWKSURI:                            c.JWKSURI,
 		SubjectType:                        c.SubjectType,
 		IDTokenSignedResponseAlg:           c.IDTokenSignedResponseAlg,
 		DPoPBoundAccessTokens:              c.DPoPBoundAccessTokens,
@@ -171,6 +173,7 @@ func (c *ClientConfig) model() *models.Client {
 		Public:                  c.Public,
 		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
 		JWKS:                    slices.Clone([]byte(c.JWKS)),
+		JWKSURI:                 c.JWKSURI,
 		// OpenID Connect.
 		PostLogoutRedirectURIs:   slices.Clone(c.PostLogoutRedirectURIs),
 		SubjectType:              c.SubjectType,
@@ -207,8 +210,10 @@ func (c *Config) validateManagedClient(d *clientDoc) error {
 		ps.add("client.jwks_uri", "set jwks or jwks_uri, not both (RFC 7591 2)")
 	}
 	if m.JWKSURI != "" {
-		if u, err := url.Parse(m.JWKSURI); err != nil || u.Scheme != "https" || u.Host == "" || u.Fragment != "" {
-			ps.add("client.jwks_uri", "not an https URL without a fragment (RFC 7591 2)")
+		// The fetcher's own check (https, and no special address unless
+		// jwks_uri_fetch.allow_private), as for a client of the file.
+		if _, err := jwksfetch.CheckURI(m.JWKSURI, c.JWKSFetch.AllowPrivate); err != nil {
+			ps.add("client.jwks_uri", "%s", jwksURIProblem(err))
 		}
 	}
 	if m.LogoURI != "" {
