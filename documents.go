@@ -49,10 +49,13 @@ type DocumentStore interface {
 	// after the ID after (byte order; "" starts at the first), in
 	// ascending ID order. A limit of zero or less is an error.
 	ListDocuments(ctx context.Context, kind, after string, limit int) ([]Document, error)
-	// DocumentsVersion returns a number that changes whenever any document
-	// of any kind is created, updated or deleted, in any process. A
-	// process that caches documents compares it to drop its cache.
-	DocumentsVersion(ctx context.Context) (int64, error)
+	// DocumentsVersion returns a number that changes whenever a document
+	// of kind is created, updated or deleted, in any process; writes of
+	// other kinds and failed writes leave it unchanged. A kind never
+	// written has version 0. A process that caches the documents of a
+	// kind compares it to drop its cache, without being disturbed by
+	// writes of other kinds.
+	DocumentsVersion(ctx context.Context, kind string) (int64, error)
 }
 
 // errDocumentKey and errDocumentBody are CheckDocument's errors.

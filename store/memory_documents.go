@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"sync"
-	"sync/atomic"
 
 	"github.com/oauth2d/oauth2"
 )
@@ -16,16 +15,17 @@ import (
 // an administrator manages), so one read-write lock is enough; reads take
 // the read lock only.
 type MemoryDocuments struct {
-	mu      sync.RWMutex
-	kinds   map[string]map[string][]byte
-	version atomic.Int64
+	mu    sync.RWMutex
+	kinds map[string]map[string][]byte
+	// versions counts the changes of each kind, under mu.
+	versions map[string]int64
 }
 
 var _ oauth2.DocumentStore = (*MemoryDocuments)(nil)
 
 // NewMemoryDocuments returns an empty document store.
 func NewMemoryDocuments() *MemoryDocuments {
-	return &MemoryDocuments{kinds: make(map[string]map[string][]byte)}
+	return &MemoryDocuments{kinds: make(map[string]map[string][]byte), versions: make(map[string]int64)}
 }
 
 // CreateDocument stores a copy of body under (kind, id) unless a document
@@ -45,7 +45,7 @@ func (d *MemoryDocuments) CreateDocument(_ context.Context, kind, id string, bod
 		return fmt.Errorf("store: document %s: %w", kind, oauth2.ErrExists)
 	}
 	m[id] = append([]byte(nil), body...)
-	d.version.Add(1)
+	d.versions[kind]++
 	return nil
 }
 
@@ -62,7 +62,7 @@ func (d *MemoryDocuments) UpdateDocument(_ context.Context, kind, id string, bod
 		return fmt.Errorf("store: document %s: %w", kind, oauth2.ErrNotFound)
 	}
 	m[id] = append([]byte(nil), body...)
-	d.version.Add(1)
+	d.versions[kind]++
 	return nil
 }
 
@@ -93,7 +93,7 @@ func (d *MemoryDocuments) DeleteDocument(_ context.Context, kind, id string) err
 		return fmt.Errorf("store: document %s: %w", kind, oauth2.ErrNotFound)
 	}
 	delete(m, id)
-	d.version.Add(1)
+	d.versions[kind]++
 	return nil
 }
 
@@ -127,9 +127,12 @@ func (d *MemoryDocuments) ListDocuments(_ context.Context, kind, after string, l
 	return out, nil
 }
 
-// DocumentsVersion returns the number of changes made so far.
-func (d *MemoryDocuments) DocumentsVersion(context.Context) (int64, error) {
-	return d.version.Load(), nil
+// DocumentsVersion returns the number of changes made so far to the
+// documents of kind (0 for a kind never written).
+func (d *MemoryDocuments) DocumentsVersion(_ context.Context, kind string) (int64, error) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.versions[kind], nil
 }
 
 // The MemoryTokenStore is also an oauth2.DocumentStore, through a
@@ -161,6 +164,6 @@ func (s *MemoryTokenStore) ListDocuments(ctx context.Context, kind, after string
 }
 
 // DocumentsVersion implements oauth2.DocumentStore.
-func (s *MemoryTokenStore) DocumentsVersion(ctx context.Context) (int64, error) {
-	return s.docs.DocumentsVersion(ctx)
+func (s *MemoryTokenStore) DocumentsVersion(ctx context.Context, kind string) (int64, error) {
+	return s.docs.DocumentsVersion(ctx, kind)
 }

@@ -1,12 +1,14 @@
 package oauth2d
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/internal/grants"
 )
 
 // Tests of the /account page and the grant index (grants.go,
@@ -233,17 +235,31 @@ func TestGrants_RefreshReplayIsAuditedAndForgotten(t *testing.T) {
 func TestGrants_ClientCredentialsWritesNoDocument(t *testing.T) {
 	srv := startApp(t, accountConfig())
 	docs := srv.App.rawStore.(oauth2.DocumentStore)
-	before, err := docs.DocumentsVersion(t.Context())
-	if err != nil {
-		t.Fatal(err)
+	// Every indexed grant writes a grant-owner document; the kinds of a
+	// user named like the client are checked too.
+	kinds := []string{grants.OwnerKind, "grant/" + testClientID, "consent/" + testClientID, docClient, docUser}
+	versions := func() map[string]int64 {
+		vs := map[string]int64{}
+		for _, k := range kinds {
+			v, err := docs.DocumentsVersion(t.Context(), k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vs[k] = v
+		}
+		return vs
 	}
+	before := versions()
 	for range 3 {
 		if resp, data := tokenRequest(t, srv, testClientID, testClientSecret, url.Values{"grant_type": {"client_credentials"}}); resp.StatusCode != http.StatusOK {
 			t.Fatalf("client credentials: %d %v", resp.StatusCode, data["error"])
 		}
 	}
-	if after, err := docs.DocumentsVersion(t.Context()); err != nil || after != before {
-		t.Fatalf("documents changed by client credentials: version %d then %d (%v)", before, after, err)
+	if after := versions(); !maps.Equal(after, before) {
+		t.Fatalf("documents changed by client credentials: versions %v then %v", before, after)
+	}
+	if owners, err := docs.ListDocuments(t.Context(), grants.OwnerKind, "", 10); err != nil || len(owners) != 0 {
+		t.Fatalf("grant-owner documents after client credentials: %d, %v; want none", len(owners), err)
 	}
 }
 

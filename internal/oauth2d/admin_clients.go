@@ -198,7 +198,8 @@ func (a *App) adminCreateClient(w http.ResponseWriter, r *http.Request, actor st
 }
 
 // putClient creates or replaces a client document and drops this
-// process's cache at once (the others see DocumentsVersion change).
+// process's cache at once (the others see the DocumentsVersion of the
+// clients change).
 func (a *App) putClient(ctx context.Context, docs oauth2.DocumentStore, d *clientDoc, create bool) error {
 	body, err := json.Marshal(d)
 	if err != nil {

@@ -18,12 +18,15 @@ import (
 // The registry of clients and users (docs/architecture.md section 6.2):
 // those of the YAML file, read-only, then those kept in the store. Store
 // clients are cached per process, converted to models.Client once; the
-// cache is dropped whenever the store's DocumentsVersion changes, which
-// one goroutine polls every documentsPoll, so that a change made through
-// any process is seen by every process within a second. Unknown IDs are
-// not cached: each costs one indexed lookup and no memory.
+// cache is dropped whenever the store's DocumentsVersion of the kind
+// "client" changes, which one goroutine polls every documentsPoll, so
+// that a client changed through any process is seen by every process
+// within a second. Writes of other kinds (users, the grant index written
+// on every code issuance and refresh) leave that version, and so the
+// cache, alone. Users are not cached: each lookup reads the store. Unknown
+// IDs are not cached: each costs one indexed lookup and no memory.
 
-// documentsPoll is how often the App reads DocumentsVersion.
+// documentsPoll is how often the App reads the version of the clients.
 const documentsPoll = 250 * time.Millisecond
 
 // errNoDocuments: the store cannot keep clients and users.
@@ -40,8 +43,8 @@ type clientRegistry struct {
 	cache   atomic.Pointer[clientCache]
 }
 
-// clientCache holds the store clients read since DocumentsVersion was
-// version.
+// clientCache holds the store clients read since the DocumentsVersion of
+// the clients was version.
 type clientCache struct {
 	version int64
 	clients sync.Map // client ID -> *cachedClient
@@ -122,9 +125,10 @@ func (r *clientRegistry) introspectAny(id string) bool {
 	return err == nil && c.cfg.IntrospectAny && !c.cfg.Public
 }
 
-// refresh drops the cache when DocumentsVersion changed.
+// refresh drops the cache when the DocumentsVersion of the clients
+// changed.
 func (r *clientRegistry) refresh(ctx context.Context) error {
-	v, err := r.docs.DocumentsVersion(ctx)
+	v, err := r.docs.DocumentsVersion(ctx, docClient)
 	if err != nil {
 		return err
 	}
@@ -158,7 +162,7 @@ func (a *App) openRegistry(ctx context.Context) error {
 		return nil
 	}
 	r.docs = docs
-	v, err := docs.DocumentsVersion(ctx)
+	v, err := docs.DocumentsVersion(ctx, docClient)
 	if err != nil {
 		return fmt.Errorf("oauth2d: read the store's documents: %w", err)
 	}
@@ -214,7 +218,8 @@ func eachDocument(ctx context.Context, docs oauth2.DocumentStore, kind string, f
 	}
 }
 
-// pollDocuments reads DocumentsVersion every documentsPoll until Close.
+// pollDocuments reads the DocumentsVersion of the clients every
+// documentsPoll until Close.
 func (a *App) pollDocuments() {
 	t := time.NewTicker(documentsPoll)
 	defer t.Stop()
@@ -230,10 +235,10 @@ func (a *App) pollDocuments() {
 		cancel()
 		switch {
 		case err != nil && !failing:
-			a.log.Warn("clients and users of the store: cannot read their version; the cached clients are kept until it answers", "err", err)
+			a.log.Warn("clients of the store: cannot read their version; the cached clients are kept until it answers", "err", err)
 			failing = true
 		case err == nil && failing:
-			a.log.Info("clients and users of the store: version read again")
+			a.log.Info("clients of the store: version read again")
 			failing = false
 		}
 	}

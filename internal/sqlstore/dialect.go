@@ -109,6 +109,12 @@ type Dialect struct {
 	// is there, from the arguments (kind, id, body); the rows affected
 	// tell which (InsertDocumentOnConflict, InsertDocumentIgnore).
 	InsertDocument string
+	// BumpDocumentVersion adds one to the version of a kind in
+	// {docversions}, or starts it at one when the kind has no row, from
+	// the argument (kind); it locks the kind's row until the transaction
+	// ends (BumpDocumentVersionOnConflict,
+	// BumpDocumentVersionOnDuplicateKey).
+	BumpDocumentVersion string
 
 	// Classify tells what an error of the driver means. The store applies
 	// the checks every driver shares (context deadlines, broken
@@ -144,8 +150,8 @@ type Tables struct {
 	Schema, Prefix                        string
 	Tokens, Used, Clients, KV, Migrations string
 	// Documents holds the documents of oauth2.DocumentStore,
-	// DocumentsVersion its one-row change counter.
-	Documents, DocumentsVersion string
+	// DocumentVersions the change counter of each kind.
+	Documents, DocumentVersions string
 }
 
 // newTables names the tables. schema and prefix are validated
@@ -161,17 +167,17 @@ func newTables(schema, prefix string) Tables {
 		Schema: schema, Prefix: prefix,
 		Tokens: name("tokens"), Used: name("used_keys"), Clients: name("clients"), KV: name("kv"),
 		Migrations: name("schema_migrations"),
-		Documents:  name("documents"), DocumentsVersion: name("documents_version"),
+		Documents:  name("documents"), DocumentVersions: name("document_versions"),
 	}
 }
 
 // Expand replaces {tokens}, {used}, {clients}, {kv}, {migrations},
-// {documents}, {docversion} and {prefix} in a statement template with the
+// {documents}, {docversions} and {prefix} in a statement template with the
 // names of t.
 func (t Tables) Expand(s string) string {
 	return strings.NewReplacer(
 		"{tokens}", t.Tokens, "{used}", t.Used, "{clients}", t.Clients, "{kv}", t.KV,
-		"{migrations}", t.Migrations, "{documents}", t.Documents, "{docversion}", t.DocumentsVersion,
+		"{migrations}", t.Migrations, "{documents}", t.Documents, "{docversions}", t.DocumentVersions,
 		"{prefix}", t.Prefix,
 	).Replace(s)
 }

@@ -12,19 +12,25 @@ import (
 // The oauth2.DocumentStore capability (docs/architecture.md section 4)
 // keeps each document as a row of {documents}, keyed by (kind, id) in
 // binary columns, so that the primary key orders IDs byte by byte and
-// ListDocuments is one range scan of it. {docversion} holds one row, the
-// number of changes made so far: DocumentsVersion reads it by its primary
-// key, and every change adds one to it in the transaction of the change.
+// ListDocuments is one range scan of it. {docversions} holds one row per
+// kind ever written, the number of changes made so far to the documents
+// of that kind: DocumentsVersion reads it by its primary key (no row:
+// version 0), and every change adds one to it in the transaction of the
+// change.
 //
-// Document writes are rare (an administrator's), so each runs in a plain
-// transaction of its own rather than in a batch of the committer. Its
-// first statement is the increment of the counter, which takes the
-// counter row's lock: the document writes of every process run one after
-// the other, and a write that fails rolls the increment back with it. The
-// committer's batches never touch these tables, so the two never wait on
-// each other's locks. A create inserts with the duplicate key ignored
-// (Dialect.InsertDocument) and reads the rows affected: of concurrent
-// creators of one ID, in any number of processes, exactly one inserts.
+// Document writes are few next to token writes (an administrator's, and
+// the grant index's on code issuance and refresh), so each runs in a
+// plain transaction of its own rather than in a batch of the committer.
+// Its first statement is the upsert of its kind's counter
+// (Dialect.BumpDocumentVersion), which takes that row's lock: the writes
+// of one kind, in every process, run one after the other, writes of
+// different kinds do not wait on each other, and a write that fails rolls
+// the increment back with it. Each transaction locks one counter row, so
+// they cannot deadlock on them. The committer's batches never touch these
+// tables, so the two never wait on each other's locks. A create inserts
+// with the duplicate key ignored (Dialect.InsertDocument) and reads the
+// rows affected: of concurrent creators of one ID, in any number of
+// processes, exactly one inserts.
 
 var _ oauth2.DocumentStore = (*Store)(nil)
 
@@ -47,7 +53,7 @@ func (s *Store) CreateDocument(ctx context.Context, kind, id string, body []byte
 	if err := oauth2.CheckDocument(kind, id, body); err != nil {
 		return fmt.Errorf("%s: %s: %w", s.d.Name, op, err)
 	}
-	return s.docWrite(ctx, op, func(ctx context.Context, tx *sql.Tx) error {
+	return s.docWrite(ctx, op, kind, func(ctx context.Context, tx *sql.Tx) error {
 		n, err := s.q.docInsert.exec(ctx, tx, []byte(kind), []byte(id), docBody(body))
 		if err != nil {
 			return err
@@ -67,7 +73,7 @@ func (s *Store) UpdateDocument(ctx context.Context, kind, id string, body []byte
 		return fmt.Errorf("%s: %s: %w", s.d.Name, op, err)
 	}
 	k, i := []byte(kind), []byte(id)
-	return s.docWrite(ctx, op, func(ctx context.Context, tx *sql.Tx) error {
+	return s.docWrite(ctx, op, kind, func(ctx context.Context, tx *sql.Tx) error {
 		// Not the rows affected of the UPDATE: MySQL counts only the rows
 		// it changed, none when the body is the same.
 		var one int
@@ -110,7 +116,7 @@ func (s *Store) DeleteDocument(ctx context.Context, kind, id string) error {
 	if err := oauth2.CheckDocument(kind, id, nil); err != nil {
 		return fmt.Errorf("%s: %s: %w", s.d.Name, op, err)
 	}
-	return s.docWrite(ctx, op, func(ctx context.Context, tx *sql.Tx) error {
+	return s.docWrite(ctx, op, kind, func(ctx context.Context, tx *sql.Tx) error {
 		n, err := s.q.docDelete.exec(ctx, tx, []byte(kind), []byte(id))
 		if err != nil {
 			return err
@@ -150,22 +156,27 @@ func (s *Store) ListDocuments(ctx context.Context, kind, after string, limit int
 	return docs, nil
 }
 
-// DocumentsVersion returns the number of document changes made so far, by
-// every process: one read of a one-row table by its primary key.
-func (s *Store) DocumentsVersion(ctx context.Context) (int64, error) {
+// DocumentsVersion returns the number of changes made so far to the
+// documents of kind, by every process (0 for a kind never written): one
+// read of {docversions} by its primary key.
+func (s *Store) DocumentsVersion(ctx context.Context, kind string) (int64, error) {
 	ctx, cancel := s.readOp(ctx)
 	defer cancel()
 	var v int64
-	if err := s.q.docVersion.row(ctx, nil).Scan(&v); err != nil {
+	err := s.q.docVersion.row(ctx, nil, []byte(kind)).Scan(&v)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, nil
+	case err != nil:
 		return 0, s.fail(ctx, "documents version", err)
 	}
 	return v, nil
 }
 
 // docWrite runs fn in a transaction of its own after the increment of the
-// change counter, again when the engine aborts it as a conflict, within
-// the store's timeout. An error of fn rolls the increment back.
-func (s *Store) docWrite(ctx context.Context, op string, fn func(context.Context, *sql.Tx) error) error {
+// change counter of kind, again when the engine aborts it as a conflict,
+// within the store's timeout. An error of fn rolls the increment back.
+func (s *Store) docWrite(ctx context.Context, op, kind string, fn func(context.Context, *sql.Tx) error) error {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	err := s.retry(ctx, func() error {
@@ -173,7 +184,7 @@ func (s *Store) docWrite(ctx context.Context, op string, fn func(context.Context
 		if err != nil {
 			return err
 		}
-		if _, err := s.q.docBump.exec(ctx, tx); err != nil {
+		if _, err := s.q.docBump.exec(ctx, tx, []byte(kind)); err != nil {
 			_ = tx.Rollback()
 			return err
 		}

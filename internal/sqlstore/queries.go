@@ -166,8 +166,8 @@ func (s *Store) prepare(ctx context.Context) error {
 	s.q.docDelete = q(s.w, `DELETE FROM {documents} WHERE kind = ? AND id = ?`)
 	s.q.docGet = q(s.r, `SELECT body FROM {documents} WHERE kind = ? AND id = ?`)
 	s.q.docList = q(s.r, `SELECT id, body FROM {documents} WHERE kind = ? AND id > ? ORDER BY id LIMIT ?`)
-	s.q.docBump = q(s.w, `UPDATE {docversion} SET version = version + 1 WHERE id = 1`)
-	s.q.docVersion = q(s.r, `SELECT version FROM {docversion} WHERE id = 1`)
+	s.q.docBump = q(s.w, d.BumpDocumentVersion)
+	s.q.docVersion = q(s.r, `SELECT version FROM {docversions} WHERE kind = ?`)
 	return err
 }
 

@@ -86,4 +86,12 @@ const (
 	// (oauth2.CheckDocument): only the duplicate key is ignored.
 	InsertDocumentOnConflict = `INSERT INTO {documents} (kind, id, body) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`
 	InsertDocumentIgnore     = `INSERT IGNORE INTO {documents} (kind, id, body) VALUES (?, ?, ?)`
+
+	// BumpDocumentVersionOnConflict and BumpDocumentVersionOnDuplicateKey
+	// are Dialect.BumpDocumentVersion where INSERT has ON CONFLICT, and the
+	// MySQL and MariaDB form.
+	BumpDocumentVersionOnConflict = `INSERT INTO {docversions} AS v (kind, version) VALUES (?, 1)
+	ON CONFLICT (kind) DO UPDATE SET version = v.version + 1`
+	BumpDocumentVersionOnDuplicateKey = `INSERT INTO {docversions} (kind, version) VALUES (?, 1)
+	ON DUPLICATE KEY UPDATE version = version + 1`
 )

@@ -28,8 +28,8 @@
 // written before it).
 //
 // Migration 4 adds {documents}, the documents of oauth2.DocumentStore by
-// (kind, id) in binary columns, and {docversion}, its one-row change
-// counter (documents.go).
+// (kind, id) in binary columns, and {docversions}, the change counter of
+// each kind, keyed by kind in a binary column (documents.go).
 //
 // Only hashes of codes and tokens are at rest; a record read back carries
 // the value it was looked up by and "" for its other secret values.

@@ -230,25 +230,25 @@ var Dialect = &sqlstore.Dialect{
 	body MEDIUMBLOB NOT NULL,
 	PRIMARY KEY (kind, id)
 ) ENGINE=InnoDB`,
-			`CREATE TABLE IF NOT EXISTS {docversion} (
-	id INT NOT NULL PRIMARY KEY,
+			`CREATE TABLE IF NOT EXISTS {docversions} (
+	kind VARBINARY(255) NOT NULL PRIMARY KEY,
 	version BIGINT NOT NULL
 ) ENGINE=InnoDB`,
-			`INSERT IGNORE INTO {docversion} (id, version) VALUES (1, 0)`,
 		}}}
 	},
-	LockMigrations: lockMigrations,
-	AlreadyApplied: duplicateColumn,
-	UpsertUsed:     sqlstore.UpsertUsedOnDuplicateKey,
-	UpsertClient:   sqlstore.UpsertClientOnDuplicateKey,
-	SweepTokens:    sqlstore.SweepTokensLimit,
-	SweepUsed:      sqlstore.SweepUsedLimit,
-	SweepKV:        sqlstore.SweepKVLimit,
-	KVPut:          sqlstore.KVPutOnDuplicateKey,
-	KVPutIfAbsent:  sqlstore.KVPutIfAbsentOnDuplicateKey,
-	KVIncr:         sqlstore.KVIncrOnDuplicateKey,
-	InsertDocument: sqlstore.InsertDocumentIgnore,
-	Classify:       classify,
+	LockMigrations:      lockMigrations,
+	AlreadyApplied:      duplicateColumn,
+	UpsertUsed:          sqlstore.UpsertUsedOnDuplicateKey,
+	UpsertClient:        sqlstore.UpsertClientOnDuplicateKey,
+	SweepTokens:         sqlstore.SweepTokensLimit,
+	SweepUsed:           sqlstore.SweepUsedLimit,
+	SweepKV:             sqlstore.SweepKVLimit,
+	KVPut:               sqlstore.KVPutOnDuplicateKey,
+	KVPutIfAbsent:       sqlstore.KVPutIfAbsentOnDuplicateKey,
+	KVIncr:              sqlstore.KVIncrOnDuplicateKey,
+	InsertDocument:      sqlstore.InsertDocumentIgnore,
+	BumpDocumentVersion: sqlstore.BumpDocumentVersionOnDuplicateKey,
+	Classify:            classify,
 }
 
 // lockName is a named lock (at most 64 characters) per database and

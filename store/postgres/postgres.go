@@ -231,24 +231,24 @@ var Dialect = &sqlstore.Dialect{
 	body BYTEA NOT NULL,
 	PRIMARY KEY (kind, id)
 )`,
-			`CREATE TABLE {docversion} (
-	id INTEGER PRIMARY KEY,
+			`CREATE TABLE {docversions} (
+	kind BYTEA PRIMARY KEY,
 	version BIGINT NOT NULL
 )`,
-			`INSERT INTO {docversion} (id, version) VALUES (1, 0)`,
 		}}}
 	},
-	LockMigrations: lockMigrations,
-	UpsertUsed:     sqlstore.UpsertUsedOnConflict,
-	UpsertClient:   sqlstore.UpsertClientOnConflict,
-	SweepTokens:    sqlstore.SweepTokensInSubquery,
-	SweepUsed:      sqlstore.SweepUsedInSubquery,
-	SweepKV:        sqlstore.SweepKVInSubquery,
-	KVPut:          sqlstore.KVPutOnConflict,
-	KVPutIfAbsent:  sqlstore.KVPutIfAbsentOnConflict,
-	KVIncr:         sqlstore.KVIncrOnConflict,
-	InsertDocument: sqlstore.InsertDocumentOnConflict,
-	Classify:       classify,
+	LockMigrations:      lockMigrations,
+	UpsertUsed:          sqlstore.UpsertUsedOnConflict,
+	UpsertClient:        sqlstore.UpsertClientOnConflict,
+	SweepTokens:         sqlstore.SweepTokensInSubquery,
+	SweepUsed:           sqlstore.SweepUsedInSubquery,
+	SweepKV:             sqlstore.SweepKVInSubquery,
+	KVPut:               sqlstore.KVPutOnConflict,
+	KVPutIfAbsent:       sqlstore.KVPutIfAbsentOnConflict,
+	KVIncr:              sqlstore.KVIncrOnConflict,
+	InsertDocument:      sqlstore.InsertDocumentOnConflict,
+	BumpDocumentVersion: sqlstore.BumpDocumentVersionOnConflict,
+	Classify:            classify,
 }
 
 // lockMigrations takes a session advisory lock named after the migrations

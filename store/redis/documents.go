@@ -11,26 +11,27 @@ import (
 )
 
 // The oauth2.DocumentStore capability (docs/architecture.md section 4)
-// keeps the documents of each kind in two keys: a hash
-// <prefix>doc:body:<kind> of ID to body, and a sorted set
+// keeps the documents of each kind in three keys: a hash
+// <prefix>doc:body:<kind> of ID to body, a sorted set
 // <prefix>doc:ids:<kind> of the IDs, all of score 0, which ZRANGEBYLEX
-// reads in byte order (memcmp) from an exclusive "(after" bound. The
-// counter <prefix>doc:version is incremented by every change. Each write
-// is one Lua script that checks, changes the hash and the set, and
-// increments the counter atomically, so that of concurrent creators of
-// one ID, in any number of processes, exactly one succeeds; a write that
-// changes nothing leaves the counter alone. Documents have no expiry.
+// reads in byte order (memcmp) from an exclusive "(after" bound, and the
+// counter <prefix>doc:version:<kind>, incremented by every change of the
+// kind (missing: version 0). Each write is one Lua script that checks,
+// changes the hash and the set, and increments the kind's counter
+// atomically, so that of concurrent creators of one ID, in any number of
+// processes, exactly one succeeds; a write that changes nothing leaves the
+// counter alone. Documents have no expiry.
 // On Redis Cluster the keys of one script must share a slot: use a
 // hash-tagged prefix (WithKeyPrefix).
 
 var _ oauth2.DocumentStore = (*TokenStore)(nil)
 
 func (s *TokenStore) docKeys(kind string) []string {
-	return []string{s.prefix + "doc:body:" + kind, s.prefix + "doc:ids:" + kind, s.prefix + "doc:version"}
+	return []string{s.prefix + "doc:body:" + kind, s.prefix + "doc:ids:" + kind, s.prefix + "doc:version:" + kind}
 }
 
 // The write scripts take KEYS[1] the hash of bodies, KEYS[2] the set of
-// IDs, KEYS[3] the counter; ARGV[1] the ID and, to create or update,
+// IDs, KEYS[3] the kind's counter; ARGV[1] the ID and, to create or update,
 // ARGV[2] the body. They return 1 when they changed the document, 0 when
 // it was there (create) or missing (update, delete).
 var (
@@ -169,12 +170,13 @@ func (s *TokenStore) ListDocuments(ctx context.Context, kind, after string, limi
 	return docs, nil
 }
 
-// DocumentsVersion returns the number of document changes made so far, by
-// every process: one GET.
-func (s *TokenStore) DocumentsVersion(ctx context.Context) (int64, error) {
+// DocumentsVersion returns the number of changes made so far to the
+// documents of kind, by every process (0 for a kind never written): one
+// GET.
+func (s *TokenStore) DocumentsVersion(ctx context.Context, kind string) (int64, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	v, err := s.pipe.Get(ctx, s.prefix+"doc:version").Int64()
+	v, err := s.pipe.Get(ctx, s.docKeys(kind)[2]).Int64()
 	switch {
 	case errors.Is(err, goredis.Nil):
 		return 0, nil

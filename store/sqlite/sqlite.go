@@ -265,23 +265,23 @@ var Dialect = &sqlstore.Dialect{
 	body BLOB NOT NULL,
 	PRIMARY KEY (kind, id)
 ) WITHOUT ROWID`,
-			`CREATE TABLE {docversion} (
-	id INTEGER PRIMARY KEY,
+			`CREATE TABLE {docversions} (
+	kind BLOB PRIMARY KEY,
 	version INTEGER NOT NULL
-)`,
-			`INSERT INTO {docversion} (id, version) VALUES (1, 0)`,
+) WITHOUT ROWID`,
 		}}}
 	},
-	UpsertUsed:     sqlstore.UpsertUsedOnConflict,
-	UpsertClient:   sqlstore.UpsertClientOnConflict,
-	SweepTokens:    sqlstore.SweepTokensInSubquery,
-	SweepUsed:      sqlstore.SweepUsedInSubquery,
-	SweepKV:        sqlstore.SweepKVInSubquery,
-	KVPut:          sqlstore.KVPutOnConflict,
-	KVPutIfAbsent:  sqlstore.KVPutIfAbsentOnConflict,
-	KVIncr:         sqlstore.KVIncrOnConflict,
-	InsertDocument: sqlstore.InsertDocumentOnConflict,
-	Classify:       classify,
+	UpsertUsed:          sqlstore.UpsertUsedOnConflict,
+	UpsertClient:        sqlstore.UpsertClientOnConflict,
+	SweepTokens:         sqlstore.SweepTokensInSubquery,
+	SweepUsed:           sqlstore.SweepUsedInSubquery,
+	SweepKV:             sqlstore.SweepKVInSubquery,
+	KVPut:               sqlstore.KVPutOnConflict,
+	KVPutIfAbsent:       sqlstore.KVPutIfAbsentOnConflict,
+	KVIncr:              sqlstore.KVIncrOnConflict,
+	InsertDocument:      sqlstore.InsertDocumentOnConflict,
+	BumpDocumentVersion: sqlstore.BumpDocumentVersionOnConflict,
+	Classify:            classify,
 }
 
 // classify tells what a SQLite error means: a busy or locked database is a

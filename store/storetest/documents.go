@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -23,7 +24,8 @@ type DocumentHarness struct {
 	New func(t *testing.T) oauth2.DocumentStore
 	// Reopen, when set, opens a second, independent handle (own
 	// connections) on the same data as d, as another server process would;
-	// the kit then checks that changes and DocumentsVersion are shared.
+	// the kit then checks that changes and the DocumentsVersion of each
+	// kind are shared.
 	Reopen func(t *testing.T, d oauth2.DocumentStore) oauth2.DocumentStore
 }
 
@@ -55,8 +57,8 @@ func testDocuments(t *testing.T, h Harness) {
 
 // TestDocumentStore checks the oauth2.DocumentStore contract
 // (docs/architecture.md section 4): create, update, get and delete keep
-// their meaning and change DocumentsVersion exactly when they change
-// something; listing is in byte order with an exclusive cursor; bad input
+// their meaning and change the DocumentsVersion of their kind exactly when
+// they change something, and never that of another kind; listing is in byte order with an exclusive cursor; bad input
 // changes nothing; concurrent creators of one ID have exactly one winner,
 // also across handles when h.Reopen is set.
 func TestDocumentStore(t *testing.T, h DocumentHarness) {
@@ -81,6 +83,9 @@ func TestDocumentStore(t *testing.T, h DocumentHarness) {
 		{"InvalidKindOrIDIsRefusedAndChangesNothing", testDocInvalidKey},
 		{"BodiesAreCopies", testDocCopies},
 		{"VersionChangesOnEveryChangeAndOnlyThen", testDocVersion},
+		{"WriteOfOneKindLeavesTheVersionOfOthers", testDocVersionPerKind},
+		{"VersionOfAKindNeverWrittenIsStableAtZero", testDocVersionNeverWritten},
+		{"ConcurrentWritesOfDifferentKindsAllLand", testDocConcurrentKinds},
 		{"ConcurrentCreatesOfOneIDHaveOneWinner", testDocConcurrentCreate},
 		{"ConcurrentUpdatesOfDifferentIDsAllLand", testDocConcurrentUpdate},
 	}
@@ -142,13 +147,23 @@ func (e *docEnv) absent(d oauth2.DocumentStore, kind, id, why string) {
 	}
 }
 
-func (e *docEnv) version(d oauth2.DocumentStore) int64 {
+func (e *docEnv) version(d oauth2.DocumentStore, kind string) int64 {
 	e.t.Helper()
-	v, err := d.DocumentsVersion(e.ctx)
+	v, err := d.DocumentsVersion(e.ctx, kind)
 	if err != nil {
-		e.t.Fatalf("DocumentsVersion: %v", err)
+		e.t.Fatalf("DocumentsVersion(%q): %v", kind, err)
 	}
 	return v
+}
+
+// versions returns the DocumentsVersion of each of kinds.
+func (e *docEnv) versions(d oauth2.DocumentStore, kinds []string) map[string]int64 {
+	e.t.Helper()
+	vs := make(map[string]int64, len(kinds))
+	for _, k := range kinds {
+		vs[k] = e.version(d, k)
+	}
+	return vs
 }
 
 // list returns every document of kind, page by page of limit, checking
@@ -205,13 +220,13 @@ func testDocRoundTrip(t *testing.T, e *docEnv) {
 
 func testDocCreateExisting(t *testing.T, e *docEnv) {
 	e.create(docKind, "app-1", []byte("first"))
-	v := e.version(e.d)
+	v := e.version(e.d, docKind)
 	err := e.d.CreateDocument(e.ctx, docKind, "app-1", []byte("second"))
 	if !errors.Is(err, oauth2.ErrExists) {
 		t.Fatalf("CreateDocument of an existing ID = %v, want ErrExists", err)
 	}
 	e.body(e.d, docKind, "app-1", []byte("first"))
-	if got := e.version(e.d); got != v {
+	if got := e.version(e.d, docKind); got != v {
 		t.Fatalf("DocumentsVersion changed from %d to %d on a refused create", v, got)
 	}
 }
@@ -229,12 +244,13 @@ func testDocMissing(t *testing.T, e *docEnv) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := e.version(e.d)
+			kinds := []string{docKind, "user"}
+			v := e.versions(e.d, kinds)
 			if err := tt.op(); !errors.Is(err, oauth2.ErrNotFound) {
 				t.Fatalf("%s of a missing ID = %v, want ErrNotFound", tt.name, err)
 			}
-			if got := e.version(e.d); got != v {
-				t.Fatalf("DocumentsVersion changed from %d to %d on a failed %s", v, got, tt.name)
+			if got := e.versions(e.d, kinds); !maps.Equal(got, v) {
+				t.Fatalf("DocumentsVersion changed from %v to %v on a failed %s", v, got, tt.name)
 			}
 		})
 	}
@@ -440,23 +456,23 @@ func testDocMaxBody(t *testing.T, e *docEnv) {
 
 func testDocBodyTooLarge(t *testing.T, e *docEnv) {
 	tooBig := randomBody(t, oauth2.MaxDocumentBytes+1)
-	v := e.version(e.d)
+	v := e.version(e.d, docKind)
 	err := e.d.CreateDocument(e.ctx, docKind, "big", tooBig)
 	if err == nil || errors.Is(err, oauth2.ErrExists) || errors.Is(err, oauth2.ErrNotFound) || errors.Is(err, oauth2.ErrUnavailable) {
 		t.Fatalf("CreateDocument of MaxDocumentBytes+1 = %v, want an error of the argument", err)
 	}
 	e.absent(e.d, docKind, "big", "after a refused create")
-	if got := e.version(e.d); got != v {
+	if got := e.version(e.d, docKind); got != v {
 		t.Fatalf("DocumentsVersion changed from %d to %d on a refused create", v, got)
 	}
 	e.create(docKind, "small", []byte("small"))
-	v = e.version(e.d)
+	v = e.version(e.d, docKind)
 	err = e.d.UpdateDocument(e.ctx, docKind, "small", tooBig)
 	if err == nil || errors.Is(err, oauth2.ErrNotFound) || errors.Is(err, oauth2.ErrUnavailable) {
 		t.Fatalf("UpdateDocument of MaxDocumentBytes+1 = %v, want an error of the argument", err)
 	}
 	e.body(e.d, docKind, "small", []byte("small"))
-	if got := e.version(e.d); got != v {
+	if got := e.version(e.d, docKind); got != v {
 		t.Fatalf("DocumentsVersion changed from %d to %d on a refused update", v, got)
 	}
 }
@@ -500,7 +516,7 @@ func testDocInvalidKey(t *testing.T, e *docEnv) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := e.version(e.d)
+			v := e.version(e.d, docKind)
 			ops := []struct {
 				op  string
 				err error
@@ -519,7 +535,7 @@ func testDocInvalidKey(t *testing.T, e *docEnv) {
 					t.Errorf("%s(%q, %q) = %v, want an error of the argument", o.op, show([]byte(tt.kind)), show([]byte(tt.id)), o.err)
 				}
 			}
-			if got := e.version(e.d); got != v {
+			if got := e.version(e.d, docKind); got != v {
 				t.Fatalf("DocumentsVersion changed from %d to %d on refused input", v, got)
 			}
 		})
@@ -560,9 +576,15 @@ func testDocCopies(t *testing.T, e *docEnv) {
 	e.body(e.d, docKind, "app", []byte("updated"))
 }
 
+// testDocVersion follows the versions of two kinds through every
+// operation: only a successful write changes a version, and only that of
+// its own kind.
 func testDocVersion(t *testing.T, e *docEnv) {
-	v := e.version(e.d)
-	step := func(name string, changes bool, op func() error, wantErr error) {
+	kinds := []string{docKind, "user"}
+	v := e.versions(e.d, kinds)
+	// step runs op and checks that the version of changed ("" for none)
+	// changed and every other stayed.
+	step := func(name, changed string, op func() error, wantErr error) {
 		t.Helper()
 		err := op()
 		switch {
@@ -571,35 +593,150 @@ func testDocVersion(t *testing.T, e *docEnv) {
 		case wantErr != nil && !errors.Is(err, wantErr):
 			t.Fatalf("%s = %v, want %v", name, err, wantErr)
 		}
-		got := e.version(e.d)
-		if changes && got == v {
-			t.Fatalf("DocumentsVersion stayed %d after %s", v, name)
-		}
-		if !changes && got != v {
-			t.Fatalf("DocumentsVersion changed from %d to %d after %s", v, got, name)
+		got := e.versions(e.d, kinds)
+		for _, k := range kinds {
+			if k == changed && got[k] == v[k] {
+				t.Fatalf("DocumentsVersion(%q) stayed %d after %s", k, v[k], name)
+			}
+			if k != changed && got[k] != v[k] {
+				t.Fatalf("DocumentsVersion(%q) changed from %d to %d after %s", k, v[k], got[k], name)
+			}
 		}
 		v = got
 	}
 	body := []byte("b")
 	get := func() error { _, err := e.d.GetDocument(e.ctx, docKind, "app"); return err }
 	list := func() error { _, err := e.d.ListDocuments(e.ctx, docKind, "", 10); return err }
-	step("CreateDocument", true, func() error { return e.d.CreateDocument(e.ctx, docKind, "app", body) }, nil)
-	step("GetDocument", false, get, nil)
-	step("ListDocuments", false, list, nil)
-	step("CreateDocument of an existing ID", false, func() error { return e.d.CreateDocument(e.ctx, docKind, "app", body) }, oauth2.ErrExists)
-	step("UpdateDocument", true, func() error { return e.d.UpdateDocument(e.ctx, docKind, "app", []byte("c")) }, nil)
-	step("UpdateDocument with the same body", true, func() error { return e.d.UpdateDocument(e.ctx, docKind, "app", []byte("c")) }, nil)
-	step("UpdateDocument of a missing ID", false, func() error { return e.d.UpdateDocument(e.ctx, docKind, "none", body) }, oauth2.ErrNotFound)
-	step("CreateDocument of another kind", true, func() error { return e.d.CreateDocument(e.ctx, "user", "app", body) }, nil)
-	step("DeleteDocument", true, func() error { return e.d.DeleteDocument(e.ctx, docKind, "app") }, nil)
-	step("DeleteDocument of a missing ID", false, func() error { return e.d.DeleteDocument(e.ctx, docKind, "app") }, oauth2.ErrNotFound)
-	step("GetDocument of a missing ID", false, get, oauth2.ErrNotFound)
-	step("ListDocuments with limit 0", false, func() error {
+	step("CreateDocument", docKind, func() error { return e.d.CreateDocument(e.ctx, docKind, "app", body) }, nil)
+	step("GetDocument", "", get, nil)
+	step("ListDocuments", "", list, nil)
+	step("CreateDocument of an existing ID", "", func() error { return e.d.CreateDocument(e.ctx, docKind, "app", body) }, oauth2.ErrExists)
+	step("UpdateDocument", docKind, func() error { return e.d.UpdateDocument(e.ctx, docKind, "app", []byte("c")) }, nil)
+	step("UpdateDocument with the same body", docKind, func() error { return e.d.UpdateDocument(e.ctx, docKind, "app", []byte("c")) }, nil)
+	step("UpdateDocument of a missing ID", "", func() error { return e.d.UpdateDocument(e.ctx, docKind, "none", body) }, oauth2.ErrNotFound)
+	step("CreateDocument of another kind", "user", func() error { return e.d.CreateDocument(e.ctx, "user", "app", body) }, nil)
+	step("UpdateDocument of another kind", "user", func() error { return e.d.UpdateDocument(e.ctx, "user", "app", []byte("c")) }, nil)
+	step("DeleteDocument", docKind, func() error { return e.d.DeleteDocument(e.ctx, docKind, "app") }, nil)
+	step("DeleteDocument of a missing ID", "", func() error { return e.d.DeleteDocument(e.ctx, docKind, "app") }, oauth2.ErrNotFound)
+	step("GetDocument of a missing ID", "", get, oauth2.ErrNotFound)
+	step("ListDocuments with limit 0", "", func() error {
 		if _, err := e.d.ListDocuments(e.ctx, docKind, "", 0); err == nil {
 			return errors.New("no error")
 		}
 		return nil
 	}, nil)
+	step("DeleteDocument of another kind", "user", func() error { return e.d.DeleteDocument(e.ctx, "user", "app") }, nil)
+}
+
+// testDocVersionPerKind writes documents of one kind among kinds whose
+// names share prefixes, as oauth2d's "grant/<username>" kinds do: each
+// write changes the version of its kind and leaves every other's.
+func testDocVersionPerKind(t *testing.T, e *docEnv) {
+	kinds := []string{"grant/alice", "grant/alice2", "grant", "grant-owner", docKind}
+	for _, k := range kinds {
+		e.create(k, "seed", []byte("s"))
+	}
+	for _, written := range kinds {
+		writes := []struct {
+			name string
+			op   func() error
+		}{
+			{"CreateDocument", func() error { return e.d.CreateDocument(e.ctx, written, "id", []byte("a")) }},
+			{"UpdateDocument", func() error { return e.d.UpdateDocument(e.ctx, written, "id", []byte("b")) }},
+			{"DeleteDocument", func() error { return e.d.DeleteDocument(e.ctx, written, "id") }},
+		}
+		for _, w := range writes {
+			before := e.versions(e.d, kinds)
+			if err := w.op(); err != nil {
+				t.Fatalf("%s of kind %q: %v", w.name, written, err)
+			}
+			after := e.versions(e.d, kinds)
+			for _, k := range kinds {
+				switch {
+				case k == written && after[k] == before[k]:
+					t.Fatalf("DocumentsVersion(%q) stayed %d after a %s of it", k, before[k], w.name)
+				case k != written && after[k] != before[k]:
+					t.Fatalf("DocumentsVersion(%q) changed from %d to %d after a %s of kind %q",
+						k, before[k], after[k], w.name, written)
+				}
+			}
+		}
+	}
+}
+
+// testDocVersionNeverWritten reads the version of a kind that no write
+// touches, before and after writes of other kinds, including one that is
+// a prefix of it: it is 0 throughout.
+func testDocVersionNeverWritten(t *testing.T, e *docEnv) {
+	const never = "grant/nobody"
+	check := func(when string) {
+		t.Helper()
+		for range 2 {
+			if v := e.version(e.d, never); v != 0 {
+				t.Fatalf("DocumentsVersion(%q) %s = %d, want 0", never, when, v)
+			}
+		}
+	}
+	check("of a fresh store")
+	e.create(docKind, "app", []byte("a"))
+	e.create("grant", "nobody", []byte("a"))
+	e.create("grant/nobod", "x", []byte("a"))
+	if err := e.d.UpdateDocument(e.ctx, docKind, "app", []byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.d.DeleteDocument(e.ctx, docKind, "app"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.d.UpdateDocument(e.ctx, never, "app", []byte("b")); !errors.Is(err, oauth2.ErrNotFound) {
+		t.Fatalf("UpdateDocument of a kind never written = %v, want ErrNotFound", err)
+	}
+	if err := e.d.DeleteDocument(e.ctx, never, "app"); !errors.Is(err, oauth2.ErrNotFound) {
+		t.Fatalf("DeleteDocument of a kind never written = %v, want ErrNotFound", err)
+	}
+	check("after writes of other kinds and failed writes of it")
+}
+
+// testDocConcurrentKinds writes documents of several kinds at once, none
+// written before, each by several goroutines: every write lands and
+// changes the version of its kind only, with no deadlock between the
+// first writes of new kinds.
+func testDocConcurrentKinds(t *testing.T, e *docEnv) {
+	const kinds, perKind = 6, 5
+	kind := func(k int) string { return fmt.Sprintf("kind-%d", k) }
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for k := range kinds {
+		for i := range perKind {
+			wg.Go(func() {
+				<-start
+				id := fmt.Sprintf("id-%d", i)
+				if err := e.d.CreateDocument(e.ctx, kind(k), id, []byte(id)); err != nil {
+					t.Errorf("CreateDocument(%q, %q): %v", kind(k), id, err)
+					return
+				}
+				if err := e.d.UpdateDocument(e.ctx, kind(k), id, []byte("updated "+id)); err != nil {
+					t.Errorf("UpdateDocument(%q, %q): %v", kind(k), id, err)
+				}
+			})
+		}
+	}
+	close(start)
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	for k := range kinds {
+		for i := range perKind {
+			id := fmt.Sprintf("id-%d", i)
+			e.body(e.d, kind(k), id, []byte("updated "+id))
+		}
+		if v := e.version(e.d, kind(k)); v == 0 {
+			t.Fatalf("DocumentsVersion(%q) is 0 after %d writes", kind(k), 2*perKind)
+		}
+	}
+	if v := e.version(e.d, docKind); v != 0 {
+		t.Fatalf("DocumentsVersion(%q) = %d after writes of other kinds only, want 0", docKind, v)
+	}
 }
 
 func testDocConcurrentCreate(t *testing.T, e *docEnv) {
@@ -653,7 +790,7 @@ func testDocConcurrentUpdate(t *testing.T, e *docEnv) {
 	for i := range n {
 		e.create(docKind, fmt.Sprintf("app-%02d", i), []byte("before"))
 	}
-	v := e.version(e.d)
+	v := e.version(e.d, docKind)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
@@ -671,38 +808,51 @@ func testDocConcurrentUpdate(t *testing.T, e *docEnv) {
 		id := fmt.Sprintf("app-%02d", i)
 		e.body(e.d, docKind, id, []byte("after "+id))
 	}
-	if got := e.version(e.d); got == v {
+	if got := e.version(e.d, docKind); got == v {
 		t.Fatalf("DocumentsVersion stayed %d after %d updates", v, n)
 	}
 }
 
+// testDocSecondHandle writes through one handle and reads through the
+// other, both ways: the documents and the version of the written kind are
+// shared, and the version of the other kind stays.
 func testDocSecondHandle(t *testing.T, e *docEnv) {
 	other := e.h.Reopen(t, e.d)
-	v := e.version(other)
-	changed := func(what string) {
+	kinds := []string{docKind, "user"}
+	// changed waits until reader sees the version of kind change from
+	// v[kind], and checks that the other kind's stayed.
+	changed := func(reader oauth2.DocumentStore, v map[string]int64, kind, what string) {
 		t.Helper()
 		// A store may cache the version briefly; it must see the change
 		// within the time oauth2d's poll allows.
 		deadline := time.Now().Add(2 * time.Second)
 		for {
-			got := e.version(other)
-			if got != v {
-				v = got
+			got := e.versions(reader, kinds)
+			if got[kind] != v[kind] {
+				for _, k := range kinds {
+					if k != kind && got[k] != v[k] {
+						t.Fatalf("the other handle's DocumentsVersion(%q) changed from %d to %d after %s of kind %q",
+							k, v[k], got[k], what, kind)
+					}
+				}
+				maps.Copy(v, got)
 				return
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("the second handle's DocumentsVersion stayed %d after %s through the first", v, what)
+				t.Fatalf("the other handle's DocumentsVersion(%q) stayed %d after %s", kind, v[kind], what)
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
+	e.create("user", "seed", []byte("s"))
+	v := e.versions(other, kinds)
 	e.create(docKind, "app", []byte("one"))
-	changed("CreateDocument")
+	changed(other, v, docKind, "CreateDocument")
 	e.body(other, docKind, "app", []byte("one"))
 	if err := e.d.UpdateDocument(e.ctx, docKind, "app", []byte("two")); err != nil {
 		t.Fatal(err)
 	}
-	changed("UpdateDocument")
+	changed(other, v, docKind, "UpdateDocument")
 	e.body(other, docKind, "app", []byte("two"))
 	if err := other.CreateDocument(e.ctx, docKind, "app", []byte("three")); !errors.Is(err, oauth2.ErrExists) {
 		t.Fatalf("CreateDocument through the second handle of an ID created through the first = %v, want ErrExists", err)
@@ -714,11 +864,19 @@ func testDocSecondHandle(t *testing.T, e *docEnv) {
 	if err := e.d.DeleteDocument(e.ctx, docKind, "app"); err != nil {
 		t.Fatal(err)
 	}
-	changed("DeleteDocument")
+	changed(other, v, docKind, "DeleteDocument")
 	e.absent(other, docKind, "app", "deleted through the first handle")
 	// And the other way round.
+	v = e.versions(e.d, kinds)
 	if err := other.CreateDocument(e.ctx, "user", "alice", []byte("a")); err != nil {
 		t.Fatal(err)
 	}
+	changed(e.d, v, "user", "CreateDocument through the second handle")
 	e.body(e.d, "user", "alice", []byte("a"))
+	if err := other.UpdateDocument(e.ctx, docKind, "gone", []byte("x")); !errors.Is(err, oauth2.ErrNotFound) {
+		t.Fatalf("UpdateDocument through the second handle of a deleted ID = %v, want ErrNotFound", err)
+	}
+	if got := e.versions(e.d, kinds); !maps.Equal(got, v) {
+		t.Fatalf("DocumentsVersion changed from %v to %v on a failed update through the second handle", v, got)
+	}
 }

@@ -57,7 +57,7 @@ func testDown(t *testing.T, h Harness) {
 			{"GetDocument", func(ctx context.Context) error { _, err := d.GetDocument(ctx, docKind, "app"); return err }},
 			{"DeleteDocument", func(ctx context.Context) error { return d.DeleteDocument(ctx, docKind, "app") }},
 			{"ListDocuments", func(ctx context.Context) error { _, err := d.ListDocuments(ctx, docKind, "", 10); return err }},
-			{"DocumentsVersion", func(ctx context.Context) error { _, err := d.DocumentsVersion(ctx); return err }},
+			{"DocumentsVersion", func(ctx context.Context) error { _, err := d.DocumentsVersion(ctx, docKind); return err }},
 		}...)
 	}
 	for _, o := range ops {

@@ -71,7 +71,7 @@ func Code(now time.Time, grant string, ttl time.Duration) *models.Token {
 
 func tables(s *sqlstore.Store) []string {
 	t := sqlstore.TablesOf(s)
-	return []string{t.Tokens, t.Used, t.Clients, t.KV, t.Migrations, t.Documents, t.DocumentsVersion}
+	return []string{t.Tokens, t.Used, t.Clients, t.KV, t.Migrations, t.Documents, t.DocumentVersions}
 }
 
 // testHashesOnlyAtRest issues codes and tokens through every write path,
@@ -258,10 +258,11 @@ func testMigrations(t *testing.T, e Engine) {
 		}
 	}
 	// A database of the third release (version 3): no documents. The
-	// upgraded schema keeps them, counting changes from zero.
+	// upgraded schema keeps them, counting the changes of each kind from
+	// zero.
 	dropV4 := []string{
 		"DROP TABLE " + tb.Documents,
-		"DROP TABLE " + tb.DocumentsVersion,
+		"DROP TABLE " + tb.DocumentVersions,
 		"DELETE FROM " + tb.Migrations + " WHERE version = 4",
 	}
 	run(dropV4...)
@@ -272,14 +273,17 @@ func testMigrations(t *testing.T, e Engine) {
 	if vs := versions(); !slices.Equal(vs, all) {
 		t.Fatalf("versions after upgrading from 3 = %v, want %v", vs, all)
 	}
-	if v, err := upgraded.DocumentsVersion(ctx); err != nil || v != 0 {
+	if v, err := upgraded.DocumentsVersion(ctx, "client"); err != nil || v != 0 {
 		t.Fatalf("DocumentsVersion after upgrading from 3 = %d, %v; want 0", v, err)
 	}
 	if err := upgraded.CreateDocument(ctx, "client", "app", []byte("{}")); err != nil {
 		t.Fatalf("CreateDocument after upgrading from 3: %v", err)
 	}
-	if v, err := s.DocumentsVersion(ctx); err != nil || v != 1 {
-		t.Fatalf("DocumentsVersion after a create = %d, %v; want 1", v, err)
+	if v, err := s.DocumentsVersion(ctx, "client"); err != nil || v != 1 {
+		t.Fatalf("DocumentsVersion of the kind created after a create = %d, %v; want 1", v, err)
+	}
+	if v, err := s.DocumentsVersion(ctx, "user"); err != nil || v != 0 {
+		t.Fatalf("DocumentsVersion of another kind after a create = %d, %v; want 0", v, err)
 	}
 	// A database of the second release (version 2): no extension data,
 	// replay markers with the grant only. Its rows read back without
