@@ -555,3 +555,57 @@ func TestCLI_ClientsAndUsersThroughTheAdminAPI(t *testing.T) {
 		t.Error("a secret is in the logs")
 	}
 }
+
+// TestAdmin_DeletedClientsTokensAreInactiveAtOnce: deleting a client ends
+// its opaque access tokens at once: a resource server introspecting one
+// (RFC 7662 2.2) is told it is not active.
+func TestAdmin_DeletedClientsTokensAreInactiveAtOnce(t *testing.T) {
+	for _, kind := range []string{"memory", "sqlite"} {
+		t.Run(kind, func(t *testing.T) {
+			s := startAdmin(t, kind)
+			secrets := map[string]string{}
+			for _, doc := range []string{
+				`{"client_id":"svc","grant_types":["client_credentials"],"scope":"read"}`,
+				`{"client_id":"rs","grant_types":["client_credentials"],"scope":"read","introspect_any":true}`,
+			} {
+				status, body, _ := s.call(t, nil, "POST", "/admin/clients", testAdminToken, doc)
+				if status != http.StatusCreated {
+					t.Fatalf("create %s: %d %v", doc, status, body)
+				}
+				secrets[body["client_id"].(string)] = body["client_secret"].(string)
+			}
+			tok, err := clientCredentialsToken(t, s.testServer, "svc", secrets["svc"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			introspect := func() bool {
+				t.Helper()
+				req, _ := http.NewRequest(http.MethodPost, s.URL+"/introspect", strings.NewReader("token="+tok.AccessToken))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.SetBasicAuth("rs", secrets["rs"])
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var m struct {
+					Active   bool   `json:"active"`
+					ClientID string `json:"client_id"`
+				}
+				if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&m) != nil {
+					t.Fatalf("introspection: %d", resp.StatusCode)
+				}
+				return m.Active && m.ClientID == "svc"
+			}
+			if !introspect() {
+				t.Fatal("the token of a registered client is not active")
+			}
+			if status, _, _ := s.call(t, nil, "DELETE", "/admin/clients/svc", testAdminToken, ""); status != http.StatusNoContent {
+				t.Fatalf("delete: %d", status)
+			}
+			if introspect() {
+				t.Fatal("the token of a deleted client is still active")
+			}
+		})
+	}
+}

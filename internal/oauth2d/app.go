@@ -286,7 +286,7 @@ func (a *App) newManager() *manage.Manager {
 	cfg := a.cfg
 	m := manage.NewDefaultManager()
 	m.MapClientStorage(a.clients)
-	m.MapTokenStorage(revocationAuditStore{a.store, a}) // grants.go
+	m.MapTokenStorage(managerStore{a.store, a}) // grants.go
 	m.SetAuthorizeCodeExp(cfg.CodeTTL)
 	access, refresh := cfg.AccessToken.TTL, cfg.RefreshToken.TTL
 	m.SetAuthorizeCodeTokenCfg(&manage.Config{AccessTokenExp: access, RefreshTokenExp: refresh, IsGenerateRefresh: true})

@@ -73,18 +73,19 @@ func (a *App) accountRoutes(handle func(pattern string, h http.HandlerFunc)) {
 	handle("POST /account", a.web.Withdraw)
 }
 
-// revocationAuditStore is the token store of the manager: the App's store,
-// with every grant revocation the manager makes (a replayed code or
-// refresh token at the token endpoint, RFC 9700 4.14.2; a refresh token a
-// client revokes, RFC 7009 2.1) reported to the audit log and removed from
-// the index.
-type revocationAuditStore struct {
+// managerStore is the token store of the manager: the App's store, with
+// every grant revocation the manager makes (a replayed code or refresh
+// token at the token endpoint, RFC 9700 4.14.2; a refresh token a client
+// revokes, RFC 7009 2.1) reported to the audit log and removed from the
+// index, and the tokens of a client that is no longer registered not found
+// (registry.go, liveToken).
+type managerStore struct {
 	*instrumentedStore
 	app *App
 }
 
 // RevokeGrant revokes the grant, then reports it.
-func (s revocationAuditStore) RevokeGrant(ctx context.Context, grantID string) error {
+func (s managerStore) RevokeGrant(ctx context.Context, grantID string) error {
 	if err := s.instrumentedStore.RevokeGrant(ctx, grantID); err != nil || grantID == "" {
 		return err
 	}

@@ -288,3 +288,55 @@ func (a *App) withStoreUsers(yaml func(context.Context, string) (oidc.Claims, er
 		return d.claims()
 	}
 }
+
+// registered reports whether id is a client of the YAML file or of the
+// store. An unknown ID costs one indexed lookup; a store failure is an
+// error, not an answer.
+func (r *clientRegistry) registered(ctx context.Context, id string) (bool, error) {
+	if _, ok := r.yamlIDs[id]; ok {
+		return true, nil
+	}
+	if _, err := r.stored(ctx, id); err != nil {
+		if stderrors.Is(err, oauth2.ErrNotFound) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// liveToken returns ti, or an error wrapping oauth2.ErrNotFound when the
+// client ti was issued to is no longer registered: deleting a client
+// (the admin API, RFC 7592 2.3, or the file) ends its opaque tokens at
+// once, at introspection (RFC 7662 2.2), UserInfo and refresh, in every
+// process within a second (the cache's poll).
+func (r *clientRegistry) liveToken(ctx context.Context, ti oauth2.TokenInfo) (oauth2.TokenInfo, error) {
+	ok, err := r.registered(ctx, ti.GetClientID())
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("oauth2d: token of a client no longer registered: %w", oauth2.ErrNotFound)
+	}
+	return ti, nil
+}
+
+// GetByAccess returns the record of an access token whose client is still
+// registered (liveToken).
+func (s managerStore) GetByAccess(ctx context.Context, access string) (oauth2.TokenInfo, error) {
+	ti, err := s.instrumentedStore.GetByAccess(ctx, access)
+	if err != nil {
+		return nil, err
+	}
+	return s.app.clients.liveToken(ctx, ti)
+}
+
+// GetByRefresh returns the record of a refresh token whose client is
+// still registered (liveToken).
+func (s managerStore) GetByRefresh(ctx context.Context, refresh string) (oauth2.TokenInfo, error) {
+	ti, err := s.instrumentedStore.GetByRefresh(ctx, refresh)
+	if err != nil {
+		return nil, err
+	}
+	return s.app.clients.liveToken(ctx, ti)
+}
