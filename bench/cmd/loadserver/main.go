@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	loadserver -mode bare|library|bare-es256|library-es256|… [-addr 127.0.0.1:9190] [-preload N]
+//	loadserver -mode bare|library|bare-es256|library-es256|… [-addr 127.0.0.1:9190] [-preload N] [-cpuprofile FILE]
 package main
 
 import (
@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -28,6 +29,7 @@ func main() {
 	mode := flag.String("mode", loadserver.Bare, "one of: "+strings.Join(append(loadserver.Modes, loadserver.DPoPModes...), ", "))
 	addr := flag.String("addr", "127.0.0.1:9190", "listen `address` (loopback)")
 	preload := flag.Int("preload", 0, "issue `N` live client_credentials tokens into the store before serving")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the serving time (not of the start) to `file`")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		log.Fatalf("loadserver: unexpected argument %q", flag.Arg(0))
@@ -35,13 +37,13 @@ func main() {
 	if *preload < 0 {
 		log.Fatal("loadserver: -preload must not be negative")
 	}
-	if err := run(*mode, *addr, *preload); err != nil {
+	if err := run(*mode, *addr, *preload, *cpuProfile); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-func run(mode, addr string, preload int) error {
+func run(mode, addr string, preload int, cpuProfile string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -67,6 +69,17 @@ func run(mode, addr string, preload int) error {
 	fmt.Printf("loadserver: mode=%s preload=%d ready in %s, listening on %s\n",
 		mode, preload, time.Since(start).Round(time.Millisecond), ln.Addr())
 
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return fmt.Errorf("loadserver: -cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("loadserver: -cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
