@@ -98,18 +98,8 @@ func (p *Pages) AccountPage(w http.ResponseWriter, r *http.Request) {
 // application the user did not allow changes nothing.
 func (p *Pages) Withdraw(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		p.Error(w, http.StatusBadRequest, "Invalid form", "The form could not be read. Please try again.")
-		return
-	}
-	s, ok, err := p.readSession(r)
-	if err != nil {
-		p.unavailable(w, "account: session", err)
-		return
-	}
+	s, ok := p.readSessionForm(w, r, "account", p.signedOut)
 	if !ok {
-		p.signedOut(w)
 		return
 	}
 	if !p.sameOrigin(r) {

@@ -197,7 +197,29 @@ func (p *Pages) consentPage(w http.ResponseWriter, r *http.Request, s session, r
 	return data
 }
 
-// signedOut answers a consent form without a session.
+// readSessionForm reads the form a page posted (at most maxFormBytes) and
+// the session of the browser that posted it. It answers the request itself
+// and returns false when the form cannot be read (400), the store does not
+// answer (503, logged as page) or there is no session (signedOut).
+func (p *Pages) readSessionForm(w http.ResponseWriter, r *http.Request, page string, signedOut func(http.ResponseWriter)) (session, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		p.Error(w, http.StatusBadRequest, "Invalid form", "The form could not be read. Please try again.")
+		return session{}, false
+	}
+	s, ok, err := p.readSession(r)
+	if err != nil {
+		p.unavailable(w, page+": session", err)
+		return session{}, false
+	}
+	if !ok {
+		signedOut(w)
+		return session{}, false
+	}
+	return s, true
+}
+
+// signedOut answers a form posted without a session.
 func (p *Pages) signedOut(w http.ResponseWriter) {
 	p.Error(w, http.StatusForbidden, "Signed out", "Your session has ended. Go back to the application and start again.")
 }
@@ -230,18 +252,8 @@ func (p *Pages) ConsentForm(w http.ResponseWriter, r *http.Request) {
 // makes it access_denied. Both answer 303 to the authorization request.
 func (p *Pages) Consent(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		p.Error(w, http.StatusBadRequest, "Invalid form", "The form could not be read. Please try again.")
-		return
-	}
-	s, ok, err := p.readSession(r)
-	if err != nil {
-		p.unavailable(w, "consent: session", err)
-		return
-	}
+	s, ok := p.readSessionForm(w, r, "consent", p.signedOut)
 	if !ok {
-		p.signedOut(w)
 		return
 	}
 	ref := r.PostForm.Get("request")

@@ -125,18 +125,10 @@ func (p *Pages) Device(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		p.Error(w, http.StatusBadRequest, "Invalid form", "The form could not be read. Please try again.")
-		return
-	}
-	s, ok, err := p.readSession(r)
-	if err != nil {
-		p.unavailable(w, "device: session", err)
-		return
-	}
-	if !ok {
+	s, ok := p.readSessionForm(w, r, "device", func(w http.ResponseWriter) {
 		p.Error(w, http.StatusForbidden, "Signed out", "Your session has ended. Open the address shown on your device again.")
+	})
+	if !ok {
 		return
 	}
 	typed := r.PostForm.Get("user_code")
