@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	stderrors "errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,9 +39,12 @@ type adminServer struct {
 
 // startAdmin starts an App on the store kind ("memory" or "sqlite") with
 // the admin API on, the password grant on and a fast admin throttle.
-func startAdmin(t *testing.T, kind string) *adminServer {
+func startAdmin(t *testing.T, kind string, opts ...func(*Config)) *adminServer {
 	t.Helper()
 	cfg := testConfig(testRedirect)
+	for _, o := range opts {
+		o(&cfg)
+	}
 	cfg.Grants.Password = true
 	cfg.Clients[0].GrantTypes = append(cfg.Clients[0].GrantTypes, "password")
 	cfg.Secret = testAtRestSecret
@@ -605,6 +610,48 @@ func TestAdmin_DeletedClientsTokensAreInactiveAtOnce(t *testing.T) {
 			}
 			if introspect() {
 				t.Fatal("the token of a deleted client is still active")
+			}
+		})
+	}
+}
+
+// TestAdmin_DeviceGrantForStoreClientsNeedsGrantsDevice: a client kept in
+// the store may list the device authorization grant (RFC 8628) only when
+// the server serves it; grants.device serves it without a client of the
+// file listing it, and the store client then starts a device flow.
+func TestAdmin_DeviceGrantForStoreClientsNeedsGrantsDevice(t *testing.T) {
+	const doc = `{"client_id":"tv","grant_types":["urn:ietf:params:oauth:grant-type:device_code"],"scope":"read","token_endpoint_auth_method":"none"}`
+	for _, on := range []bool{false, true} {
+		t.Run(fmt.Sprintf("grants.device=%v", on), func(t *testing.T) {
+			s := startAdmin(t, "memory", func(c *Config) { c.Grants.Device = on })
+			status, body, _ := s.call(t, nil, "POST", "/admin/clients", testAdminToken, doc)
+			resp, err := http.PostForm(s.URL+"/device_authorization", url.Values{"client_id": {"tv"}, "scope": {"read"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var da struct {
+				DeviceCode string `json:"device_code"`
+				UserCode   string `json:"user_code"`
+			}
+			_ = json.NewDecoder(resp.Body).Decode(&da)
+			resp.Body.Close()
+			if !on {
+				if status != http.StatusBadRequest {
+					t.Fatalf("create without grants.device: %d %v, want 400", status, body)
+				}
+				if resp.StatusCode == http.StatusOK || da.DeviceCode != "" {
+					t.Fatalf("device authorization without grants.device: %d, code %q", resp.StatusCode, da.DeviceCode)
+				}
+				if _, ok := s.snapshot(t)[docClient+"/tv"]; ok {
+					t.Fatal("the refused client was stored")
+				}
+				return
+			}
+			if status != http.StatusCreated {
+				t.Fatalf("create with grants.device: %d %v", status, body)
+			}
+			if resp.StatusCode != http.StatusOK || da.DeviceCode == "" || da.UserCode == "" {
+				t.Fatalf("device authorization of the store client: %d %+v", resp.StatusCode, da)
 			}
 		})
 	}

@@ -203,13 +203,18 @@ type PKCEConfig struct {
 	Required bool
 }
 
-// GrantsConfig turns on the grants that RFC 9700 advises against.
+// GrantsConfig turns on the grants that RFC 9700 advises against, and
+// the device grant for clients kept in the store.
 type GrantsConfig struct {
 	// Implicit enables response_type=token (RFC 6749 4.2).
 	Implicit bool
 	// Password enables the resource owner password credentials grant
 	// (RFC 6749 4.3).
 	Password bool
+	// Device serves the device authorization grant (RFC 8628) even when
+	// no client of the file lists it, so that clients kept in the store
+	// (the admin API, registration) may use it.
+	Device bool
 }
 
 // ClientConfig is one registered client (RFC 6749 2, RFC 7591 2).
@@ -389,6 +394,7 @@ type filePKCE struct {
 type fileGrants struct {
 	Implicit string `yaml:"implicit"`
 	Password string `yaml:"password"`
+	Device   string `yaml:"device"`
 }
 
 type fileClient struct {
@@ -489,7 +495,7 @@ func ParseConfig(data []byte) (Config, error) {
 		AccessToken:  fileAccess{TTL: base.AccessToken.TTL.String(), Format: base.AccessToken.Format},
 		RefreshToken: fileRefresh{TTL: base.RefreshToken.TTL.String(), Rotate: "true"},
 		PKCE:         filePKCE{Required: "false"},
-		Grants:       fileGrants{Implicit: "false", Password: "false"},
+		Grants:       fileGrants{Implicit: "false", Password: "false", Device: "false"},
 		fileProtocol: defaultFileProtocol(),
 		Session:      fileSession{TTL: base.Session.TTL.String(), IdleTimeout: base.Session.IdleTimeout.String()},
 		Signing:      fileSigning{Alg: base.Signing.Alg},
@@ -616,6 +622,7 @@ func (fc *fileConfig) convert() (Config, error) {
 	cfg.PKCE.Required = parseBool(&ps, "pkce.required", fc.PKCE.Required)
 	cfg.Grants.Implicit = parseBool(&ps, "grants.implicit", fc.Grants.Implicit)
 	cfg.Grants.Password = parseBool(&ps, "grants.password", fc.Grants.Password)
+	cfg.Grants.Device = parseBool(&ps, "grants.device", fc.Grants.Device)
 	cfg.ProtocolConfig = fc.fileProtocol.convert(&ps)
 	cfg.AdminConfig = fc.fileAdmin.convert(&ps)
 	cfg.Session.TTL = parseDuration(&ps, "session.ttl", fc.Session.TTL)

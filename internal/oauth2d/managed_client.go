@@ -240,7 +240,7 @@ func (c *Config) validateManagedClient(d *clientDoc) error {
 	if !c.deviceEnabled() {
 		for j, g := range m.GrantTypes {
 			if knownGrants[g] == oauth2.DeviceCode {
-				ps.add(fmt.Sprintf("client.grant_types[%d]", j), "the device authorization grant is served only when a client of the configuration file lists it")
+				ps.add(fmt.Sprintf("client.grant_types[%d]", j), "the device authorization grant is served only when grants.device is true or a client of the configuration file lists it")
 			}
 		}
 	}
@@ -321,10 +321,13 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
-// deviceEnabled reports whether a client of the configuration lists the
-// device authorization grant (RFC 8628), which the server then accepts and
-// advertises.
+// deviceEnabled reports whether grants.device is on or a client of the
+// configuration lists the device authorization grant (RFC 8628), which the
+// server then accepts and advertises.
 func (c *Config) deviceEnabled() bool {
+	if c.Grants.Device {
+		return true
+	}
 	for _, cl := range c.Clients {
 		for _, g := range cl.GrantTypes {
 			if knownGrants[g] == oauth2.DeviceCode {
