@@ -146,6 +146,14 @@ func (a *App) idTaken(ctx context.Context, w http.ResponseWriter, id string, asC
 	if !asClient {
 		other = docClient
 	}
+	if asClient {
+		if _, err := a.clients.docs.GetDocument(ctx, docClientDeleted, id); err == nil {
+			return conflict("client " + id + " was deleted: its client_id is not given again, since its users' tokens and consents would pass to the new client; choose another")
+		} else if !stderrors.Is(err, oauth2.ErrNotFound) {
+			a.storeError(w, "read a document", err)
+			return true
+		}
+	}
 	if _, err := a.clients.docs.GetDocument(ctx, other, id); err == nil {
 		return conflict("a " + other + " kept in the store has this ID: client IDs and usernames must differ (RFC 9068 2.2)")
 	} else if !stderrors.Is(err, oauth2.ErrNotFound) {
@@ -189,12 +197,33 @@ func (a *App) adminCreateClient(w http.ResponseWriter, r *http.Request, actor st
 	}
 	a.audit(ctx, actor, "client.create", d.ClientID)
 	v := viewOfDoc(d)
-	if made != "" || req.ClientSecret != "" {
-		v.ClientSecret = req.ClientSecret
+	if made != "" {
+		v.ClientSecret = made
 		v.ClientSecretExpiresAt = new(int64)
 	}
 	w.Header().Set("Location", "/admin/clients/"+url.PathEscape(d.ClientID))
 	writeJSON(w, http.StatusCreated, v)
+}
+
+// deleteClient deletes the store client id and drops this process's
+// cache at once. It first marks the client_id as once used
+// (docClientDeleted), so that no later client is given it: tokens and
+// remembered consents name a client by its ID, and a new client of the
+// same ID would inherit those of the deleted one. Deleting again after a
+// failure is safe: the mark is kept.
+func (a *App) deleteClient(ctx context.Context, docs oauth2.DocumentStore, id string) error {
+	body, err := json.Marshal(struct {
+		DeletedAt int64 `json:"deleted_at"`
+	}{a.now().Unix()})
+	if err != nil {
+		return err
+	}
+	if err := docs.CreateDocument(ctx, docClientDeleted, id, body); err != nil && !stderrors.Is(err, oauth2.ErrExists) {
+		return err
+	}
+	err = docs.DeleteDocument(ctx, docClient, id)
+	a.clients.invalidate()
+	return err
 }
 
 // putClient creates or replaces a client document and drops this
@@ -374,8 +403,7 @@ func (a *App) adminDeleteClient(w http.ResponseWriter, r *http.Request, actor st
 		writeProblem(w, http.StatusNotFound, "Not Found", "no client "+strconv.QuoteToASCII(id), nil)
 		return
 	}
-	err := docs.DeleteDocument(ctx, docClient, id)
-	a.clients.invalidate()
+	err := a.deleteClient(ctx, docs, id)
 	switch {
 	case stderrors.Is(err, oauth2.ErrNotFound):
 		writeProblem(w, http.StatusNotFound, "Not Found", "no client "+strconv.QuoteToASCII(id), nil)

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	root "github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/internal/secret"
 	"github.com/oauth2d/oauth2/store"
 )
 
@@ -563,7 +564,8 @@ func TestCLI_ClientsAndUsersThroughTheAdminAPI(t *testing.T) {
 
 // TestAdmin_DeletedClientsTokensAreInactiveAtOnce: deleting a client ends
 // its opaque access tokens at once: a resource server introspecting one
-// (RFC 7662 2.2) is told it is not active.
+// (RFC 7662 2.2) is told it is not active; and its client_id is not given
+// to a new client, which would bring them back.
 func TestAdmin_DeletedClientsTokensAreInactiveAtOnce(t *testing.T) {
 	for _, kind := range []string{"memory", "sqlite"} {
 		t.Run(kind, func(t *testing.T) {
@@ -611,6 +613,20 @@ func TestAdmin_DeletedClientsTokensAreInactiveAtOnce(t *testing.T) {
 			if introspect() {
 				t.Fatal("the token of a deleted client is still active")
 			}
+			// Its client_id is never given again: a new client of that ID
+			// would inherit the deleted one's tokens and consents.
+			before := s.snapshot(t)
+			status, body, _ := s.call(t, nil, "POST", "/admin/clients", testAdminToken,
+				`{"client_id":"svc","grant_types":["client_credentials"],"scope":"read"}`)
+			if status != http.StatusConflict {
+				t.Fatalf("re-create of a deleted client_id: %d %v, want 409", status, body)
+			}
+			if after := s.snapshot(t); len(after) != len(before) {
+				t.Fatal("the refused re-create changed the store")
+			}
+			if introspect() {
+				t.Fatal("the deleted client's token came back")
+			}
 		})
 	}
 }
@@ -654,5 +670,32 @@ func TestAdmin_DeviceGrantForStoreClientsNeedsGrantsDevice(t *testing.T) {
 				t.Fatalf("device authorization of the store client: %d %+v", resp.StatusCode, da)
 			}
 		})
+	}
+}
+
+// TestRegistry_ClientRefusedByTheConfigurationIsLoggedOnce: a client
+// document this configuration does not accept (written when a grant was
+// still on: here the device grant, without grants.device) is refused like an unknown client, and however often strangers
+// send its client_id it costs one store read and one log line per cache.
+func TestRegistry_ClientRefusedByTheConfigurationIsLoggedOnce(t *testing.T) {
+	s := startAdmin(t, "memory")
+	hash, err := secret.Hash("refused-client-secret-0123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := json.Marshal(clientDoc{ClientSecretHash: hash, Source: sourceAdmin, clientMetadata: clientMetadata{
+		ClientID: "old", GrantTypes: []string{"client_credentials", "urn:ietf:params:oauth:grant-type:device_code"},
+		Scope: "read", TokenEndpointAuthMethod: "client_secret_basic"}})
+	if err := s.Docs.CreateDocument(context.Background(), docClient, "old", doc); err != nil {
+		t.Fatal(err)
+	}
+	s.App.clients.invalidate()
+	for range 5 {
+		if _, err := clientCredentialsToken(t, s.testServer, "old", "refused-client-secret-0123"); err == nil {
+			t.Fatal("a client refused by the configuration got a token")
+		}
+	}
+	if n := strings.Count(s.Logs.String(), "is not valid with this configuration"); n != 1 {
+		t.Fatalf("the refused client was logged %d times, want once:\n%s", n, s.Logs.String())
 	}
 }

@@ -2,8 +2,8 @@ package oauth2d
 
 import (
 	"crypto/tls"
+	stderrors "errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -118,18 +118,38 @@ func jwksURIProblem(err error) string {
 	return strings.TrimPrefix(err.Error(), "jwksfetch: ")
 }
 
+// jwksFetchProblem is the text of a registrant's jwks_uri that could not
+// be fetched: fixed texts chosen with errors.Is, never the network error
+// (a refused port, a missing host name, a certificate), so that anybody
+// who may register cannot use /register to probe which hosts and ports
+// the server reaches (RFC 7591 5, SSRF). A set that a public server did
+// serve is described, since the registrant controls it.
+func jwksFetchProblem(err error) string {
+	switch {
+	case stderrors.Is(err, jwksfetch.ErrTooLarge):
+		return "the JWK Set is larger than the server accepts"
+	case stderrors.Is(err, jwksfetch.ErrPrivateKey):
+		return "the JWK Set holds a private or symmetric key"
+	case stderrors.Is(err, jwksfetch.ErrInvalidSet):
+		return "not a JWK Set with a usable public key"
+	case stderrors.Is(err, jwksfetch.ErrBadURI):
+		return "must be an https URL without credentials or fragment"
+	}
+	return "could not be fetched: it must answer 200 OK with a JWK Set over https from a public address"
+}
+
 // initialAccessToken returns the configured initial access token, read
 // from its file when it is kept in one; "" when registration is open.
 func (r *RegistrationConfig) initialAccessToken() (string, error) {
 	if r.InitialAccessTokenFile == "" {
 		return r.InitialAccessToken, nil
 	}
-	b, err := os.ReadFile(r.InitialAccessTokenFile)
+	// As the other secret files: the first line that is neither empty nor
+	// a # comment, in a file of bounded size.
+	tok, _, err := readSecretFile(r.InitialAccessTokenFile)
 	if err != nil {
-		return "", &ConfigError{Field: "registration.initial_access_token_file", Problem: fmt.Sprintf("cannot read: %v", err)}
+		return "", &ConfigError{Field: "registration.initial_access_token_file", Problem: err.Error()}
 	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	tok := strings.TrimSpace(line)
 	if len(tok) < minInitialAccessToken || strings.ContainsFunc(tok, func(r rune) bool { return r <= ' ' || r > '~' }) {
 		return "", &ConfigError{Field: "registration.initial_access_token_file", Problem: fmt.Sprintf("the first line must be a token of at least %d printable characters without spaces", minInitialAccessToken)}
 	}

@@ -27,6 +27,9 @@ import (
 const (
 	docClient = "client"
 	docUser   = "user"
+	// docClientDeleted marks a client_id that a deleted client had: it is
+	// never given to another client (deleteClient).
+	docClientDeleted = "client-deleted"
 )
 
 // Sources of a client document: who wrote it.

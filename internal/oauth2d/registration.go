@@ -197,11 +197,10 @@ func (a *App) handleClientConfiguration(w http.ResponseWriter, r *http.Request) 
 	case http.MethodPut:
 		a.updateRegistration(w, r, doc, tok)
 	case http.MethodDelete:
-		if err := a.register.docs.DeleteDocument(ctx, docClient, id); err != nil && !stderrors.Is(err, oauth2.ErrNotFound) {
+		if err := a.deleteClient(ctx, a.register.docs, id); err != nil && !stderrors.Is(err, oauth2.ErrNotFound) {
 			a.registrationFailed(w, err)
 			return
 		}
-		a.clients.invalidate()
 		a.audit(ctx, "registration-access-token:"+id, "client.unregister", id)
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusNoContent)
@@ -354,7 +353,8 @@ func (a *App) checkRegistration(ctx context.Context, req *registrationRequest, o
 		// RFC 7591 2: the set must be reachable and hold public keys; it
 		// is fetched once here and then when assertions need it.
 		if _, err := a.jwks.Fetch(ctx, doc.JWKSURI); err != nil {
-			return nil, metadataError("jwks_uri: %s", jwksURIProblem(err))
+			a.log.Info("registration: the jwks_uri could not be used", "err", err)
+			return nil, metadataError("jwks_uri: %s", jwksFetchProblem(err))
 		}
 	}
 	return doc, nil
@@ -429,7 +429,7 @@ func (a *App) admitRegistration(w http.ResponseWriter, r *http.Request) bool {
 	}
 	var le *throttle.LockedError
 	if stderrors.As(err, &le) {
-		w.Header().Set("Retry-After", strconv.Itoa(int(le.RetryAfter/time.Second)))
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(le.RetryAfter.Round(time.Second)/time.Second))))
 		writeRegistrationError(w, &registrationError{code: "temporarily_unavailable", description: "too many registrations from this address; try again later", status: http.StatusTooManyRequests})
 		return false
 	}

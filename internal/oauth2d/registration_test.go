@@ -611,3 +611,32 @@ func TestRegistration_ClientRegisteredAtOneProcessWorksAtAnother(t *testing.T) {
 		})
 	}
 }
+
+// TestRegistration_JWKSURIErrorsDoNotTellTheNetwork: a jwks_uri that
+// cannot be fetched gets one fixed description, whatever the network said
+// (a host that does not resolve, a name resolving to a refused address, a
+// refused port), so that /register is no probe of what the server reaches.
+func TestRegistration_JWKSURIErrorsDoNotTellTheNetwork(t *testing.T) {
+	cfg := registrationConfig(t)
+	cfg.Registration.RateLimit = 1000
+	srv := startApp(t, cfg)
+	const want = "jwks_uri: could not be fetched: it must answer 200 OK with a JWK Set over https from a public address"
+	for _, uri := range []string{
+		"https://no-such-host.invalid/jwks",
+		"https://localhost:1/jwks",
+		"https://localhost:9/jwks",
+	} {
+		t.Run(uri, func(t *testing.T) {
+			before := snapshotDocs(t, srv)
+			status, raw, _ := registrationCall(t, http.MethodPost, srv.URL+"/register", "",
+				`{"grant_types":["client_credentials"],"token_endpoint_auth_method":"private_key_jwt","jwks_uri":"`+uri+`"}`)
+			code, desc := errorOf(t, raw)
+			if status != http.StatusBadRequest || code != errInvalidClientMetadata || desc != want {
+				t.Fatalf("%d %s %q, want 400 %s %q", status, code, desc, errInvalidClientMetadata, want)
+			}
+			if after := snapshotDocs(t, srv); len(after) != len(before) {
+				t.Fatal("a refused registration stored a document")
+			}
+		})
+	}
+}

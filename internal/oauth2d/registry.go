@@ -51,11 +51,18 @@ type clientCache struct {
 }
 
 // cachedClient is a store client as the server reads it, and its
-// configuration.
+// configuration; or, with refused, a document this configuration does not
+// accept, remembered so that each request for it costs neither a store
+// read nor a log line.
 type cachedClient struct {
-	model *models.Client
-	cfg   ClientConfig
+	model   *models.Client
+	cfg     ClientConfig
+	refused bool
 }
+
+// errRefusedClient: the store's document of a client is not valid with
+// this configuration; the client is treated as unknown.
+var errRefusedClient = fmt.Errorf("oauth2d: client: refused by this configuration: %w", oauth2.ErrNotFound)
 
 var _ oauth2.ClientStore = (*clientRegistry)(nil)
 
@@ -80,7 +87,10 @@ func (r *clientRegistry) stored(ctx context.Context, id string) (*cachedClient, 
 	}
 	cache := r.cache.Load()
 	if c, ok := cache.clients.Load(id); ok {
-		return c.(*cachedClient), nil
+		if c := c.(*cachedClient); !c.refused {
+			return c, nil
+		}
+		return nil, errRefusedClient
 	}
 	if oauth2.CheckDocument(docClient, id, nil) != nil {
 		// Not an ID a document can have: no store round trip.
@@ -97,15 +107,23 @@ func (r *clientRegistry) stored(ctx context.Context, id string) (*cachedClient, 
 	if err != nil {
 		// Written by an older configuration (a grant since turned off):
 		// refused as the start-up check would refuse it in the file.
-		r.log.Warn("a client kept in the store is not valid with this configuration; it is refused", "client_id", id, "err", err)
-		return nil, fmt.Errorf("oauth2d: client: %w", oauth2.ErrNotFound)
+		// Logged once per cache: the entry stays until a document changes.
+		if _, loaded := cache.clients.LoadOrStore(id, &cachedClient{refused: true}); !loaded {
+			r.log.Warn("a client kept in the store is not valid with this configuration; it is refused", "client_id", id, "err", err)
+		}
+		return nil, errRefusedClient
 	}
 	cc := d.config()
 	c := &cachedClient{model: cc.model(), cfg: cc}
 	// Into the cache read before the lookup: if the version changed
 	// since, that cache is already dropped, and so is this entry.
 	actual, _ := cache.clients.LoadOrStore(id, c)
-	return actual.(*cachedClient), nil
+	if c := actual.(*cachedClient); !c.refused {
+		return c, nil
+	}
+	// Another request read an earlier document that was refused, and the
+	// poll has not yet dropped that cache.
+	return c, nil
 }
 
 // known reports whether id is a confidential client kept in the store,
@@ -187,6 +205,13 @@ func (a *App) openRegistry(ctx context.Context) error {
 			}
 			if _, dup := r.yamlIDs[d.ID]; dup {
 				ps.add("clients", "client %q of the configuration file has the username of a user kept in the store (RFC 9068 2.2)", d.ID)
+			}
+		})
+	}
+	if err == nil {
+		err = eachDocument(ctx, docs, docClientDeleted, func(d oauth2.Document) {
+			if _, dup := r.yamlIDs[d.ID]; dup {
+				ps.add("clients", "client %q of the configuration file has the ID of a client deleted from the store: its users' tokens and consents would pass to it; choose another ID", d.ID)
 			}
 		})
 	}
