@@ -39,13 +39,28 @@ type SigningKey struct {
 	// NotBefore, or one that Add with makeCurrent replaced) signs only the
 	// ID tokens of clients that ask for its algorithm: an RS256 key kept
 	// beside an ES256 current key (OpenID Connect Core 1.0 15.1).
+	//
+	// For a Secondary key NotBefore is when it starts signing the ID
+	// tokens of the clients that ask for its algorithm (zero: from the
+	// start); it is never current.
 	NotBefore time.Time
 	// NotAfter is when every token the key signed has expired: from then
 	// on its public key is no longer published and Prune removes it. A key
 	// with a NotAfter signs nothing once another key has replaced it (or,
-	// for a key without NotBefore, at all). Zero while the key may still
-	// sign. Rotate and Schedule set it on the key they replace.
+	// for a key without NotBefore that is not Secondary, at all). Zero
+	// while the key may still sign. Rotate, Schedule and ScheduleSecondary
+	// set it on the key they replace.
 	NotAfter time.Time
+	// Secondary marks a key that signs only the ID tokens of the clients
+	// that ask for its algorithm (id_token_signed_response_alg, OpenID
+	// Connect Core 1.0 15.1, OpenID Connect Dynamic Client Registration
+	// 1.0 2) and is never the current key. Of the Secondary keys of one
+	// algorithm, the one whose NotBefore is the latest that has passed
+	// signs, until its NotAfter, so that such a key is rotated as the
+	// current key is (ScheduleSecondary, OpenID Connect Core 1.0 10.1.1):
+	// the new one published at once and signing from its NotBefore, the
+	// old one signing until then and published until its NotAfter.
+	Secondary bool
 }
 
 // SigningKeyPublic is the public half of a SigningKey, for publishing in a
@@ -86,6 +101,7 @@ type keySetEntry struct {
 	key       *signingKey
 	notBefore time.Time
 	notAfter  time.Time
+	secondary bool   // SigningKey.Secondary
 	seq       uint64 // order of addition, which breaks NotBefore ties
 }
 
@@ -101,8 +117,10 @@ type keySnapshot struct {
 	// current is the key that signs new tokens; nil when none does.
 	current *signingKey
 	// secondaries are the keys other than current that may sign the ID
-	// tokens of clients that ask for their algorithm: no NotAfter, and no
-	// NotBefore or one that has passed; newest first.
+	// tokens of clients that ask for their algorithm, newest first: the
+	// keys that are not Secondary with no NotAfter, and no NotBefore or
+	// one that has passed; and of the Secondary keys of each algorithm,
+	// the one signing now (secondarySigners).
 	secondaries []*signingKey
 	// until is when current or secondaries next change (a NotBefore or a
 	// NotAfter passes), in Unix nanoseconds; math.MaxInt64 when never.
@@ -162,7 +180,7 @@ func (ks *KeySet) rebuildLocked() *keySnapshot {
 		e := &s.entries[i]
 		later(e.notBefore)
 		later(e.notAfter)
-		if e.notBefore.IsZero() || e.notBefore.UnixNano() > n || !e.live(now) {
+		if e.secondary || e.notBefore.IsZero() || e.notBefore.UnixNano() > n || !e.live(now) {
 			continue
 		}
 		if cur == nil || e.notBefore.After(cur.notBefore) ||
@@ -173,14 +191,44 @@ func (ks *KeySet) rebuildLocked() *keySnapshot {
 	if cur != nil {
 		s.current = cur.key
 	}
+	signing := secondarySigners(s.entries, now)
 	for i := len(s.entries) - 1; i >= 0; i-- {
 		e := &s.entries[i]
-		if e.key != s.current && e.notAfter.IsZero() && (e.notBefore.IsZero() || e.notBefore.UnixNano() <= n) {
+		switch {
+		case e.key == s.current:
+		case e.secondary:
+			if signing[e.key.method.Alg()] == e {
+				s.secondaries = append(s.secondaries, e.key)
+			}
+		case e.notAfter.IsZero() && (e.notBefore.IsZero() || e.notBefore.UnixNano() <= n):
 			s.secondaries = append(s.secondaries, e.key)
 		}
 	}
 	ks.snap.Store(s)
 	return s
+}
+
+// secondarySigners returns, by algorithm, the Secondary key of entries
+// that signs at t: the one whose NotBefore is the latest not after t
+// (zero counts as the earliest), later additions breaking ties, among
+// those still published at t.
+func secondarySigners(entries []keySetEntry, t time.Time) map[string]*keySetEntry {
+	var out map[string]*keySetEntry
+	for i := range entries {
+		e := &entries[i]
+		if !e.secondary || !e.live(t) || e.notBefore.After(t) {
+			continue
+		}
+		alg := e.key.method.Alg()
+		if o := out[alg]; o == nil || e.notBefore.After(o.notBefore) ||
+			(e.notBefore.Equal(o.notBefore) && e.seq > o.seq) {
+			if out == nil {
+				out = make(map[string]*keySetEntry, 1)
+			}
+			out[alg] = e
+		}
+	}
+	return out
 }
 
 // currentKey returns the key that signs new tokens now, nil when none.
@@ -193,13 +241,18 @@ func (ks *KeySet) currentKey() *signingKey { return ks.state().current }
 // it). Without makeCurrent the key takes its place by its own NotBefore
 // and NotAfter: a key with neither signs the ID tokens of clients that ask
 // for its algorithm, a key with a past NotBefore and a NotAfter is a
-// replaced key kept for verification. Add refuses a key ID that the set
-// already holds, a current key with a NotAfter or a NotBefore of its own,
-// and a NotAfter that is not after NotBefore.
+// replaced key kept for verification, a Secondary key signs the ID tokens
+// of clients that ask for its algorithm from its NotBefore. Add refuses a
+// key ID that the set already holds, a current key with a NotAfter or a
+// NotBefore of its own or marked Secondary, and a NotAfter that is not
+// after NotBefore.
 func (ks *KeySet) Add(key SigningKey, makeCurrent bool) error {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	if makeCurrent {
+		if key.Secondary {
+			return errors.New("generates: a Secondary key is never the current key")
+		}
 		if !key.NotAfter.IsZero() {
 			return errors.New("generates: the current key cannot have a NotAfter")
 		}
@@ -222,8 +275,8 @@ func (ks *KeySet) Rotate(key SigningKey, retireAfter time.Duration) error {
 	if retireAfter <= 0 {
 		return errors.New("generates: Rotate needs a positive retireAfter: the old key's tokens are still valid")
 	}
-	if !key.NotBefore.IsZero() || !key.NotAfter.IsZero() {
-		return errors.New("generates: Rotate takes a key without NotBefore and NotAfter")
+	if !key.NotBefore.IsZero() || !key.NotAfter.IsZero() || key.Secondary {
+		return errors.New("generates: Rotate takes a key without NotBefore and NotAfter, not Secondary")
 	}
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
@@ -245,21 +298,16 @@ func (ks *KeySet) Rotate(key SigningKey, retireAfter time.Duration) error {
 // The switch is decided by the clock alone: every process holding the
 // same keys signs with the new one from activateAt. One key may be
 // scheduled at a time: Schedule refuses a key while another one's
-// NotBefore is at or after activateAt.
+// NotBefore is at or after activateAt (Secondary keys aside: see
+// ScheduleSecondary).
 func (ks *KeySet) Schedule(key SigningKey, activateAt time.Time, retireAfter time.Duration) error {
-	if retireAfter <= 0 {
-		return errors.New("generates: Schedule needs a positive retireAfter: the old key's tokens are still valid")
-	}
-	if activateAt.IsZero() {
-		return errors.New("generates: Schedule needs an activation time")
-	}
-	if !key.NotBefore.IsZero() || !key.NotAfter.IsZero() {
-		return errors.New("generates: Schedule takes a key without NotBefore and NotAfter")
+	if err := checkSchedule("Schedule", key, activateAt, retireAfter); err != nil {
+		return err
 	}
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	for _, e := range ks.keys {
-		if !e.notBefore.IsZero() && !e.notBefore.Before(activateAt) {
+		if !e.secondary && !e.notBefore.IsZero() && !e.notBefore.Before(activateAt) {
 			return fmt.Errorf("generates: key %q is already scheduled at or after that time", e.key.id)
 		}
 	}
@@ -267,12 +315,89 @@ func (ks *KeySet) Schedule(key SigningKey, activateAt time.Time, retireAfter tim
 	return ks.replaceLocked(key, activateAt, retireAfter)
 }
 
+// checkSchedule checks the arguments of Schedule and ScheduleSecondary.
+func checkSchedule(op string, key SigningKey, activateAt time.Time, retireAfter time.Duration) error {
+	if retireAfter <= 0 {
+		return fmt.Errorf("generates: %s needs a positive retireAfter: the old key's tokens are still valid", op)
+	}
+	if activateAt.IsZero() {
+		return fmt.Errorf("generates: %s needs an activation time", op)
+	}
+	if !key.NotBefore.IsZero() || !key.NotAfter.IsZero() || key.Secondary {
+		return fmt.Errorf("generates: %s takes a key without NotBefore and NotAfter, not Secondary", op)
+	}
+	return nil
+}
+
+// ScheduleSecondary rotates the key that signs the ID tokens of the
+// clients that ask for key's algorithm (a key kept beside a current key of
+// another algorithm, see SigningKey.Secondary) as Schedule rotates the
+// current key (OpenID Connect Core 1.0 10.1.1): key, marked Secondary, is
+// published at once and signs those ID tokens from activateAt (its
+// NotBefore); the key it replaces signs them until activateAt and stays
+// published until activateAt plus retireAfter, which must cover the
+// lifetime of an ID token it signed. The key it replaces is the key of
+// that algorithm that signs those ID tokens just before activateAt: of
+// the Secondary key whose NotBefore is the latest before activateAt and
+// the newest key with neither NotBefore nor NotAfter (which becomes
+// Secondary), the one added last. Without one, key is simply added.
+//
+// One Secondary key of an algorithm may be scheduled at a time:
+// ScheduleSecondary refuses a key while another Secondary key of its
+// algorithm has a NotBefore at or after activateAt.
+func (ks *KeySet) ScheduleSecondary(key SigningKey, activateAt time.Time, retireAfter time.Duration) error {
+	if err := checkSchedule("ScheduleSecondary", key, activateAt, retireAfter); err != nil {
+		return err
+	}
+	if key.Method == nil {
+		return fmt.Errorf("%w: no signing method", ErrUnsupportedAlgorithm)
+	}
+	alg := key.Method.Alg()
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	// The key replaced: of the Secondary key that signs just before
+	// activateAt and the newest key without times, the newer, as the
+	// signer of ID tokens prefers it.
+	sec, bare := -1, -1
+	for i, e := range ks.keys {
+		if e.key.method.Alg() != alg {
+			continue
+		}
+		if e.secondary && !e.notBefore.IsZero() && !e.notBefore.Before(activateAt) {
+			return fmt.Errorf("generates: Secondary key %q is already scheduled at or after that time", e.key.id)
+		}
+		switch {
+		case e.secondary && e.live(activateAt):
+			if sec < 0 || e.notBefore.After(ks.keys[sec].notBefore) ||
+				(e.notBefore.Equal(ks.keys[sec].notBefore) && e.seq > ks.keys[sec].seq) {
+				sec = i
+			}
+		case !e.secondary && e.notBefore.IsZero() && e.notAfter.IsZero():
+			bare = i
+		}
+	}
+	old := max(sec, bare)
+	key.NotBefore, key.Secondary = activateAt, true
+	if _, err := ks.addLocked(key); err != nil {
+		return err
+	}
+	if old >= 0 {
+		e := &ks.keys[old]
+		e.secondary = true
+		if retire := activateAt.Add(retireAfter); e.notAfter.IsZero() || e.notAfter.Before(retire) {
+			e.notAfter = retire
+		}
+	}
+	ks.rebuildLocked()
+	return nil
+}
+
 // replaceLocked adds key, whose NotBefore is at, and sets the NotAfter of
 // the key current just before at to at+retireAfter (or keeps a later one).
 func (ks *KeySet) replaceLocked(key SigningKey, at time.Time, retireAfter time.Duration) error {
 	old := -1
 	for i, e := range ks.keys {
-		if e.notBefore.IsZero() || !e.notBefore.Before(at) || !e.live(at) {
+		if e.secondary || e.notBefore.IsZero() || !e.notBefore.Before(at) || !e.live(at) {
 			continue
 		}
 		if old < 0 || e.notBefore.After(ks.keys[old].notBefore) ||
@@ -294,10 +419,11 @@ func (ks *KeySet) replaceLocked(key SigningKey, at time.Time, retireAfter time.D
 }
 
 // Retire sets the NotAfter of the key keyID: it is unpublished then, and
-// Prune removes it. A key without NotBefore (one kept for the ID tokens of
-// clients that ask for its algorithm) stops signing at once; a scheduled
-// key that has not become current never will; the current key signs until
-// notAfter or until another key replaces it. Retire(kid, now) removes a
+// Prune removes it. A key without NotBefore that is not Secondary (one
+// kept for the ID tokens of clients that ask for its algorithm) stops
+// signing at once; a scheduled key that has not started signing never
+// will; the current key, and a Secondary key that signs, sign until
+// notAfter or until another key replaces them. Retire(kid, now) removes a
 // compromised key from service at once, leaving the set without a current
 // key when it was the current one.
 func (ks *KeySet) Retire(keyID string, notAfter time.Time) error {
@@ -310,8 +436,9 @@ func (ks *KeySet) Retire(keyID string, notAfter time.Time) error {
 		if e := &ks.keys[i]; e.key.id == keyID {
 			e.notAfter = notAfter
 			if !e.notBefore.IsZero() && !notAfter.After(e.notBefore) {
-				// Cancelled before it became current: it never signs.
-				e.notBefore = time.Time{}
+				// Cancelled before it started signing: it never signs,
+				// as a key with neither NotBefore nor Secondary.
+				e.notBefore, e.secondary = time.Time{}, false
 			}
 			ks.rebuildLocked()
 			return nil
@@ -351,7 +478,7 @@ func (ks *KeySet) entryOf(key SigningKey, reuse map[string]*signingKey) (keySetE
 		}
 	}
 	ks.seq++
-	return keySetEntry{key: k, notBefore: key.NotBefore, notAfter: key.NotAfter, seq: ks.seq}, nil
+	return keySetEntry{key: k, notBefore: key.NotBefore, notAfter: key.NotAfter, secondary: key.Secondary, seq: ks.seq}, nil
 }
 
 // sameKey reports whether key is the parsed key k: same algorithm and the
@@ -404,7 +531,7 @@ func (ks *KeySet) Current() (SigningKey, bool) {
 	s := ks.state()
 	for _, e := range s.entries {
 		if e.key == s.current {
-			return e.key.signingKey(e.notBefore, e.notAfter), true
+			return e.signingKey(), true
 		}
 	}
 	return SigningKey{}, false
@@ -417,17 +544,18 @@ func (ks *KeySet) Keys() []SigningKey {
 	s := ks.state()
 	out := make([]SigningKey, 0, len(s.entries))
 	for _, e := range s.entries {
-		out = append(out, e.key.signingKey(e.notBefore, e.notAfter))
+		out = append(out, e.signingKey())
 	}
 	return out
 }
 
-func (k *signingKey) signingKey(notBefore, notAfter time.Time) SigningKey {
+func (e *keySetEntry) signingKey() SigningKey {
+	k := e.key
 	var key any = k.signer
 	if k.kind == kindHMAC {
 		key = bytes.Clone(k.secret)
 	}
-	return SigningKey{KeyID: k.id, Method: k.method, Key: key, NotBefore: notBefore, NotAfter: notAfter}
+	return SigningKey{KeyID: k.id, Method: k.method, Key: key, NotBefore: e.notBefore, NotAfter: e.notAfter, Secondary: e.secondary}
 }
 
 // Algorithms returns the JWS algorithms the set signs with now: the

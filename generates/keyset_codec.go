@@ -19,6 +19,9 @@ type keyRecord struct {
 	Key       string `json:"key"`
 	NotBefore int64  `json:"nbf,omitempty"` // Unix nanoseconds
 	NotAfter  int64  `json:"naf,omitempty"` // Unix nanoseconds
+	// Secondary is SigningKey.Secondary; absent (false) in what earlier
+	// versions wrote, which reads as it did.
+	Secondary bool `json:"sec,omitempty"`
 }
 
 // maxEncodedKeys bounds what DecodeKeys reads: a key set holds a few keys.
@@ -37,7 +40,8 @@ func EncodeKeys(keys []SigningKey) ([]byte, error) {
 		if k.Method == nil {
 			return nil, fmt.Errorf("%w: key %q has no signing method", ErrUnsupportedAlgorithm, k.KeyID)
 		}
-		r := keyRecord{KeyID: k.KeyID, Alg: k.Method.Alg(), NotBefore: unixNano(k.NotBefore), NotAfter: unixNano(k.NotAfter)}
+		r := keyRecord{KeyID: k.KeyID, Alg: k.Method.Alg(), NotBefore: unixNano(k.NotBefore), NotAfter: unixNano(k.NotAfter),
+			Secondary: k.Secondary}
 		switch key := k.Key.(type) {
 		case []byte:
 			r.Key = base64.RawURLEncoding.EncodeToString(key)
@@ -93,7 +97,7 @@ func DecodeKeys(data []byte) ([]SigningKey, error) {
 			return nil, fmt.Errorf("key %q: %w", r.KeyID, err)
 		}
 		out = append(out, SigningKey{KeyID: r.KeyID, Method: method, Key: key,
-			NotBefore: fromUnixNano(r.NotBefore), NotAfter: fromUnixNano(r.NotAfter)})
+			NotBefore: fromUnixNano(r.NotBefore), NotAfter: fromUnixNano(r.NotAfter), Secondary: r.Secondary})
 	}
 	return out, nil
 }

@@ -419,6 +419,14 @@ func (a *App) adminRotateKeys(w http.ResponseWriter, r *http.Request, actor stri
 		out["replaces"] = rot.Replaces
 		out["replaced_until"] = rot.ReplacedUntil.UTC()
 	}
+	if c := rot.ForClients; c != nil {
+		fc := map[string]any{"kid": c.KeyID, "alg": c.Algorithm, "activates_at": c.ActivatesAt.UTC()}
+		if c.Replaces != "" {
+			fc["replaces"] = c.Replaces
+			fc["replaced_until"] = c.ReplacedUntil.UTC()
+		}
+		out["for_clients"] = fc
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 

@@ -31,7 +31,10 @@ import (
 // and shortly before a scheduled key starts signing, and a rotation
 // schedules the new key far enough ahead (DefaultRotationDelay) for every
 // process and every relying party that caches the JWK Set to have it by
-// then.
+// then (OpenID Connect Core 1.0 10.1.1). When signing.alg is not RS256 the
+// RS256 key kept for the clients that ask for RS256 ID tokens (a
+// generates.SigningKey marked Secondary) is rotated with it, at the same
+// activation time.
 
 // Names in the KVStore.
 const (
@@ -243,6 +246,7 @@ func (s *keyStore) complete(keys []generates.SigningKey) ([]generates.SigningKey
 		if err != nil {
 			return nil, false, err
 		}
+		k.Secondary = true
 		if err := ks.Add(k, false); err != nil {
 			return nil, false, err
 		}
@@ -278,20 +282,25 @@ func (s *keyStore) complete0(keys []generates.SigningKey) bool {
 	})
 }
 
-// scheduled reports whether a key of alg is scheduled to start signing
-// after now.
+// scheduled reports whether a key of alg is scheduled to become the
+// current key after now.
 func scheduled(keys []generates.SigningKey, alg string, now time.Time) bool {
 	return slices.ContainsFunc(keys, func(k generates.SigningKey) bool {
-		return k.Method.Alg() == alg && k.NotBefore.After(now)
+		return !k.Secondary && k.Method.Alg() == alg && k.NotBefore.After(now)
 	})
 }
 
-// hasRS256ForClients reports whether keys hold an RS256 key that signs the
-// ID tokens of the clients that ask for RS256 (no NotBefore, no NotAfter).
+// hasRS256ForClients reports whether keys hold an RS256 key that signs, or
+// is scheduled to sign, the ID tokens of the clients that ask for RS256
+// and that no rotation has replaced: a Secondary key without NotAfter, or
+// a key with neither NotBefore nor NotAfter (as stored before Secondary
+// existed).
 func hasRS256ForClients(keys []generates.SigningKey) bool {
-	return slices.ContainsFunc(keys, func(k generates.SigningKey) bool {
-		return k.Method.Alg() == "RS256" && k.NotBefore.IsZero() && k.NotAfter.IsZero()
-	})
+	return slices.ContainsFunc(keys, isRS256ForClients)
+}
+
+func isRS256ForClients(k generates.SigningKey) bool {
+	return k.Method.Alg() == "RS256" && k.NotAfter.IsZero() && (k.Secondary || k.NotBefore.IsZero())
 }
 
 // ensure returns the key set of the store, completed (complete) and
@@ -397,9 +406,38 @@ type KeyRotation struct {
 	// that key is unpublished: every token it signed has expired then.
 	Replaces      string
 	ReplacedUntil time.Time
+	// ForClients is the rotation of the RS256 key kept for the clients
+	// that ask for RS256 ID tokens (id_token_signed_response_alg, OpenID
+	// Connect Core 1.0 15.1) when signing.alg is not RS256: its new key
+	// signs their ID tokens from the same ActivatesAt, and the key it
+	// replaces until then. Nil when signing.alg is RS256.
+	ForClients *KeyRotation
 }
 
-// rotate schedules a new key of signing.alg to start signing after delay.
+// rotationOf describes the change from before to after of a rotation
+// whose new key activates at at: the key after adds, and the key whose
+// NotAfter it set.
+func rotationOf(before, after []generates.SigningKey, at time.Time) KeyRotation {
+	out := KeyRotation{ActivatesAt: at}
+	was := make(map[string]generates.SigningKey, len(before))
+	for _, k := range before {
+		was[k.KeyID] = k
+	}
+	for _, k := range after {
+		o, ok := was[k.KeyID]
+		switch {
+		case !ok:
+			out.KeyID, out.Algorithm = k.KeyID, k.Method.Alg()
+		case !k.NotAfter.Equal(o.NotAfter):
+			out.Replaces, out.ReplacedUntil = k.KeyID, k.NotAfter
+		}
+	}
+	return out
+}
+
+// rotate schedules a new key of signing.alg to start signing after delay,
+// and, when signing.alg is not RS256, a new RS256 key to start signing the
+// ID tokens of the clients that ask for RS256 at the same time.
 func (s *keyStore) rotate(ctx context.Context, delay time.Duration) (KeyRotation, error) {
 	if delay < 0 {
 		return KeyRotation{}, stderrors.New("oauth2d: the rotation delay cannot be negative")
@@ -427,21 +465,29 @@ func (s *keyStore) rotate(ctx context.Context, delay time.Duration) (KeyRotation
 			return err
 		}
 		at := s.now().Add(delay)
+		var forClients *KeyRotation
+		if s.alg != "RS256" {
+			// The RS256 key for the clients first: an earlier version
+			// reading the set, which takes a Secondary key for one that
+			// may become current, then still sees the key of
+			// signing.alg, added last, win the tie at at.
+			rk, err := generateKey("RS256")
+			if err != nil {
+				return err
+			}
+			before := ks.Keys()
+			if err := ks.ScheduleSecondary(rk, at, s.retire); err != nil {
+				return fmt.Errorf("oauth2d: schedule the new RS256 key for the clients that ask for RS256 ID tokens (a key scheduled later must start signing first): %w", err)
+			}
+			r := rotationOf(before, ks.Keys(), at)
+			forClients = &r
+		}
 		before := ks.Keys()
 		if err := ks.Schedule(k, at, s.retire); err != nil {
 			return fmt.Errorf("oauth2d: schedule the new signing key (a key scheduled later must become current first): %w", err)
 		}
-		after := ks.Keys()
-		for _, nk := range after {
-			if nk.NotBefore.Equal(at) && !slices.ContainsFunc(before, func(o generates.SigningKey) bool { return o.KeyID == nk.KeyID }) {
-				out.KeyID, out.Algorithm, out.ActivatesAt = nk.KeyID, nk.Method.Alg(), at
-			}
-		}
-		for i, ok := range before {
-			if na := after[i].NotAfter; !na.Equal(ok.NotAfter) {
-				out.Replaces, out.ReplacedUntil = ok.KeyID, na
-			}
-		}
+		out = rotationOf(before, ks.Keys(), at)
+		out.ForClients = forClients
 		ks.Prune(s.now())
 		return s.write(ctx, ks.Keys())
 	})
@@ -450,16 +496,23 @@ func (s *keyStore) rotate(ctx context.Context, delay time.Duration) (KeyRotation
 	}
 	s.log.Info("signing key rotation scheduled", "kid", out.KeyID, "alg", out.Algorithm,
 		"activates_at", out.ActivatesAt, "replaces", out.Replaces, "replaced_until", out.ReplacedUntil)
+	if r := out.ForClients; r != nil {
+		s.log.Info("rotation of the RS256 key for the clients that ask for RS256 ID tokens scheduled", "kid", r.KeyID,
+			"activates_at", r.ActivatesAt, "replaces", r.Replaces, "replaced_until", r.ReplacedUntil)
+	}
 	return out, nil
 }
 
-// RotateKeys rotates the server's signing key (docs/config.md, signing):
-// a new key of signing.alg is published at once and starts signing after
-// delay; the key it replaces keeps signing until then and stays published
-// until every token it signed has expired (the longer of the access token
-// and ID token lifetimes, and a margin). Every process sharing the store
-// picks the new key set up within its key reload interval and switches at
-// the activation time. A delay under DefaultRotationDelay (the JWK Set's
+// RotateKeys rotates the server's signing key (docs/config.md, signing;
+// OpenID Connect Core 1.0 10.1.1): a new key of signing.alg is published
+// at once and starts signing after delay; the key it replaces keeps
+// signing until then and stays published until every token it signed has
+// expired (the longer of the access token and ID token lifetimes, and a
+// margin). When signing.alg is not RS256, the RS256 key kept for the
+// clients that ask for RS256 ID tokens is rotated the same way, with the
+// same activation time (KeyRotation.ForClients). Every process sharing
+// the store picks the new key set up within its key reload interval and
+// switches at the activation time. A delay under DefaultRotationDelay (the JWK Set's
 // max-age and a minute) lets relying parties that cached the JWK Set meet
 // tokens of a key they do not know yet; 0 replaces a compromised key at
 // once. The admin API calls this method.
@@ -612,6 +665,13 @@ func keysCommand(env Env) int {
 	if r.Replaces != "" {
 		fmt.Fprintf(env.Stdout, "key %s: signs until then, published until %s\n", r.Replaces, r.ReplacedUntil.UTC().Format(time.RFC3339))
 	}
+	if c := r.ForClients; c != nil {
+		fmt.Fprintf(env.Stdout, "new key %s (%s) for the clients that ask for %s ID tokens: published now, signs them from %s\n",
+			c.KeyID, c.Algorithm, c.Algorithm, c.ActivatesAt.UTC().Format(time.RFC3339))
+		if c.Replaces != "" {
+			fmt.Fprintf(env.Stdout, "key %s: signs them until then, published until %s\n", c.Replaces, c.ReplacedUntil.UTC().Format(time.RFC3339))
+		}
+	}
 	return 0
 }
 
@@ -626,9 +686,13 @@ func printKeys(env Env, keys []generates.SigningKey, now time.Time) {
 		switch {
 		case k.KeyID == cur.KeyID:
 			role = "current"
+		case k.Secondary && k.NotBefore.After(now):
+			role = "scheduled for clients that ask for " + k.Method.Alg()
 		case k.NotBefore.After(now):
 			role = "scheduled"
-		case k.NotBefore.IsZero() && k.NotAfter.IsZero():
+		case k.Secondary && k.NotAfter.IsZero(),
+			k.Secondary && k.NotAfter.After(now) && !replacedSecondary(keys, k, now),
+			k.NotBefore.IsZero() && k.NotAfter.IsZero():
 			role = "for clients that ask for " + k.Method.Alg()
 		case k.NotAfter.After(now):
 			role = "replaced, still published"
@@ -642,4 +706,13 @@ func printKeys(env Env, keys []generates.SigningKey, now time.Time) {
 		}
 		fmt.Fprintf(env.Stdout, "%s\t%s\t%s\t%s\n", k.KeyID, k.Method.Alg(), role, strings.Join(times, ", "))
 	}
+}
+
+// replacedSecondary reports whether another Secondary key of k's
+// algorithm has started signing after k did: k then signs nothing more.
+func replacedSecondary(keys []generates.SigningKey, k generates.SigningKey, now time.Time) bool {
+	return slices.ContainsFunc(keys, func(o generates.SigningKey) bool {
+		return o.Secondary && o.KeyID != k.KeyID && o.Method.Alg() == k.Method.Alg() &&
+			o.NotBefore.After(k.NotBefore) && !o.NotBefore.After(now) && (o.NotAfter.IsZero() || o.NotAfter.After(now))
+	})
 }
