@@ -104,11 +104,12 @@ func TestAdminUsers_DisableEndsSessionsAndGrants(t *testing.T) {
 			if !authorizeGoesToLogin(t, b) {
 				t.Error("the disabled user's session is not sent to the login page")
 			}
-			if ok, _ := refreshWorks(t, s.testServer, testClientID, testClientSecret, tok.RefreshToken); ok {
-				t.Error("the disabled user's refresh token works")
-			}
+			// Introspection first: a refresh would rotate the tokens.
 			if introspectActive(t, s.testServer, testClientID, testClientSecret, tok.AccessToken) {
 				t.Error("the disabled user's access token is active at introspection")
+			}
+			if ok, _ := refreshWorks(t, s.testServer, testClientID, testClientSecret, tok.RefreshToken); ok {
+				t.Error("the disabled user's refresh token works")
 			}
 			logs := s.Logs.String()
 			if !strings.Contains(logs, "action=grant.revoke") || !strings.Contains(logs, "username="+carolUsername) ||
@@ -155,11 +156,11 @@ func TestAdminUsers_RecreatedUserInheritsNothing(t *testing.T) {
 			if b.signedIn() || !authorizeGoesToLogin(t, b) {
 				t.Error("the old user's session authorizes for the new user")
 			}
-			if ok, _ := refreshWorks(t, s.testServer, testClientID, testClientSecret, tok.RefreshToken); ok {
-				t.Error("the old user's refresh token works for the new user")
-			}
 			if introspectActive(t, s.testServer, testClientID, testClientSecret, tok.AccessToken) {
 				t.Error("the old user's access token is active")
+			}
+			if ok, _ := refreshWorks(t, s.testServer, testClientID, testClientSecret, tok.RefreshToken); ok {
+				t.Error("the old user's refresh token works for the new user")
 			}
 			if st, list, _ := s.call(t, nil, "GET", "/admin/grants?username="+carolUsername, testAdminToken, ""); st != http.StatusOK || len(list["items"].([]any)) != 0 || list["consents"] != nil && len(list["consents"].([]any)) != 0 {
 				t.Errorf("the new user's grants and consents: %d %v", st, list)
@@ -224,11 +225,11 @@ func TestAdminUsers_FailedRevocationIs503AndTheRetryFinishes(t *testing.T) {
 			if status, body, _ := s.call(t, nil, tc.method, "/admin/users/"+carolUsername, testAdminToken, tc.body); status != tc.retried {
 				t.Fatalf("retried %s: %d %v; want %d", tc.method, status, body, tc.retried)
 			}
-			if ok, _ := refreshWorks(t, s.testServer, testClientID, testClientSecret, tok.RefreshToken); ok {
-				t.Error("the refresh token works after the retry")
-			}
 			if introspectActive(t, s.testServer, testClientID, testClientSecret, tok.AccessToken) {
 				t.Error("the access token is active after the retry")
+			}
+			if ok, _ := refreshWorks(t, s.testServer, testClientID, testClientSecret, tok.RefreshToken); ok {
+				t.Error("the refresh token works after the retry")
 			}
 			if status, _, _ := s.call(t, nil, "GET", "/admin/users/"+carolUsername, testAdminToken, ""); status != tc.after {
 				t.Errorf("GET after the retry: %d, want %d", status, tc.after)
