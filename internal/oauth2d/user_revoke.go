@@ -17,15 +17,13 @@ import (
 // after the user's sessions_not_before (set at creation, at every disable
 // and at every password change through the admin API).
 
-// signInsNotBefore is the pages' check of a session's user
-// (web.Config.SignInsNotBefore): a user of the YAML file is always signed
-// in (zero time); a store user only while enabled, from its
-// sessions_not_before (or its creation) on. A user found in neither is
-// oauth2.ErrNotFound: its sessions end.
+// signInsNotBefore is the pages' check of the user of a session who is
+// not a user of the YAML file (web.Config.SignInsNotBefore; the pages do
+// not ask about those, who are always signed in): a store user is signed
+// in only while enabled, from its sessions_not_before (or its creation)
+// on. A user the store does not have is oauth2.ErrNotFound: its sessions
+// end.
 func (a *App) signInsNotBefore(ctx context.Context, username string) (time.Time, error) {
-	if a.yamlUser(username) != nil {
-		return time.Time{}, nil
-	}
 	d, err := a.storeUser(ctx, username)
 	if err != nil {
 		return time.Time{}, err

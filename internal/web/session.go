@@ -64,7 +64,8 @@ func (s session) signedIn() time.Time {
 // any), and false when the user may not be signed in at all (deleted or
 // disabled).
 func (p *Pages) userNotBefore(ctx context.Context, user string) (time.Time, bool, error) {
-	if p.notBefore == nil {
+	if _, ok := p.users.hashes[user]; ok || p.notBefore == nil {
+		// A user of the directory itself stays as long as the process.
 		return time.Time{}, true, nil
 	}
 	t, err := p.notBefore(ctx, user)

@@ -96,8 +96,10 @@ type Config struct {
 	// lists nothing.
 	Grants *grants.Index
 	// SignInsNotBefore, when set, is asked at every page view and
-	// authorization request that reads a session whether its user may
-	// still be signed in: it returns the earliest sign-in that counts
+	// authorization request that reads a session of a user whom Users
+	// holds only through its fallback (Users.SetFallback) whether that
+	// user may still be signed in (the users Users holds itself always
+	// are): it returns the earliest sign-in that counts
 	// for user (zero: any), or an error wrapping oauth2.ErrNotFound when
 	// the user no longer exists or is disabled. A session signed in
 	// before that time, or of such a user, is signed out, and a consent
