@@ -9,8 +9,11 @@
 //
 //   - kind "consent/<username>", ID the client_id: Consent;
 //   - kind "grant/<username>", ID the grant ID: Grant;
-//   - kind "grant-owner", ID the grant ID: {"username": ...}, to find a
-//     grant's user from its ID alone.
+//   - kind "grant-owner/" followed by the first two characters of the
+//     grant ID (OwnerKind), ID the grant ID: {"username": ...}, to find a
+//     grant's user from its ID alone. Split by the ID's prefix so that the
+//     creations of grants do not all take turns on one kind's version
+//     (docs/architecture.md section 7).
 //
 // The token store stays the authority on what is live: revoking a grant is
 // oauth2.TokenStore.RevokeGrant, which kills its codes and tokens at once;
@@ -40,9 +43,22 @@ import (
 const (
 	consentKindPrefix = "consent/"
 	grantKindPrefix   = "grant/"
-	// OwnerKind is the kind of the documents naming a grant's user.
-	OwnerKind = "grant-owner"
+	// ownerKindPrefix starts the kinds of the documents naming a grant's
+	// user (OwnerKind).
+	ownerKindPrefix = "grant-owner/"
+	// ownerShardChars is how many leading characters of a grant ID pick
+	// its owner kind.
+	ownerShardChars = 2
 )
+
+// OwnerKind returns the kind of the document naming the user of grant id:
+// "grant-owner/" and the first two characters of the ID. Grant IDs are
+// random, so new grants spread over many kinds, and a store that orders
+// the writes of a kind (the SQL stores' per-kind version) does not make
+// every grant creation of the cluster wait for one lock.
+func OwnerKind(id string) string {
+	return ownerKindPrefix + id[:min(len(id), ownerShardChars)]
+}
 
 // ActionRevoke is the audit action of a grant revocation.
 const ActionRevoke = "grant.revoke"
@@ -261,7 +277,7 @@ func (ix *Index) Issued(ctx context.Context, ti oauth2.TokenInfo) error {
 			g := Grant{GrantID: id, ClientID: ti.GetClientID(), Scope: ti.GetScope(), IssuedAt: ix.now().UTC().Truncate(time.Second), ExpiresAt: exp}
 			body, _ := json.Marshal(g) // strings and times always encode
 			ob, _ := json.Marshal(owner{Username: user})
-			if err := ix.docs.CreateDocument(ctx, OwnerKind, id, ob); err != nil && !stderrors.Is(err, oauth2.ErrExists) {
+			if err := ix.docs.CreateDocument(ctx, OwnerKind(id), id, ob); err != nil && !stderrors.Is(err, oauth2.ErrExists) {
 				return fmt.Errorf("grants: store grant owner: %w", err)
 			}
 			err = ix.docs.CreateDocument(ctx, kind, id, body)
@@ -390,7 +406,7 @@ func (ix *Index) forget(ctx context.Context, kind, id string) error {
 	if err := ix.docs.DeleteDocument(ctx, kind, id); err != nil && !stderrors.Is(err, oauth2.ErrNotFound) {
 		return err
 	}
-	if err := ix.docs.DeleteDocument(ctx, OwnerKind, id); err != nil && !stderrors.Is(err, oauth2.ErrNotFound) {
+	if err := ix.docs.DeleteDocument(ctx, OwnerKind(id), id); err != nil && !stderrors.Is(err, oauth2.ErrNotFound) {
 		return err
 	}
 	return nil
@@ -521,6 +537,53 @@ func (ix *Index) Withdraw(ctx context.Context, actor, username, clientID string)
 	return len(grants), nil
 }
 
+// WithdrawUser withdraws everything username allowed, to every client:
+// it revokes each of their active grants (their codes and tokens stop
+// working at once), reporting each revocation to the audit as done by
+// actor, and forgets each remembered consent; forget, when not nil, is
+// called first with the client_id of each consent, to forget it wherever
+// else it is remembered. It returns the number of grants revoked and of
+// consents forgotten. It is idempotent: after a failure, calling it again
+// finishes the work (what was done is no longer listed).
+func (ix *Index) WithdrawUser(ctx context.Context, actor, username string, forget func(ctx context.Context, clientID string) error) (grantsRevoked, consentsForgotten int, err error) {
+	if !ix.Enabled() || username == "" {
+		return 0, 0, nil
+	}
+	consentKind := userKind(consentKindPrefix, username)
+	var consents []string
+	// Expired consents are listed too: their other copies may outlive the
+	// document by a clock's skew.
+	if err := ix.listAll(ctx, consentKind, func(d oauth2.Document) bool {
+		consents = append(consents, d.ID)
+		return true
+	}); err != nil {
+		return 0, 0, err
+	}
+	for _, clientID := range consents {
+		if forget != nil {
+			if err := forget(ctx, clientID); err != nil {
+				return grantsRevoked, consentsForgotten, err
+			}
+		}
+		if err := ix.docs.DeleteDocument(ctx, consentKind, clientID); err != nil && !stderrors.Is(err, oauth2.ErrNotFound) {
+			return grantsRevoked, consentsForgotten, fmt.Errorf("grants: remove consent: %w", err)
+		}
+		consentsForgotten++
+	}
+	grants, err := ix.Grants(ctx, username)
+	if err != nil {
+		return grantsRevoked, consentsForgotten, err
+	}
+	kind := userKind(grantKindPrefix, username)
+	for _, g := range grants {
+		if err := ix.revoke(ctx, actor, username, kind, g); err != nil {
+			return grantsRevoked, consentsForgotten, err
+		}
+		grantsRevoked++
+	}
+	return grantsRevoked, consentsForgotten, nil
+}
+
 // revoke revokes g in the token store, then forgets it and reports it.
 func (ix *Index) revoke(ctx context.Context, actor, username, kind string, g Grant) error {
 	if err := ix.tokens.RevokeGrant(ctx, g.GrantID); err != nil {
@@ -540,7 +603,7 @@ func (ix *Index) Owner(ctx context.Context, id string) (string, Grant, error) {
 	if !ix.Enabled() || !validID(id) {
 		return "", Grant{}, fmt.Errorf("grants: grant: %w", oauth2.ErrNotFound)
 	}
-	v, err := ix.docs.GetDocument(ctx, OwnerKind, id)
+	v, err := ix.docs.GetDocument(ctx, OwnerKind(id), id)
 	if err != nil {
 		return "", Grant{}, fmt.Errorf("grants: grant owner: %w", err)
 	}

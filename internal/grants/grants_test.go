@@ -259,3 +259,79 @@ func FuzzUserKind(f *testing.F) {
 		}
 	})
 }
+
+func TestIndex_WithdrawUserRevokesEveryGrantAndConsentOfThatUserOnly(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	mine := []*models.Token{e.issue(t, "alice", "app", "g1", time.Hour), e.issue(t, "alice", "other", "g2", time.Hour)}
+	theirs := e.issue(t, "bob", "app", "g3", time.Hour)
+	for _, c := range []struct{ user, client string }{{"alice", "app"}, {"alice", "gone"}, {"bob", "app"}} {
+		if err := e.ix.RememberConsent(ctx, c.user, c.client, "read", nil, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var forgotten []string
+	forget := func(_ context.Context, clientID string) error {
+		forgotten = append(forgotten, clientID)
+		return nil
+	}
+	n, c, err := e.ix.WithdrawUser(ctx, "admin-token", "alice", forget)
+	if err != nil || n != 2 || c != 2 {
+		t.Fatalf("WithdrawUser: %d grants, %d consents, %v; want 2, 2, nil", n, c, err)
+	}
+	if strings.Join(forgotten, ",") != "app,gone" {
+		t.Errorf("forget called for %v, want app and gone", forgotten)
+	}
+	for _, ti := range mine {
+		if _, err := e.ts.GetByRefresh(ctx, ti.Refresh); err == nil {
+			t.Errorf("grant %s still refreshes", ti.GrantID)
+		}
+		if _, _, err := e.ix.Owner(ctx, ti.GrantID); !stderrors.Is(err, oauth2.ErrNotFound) {
+			t.Errorf("grant %s still indexed: %v", ti.GrantID, err)
+		}
+	}
+	if len(e.events) != 2 || e.events[0].Actor != "admin-token" || e.events[0].Username != "alice" || e.events[0].Action != ActionRevoke {
+		t.Errorf("audit events %+v, want one per grant of alice", e.events)
+	}
+	if gs, _ := e.ix.Grants(ctx, "alice"); len(gs) != 0 {
+		t.Errorf("alice's grants after: %+v", gs)
+	}
+	if cs, _ := e.ix.Consents(ctx, "alice"); len(cs) != 0 {
+		t.Errorf("alice's consents after: %+v", cs)
+	}
+	if _, err := e.ts.GetByRefresh(ctx, theirs.Refresh); err != nil {
+		t.Errorf("bob's grant was revoked: %v", err)
+	}
+	if cs, _ := e.ix.Consents(ctx, "bob"); len(cs) != 1 {
+		t.Errorf("bob's consents after: %+v", cs)
+	}
+	// Again: nothing left, nothing done, no error.
+	if n, c, err := e.ix.WithdrawUser(ctx, "admin-token", "alice", forget); err != nil || n != 0 || c != 0 {
+		t.Errorf("WithdrawUser again: %d, %d, %v; want 0, 0, nil", n, c, err)
+	}
+}
+
+func TestOwnerKind_SplitsGrantOwnersByTheIDPrefix(t *testing.T) {
+	tests := []struct{ id, want string }{
+		{"CuB3a7jE", "grant-owner/Cu"},
+		{"gU", "grant-owner/gU"},
+		{"x", "grant-owner/x"},
+	}
+	for _, tc := range tests {
+		if got := OwnerKind(tc.id); got != tc.want || oauth2.CheckDocument(got, tc.id, nil) != nil {
+			t.Errorf("OwnerKind(%q) = %q, want %q, a valid kind", tc.id, got, tc.want)
+		}
+	}
+	e := newEnv(t)
+	ctx := context.Background()
+	e.issue(t, "alice", "app", "ab1", time.Hour)
+	e.issue(t, "alice", "app", "cd2", time.Hour)
+	for _, kind := range []string{"grant-owner/ab", "grant-owner/cd"} {
+		if docs, err := e.ts.(oauth2.DocumentStore).ListDocuments(ctx, kind, "", 10); err != nil || len(docs) != 1 {
+			t.Errorf("%s holds %d documents (%v), want 1", kind, len(docs), err)
+		}
+	}
+	if user, _, err := e.ix.Owner(ctx, "cd2"); err != nil || user != "alice" {
+		t.Errorf("Owner(cd2) = %q, %v", user, err)
+	}
+}

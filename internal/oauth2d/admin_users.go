@@ -87,7 +87,7 @@ func (a *App) adminCreateUser(w http.ResponseWriter, r *http.Request, actor stri
 	ctx, cancel := withTimeout(r)
 	defer cancel()
 	now := a.now().UTC()
-	d := &userDoc{CreatedAt: now, UpdatedAt: now}
+	d := &userDoc{CreatedAt: now, UpdatedAt: now, SessionsNotBefore: now}
 	if err := prepareUser(&req, d, ""); err != nil {
 		a.writePrepareError(w, err)
 		return
@@ -219,10 +219,15 @@ func (a *App) adminPutUser(w http.ResponseWriter, r *http.Request, actor string)
 	if !ok {
 		return
 	}
-	d := &userDoc{CreatedAt: old.CreatedAt, UpdatedAt: a.now().UTC()}
+	now := a.now().UTC()
+	d := &userDoc{CreatedAt: old.CreatedAt, UpdatedAt: now, SessionsNotBefore: old.SessionsNotBefore}
 	if err := prepareUser(&req, d, old.PasswordHash); err != nil {
 		a.writePrepareError(w, err)
 		return
+	}
+	if req.Password != "" || d.Disabled && !old.Disabled {
+		// A new password or a disable signs the user out everywhere.
+		d.SessionsNotBefore = now
 	}
 	body, err := json.Marshal(d)
 	if err == nil {
@@ -248,6 +253,11 @@ func (a *App) adminPutUser(w http.ResponseWriter, r *http.Request, actor string)
 		action += "+enable"
 	}
 	a.audit(ctx, actor, action, username)
+	// A disabled user's grants and consents are withdrawn; the same PUT
+	// again finishes what a failure left.
+	if d.Disabled && !a.withdrawUser(ctx, w, actor, username, "send the same PUT again") {
+		return
+	}
 	writeJSON(w, http.StatusOK, viewOfUser(d))
 }
 
@@ -263,8 +273,26 @@ func (a *App) adminDeleteUser(w http.ResponseWriter, r *http.Request, actor stri
 	}
 	ctx, cancel := withTimeout(r)
 	defer cancel()
-	err := oauth2.ErrNotFound
-	if oauth2.CheckDocument(docUser, username, nil) == nil {
+	// First disabled (its sessions end), then its grants and consents
+	// withdrawn, then deleted: a failure leaves a disabled user, and the
+	// same DELETE again finishes the work.
+	d, ok := a.userOf(ctx, w, username)
+	if !ok {
+		return
+	}
+	var err error
+	if !d.Disabled {
+		now := a.now().UTC()
+		d.Disabled, d.UpdatedAt, d.SessionsNotBefore = true, now, now
+		body, _ := json.Marshal(d) // validated when stored
+		if err = docs.UpdateDocument(ctx, docUser, username, body); err == nil {
+			a.audit(ctx, actor, "user.disable", username)
+		}
+	}
+	if err == nil {
+		if !a.withdrawUser(ctx, w, actor, username, "send the same DELETE again") {
+			return
+		}
 		err = docs.DeleteDocument(ctx, docUser, username)
 	}
 	switch {

@@ -202,6 +202,8 @@ func New(cfg Config) (*App, error) {
 		Sealer:     &webSealer{ring: ring, source: source, log: a.log},
 		Grants:     a.grants,
 		ClientName: a.clientName,
+		// Sessions end with their user (user_revoke.go).
+		SignInsNotBefore: a.signInsNotBefore,
 	}
 	a.openIDPages(&wc)
 	if a.deviceEnabled() {

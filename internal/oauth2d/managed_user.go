@@ -19,15 +19,18 @@ import (
 // userDoc is the body of a "user" document: the argon2id hash of the
 // password (never the password), the standard claims (OpenID Connect Core
 // 1.0 5.1, validated as users[].claims are), whether the user is disabled
-// (no sign-in, no password grant, no claims), and when it was created and
-// last changed.
+// (no sign-in, no password grant, no claims, no session), when it was
+// created and last changed, and the earliest sign-in of a session that
+// counts (set at creation, at every disable and at every password change:
+// the sessions signed in before end; user_revoke.go).
 type userDoc struct {
-	Username     string         `json:"username"`
-	PasswordHash string         `json:"password_hash"`
-	Claims       map[string]any `json:"claims,omitempty"`
-	Disabled     bool           `json:"disabled,omitempty"`
-	CreatedAt    time.Time      `json:"created_at"`
-	UpdatedAt    time.Time      `json:"updated_at"`
+	Username          string         `json:"username"`
+	PasswordHash      string         `json:"password_hash"`
+	Claims            map[string]any `json:"claims,omitempty"`
+	Disabled          bool           `json:"disabled,omitempty"`
+	CreatedAt         time.Time      `json:"created_at"`
+	UpdatedAt         time.Time      `json:"updated_at"`
+	SessionsNotBefore time.Time      `json:"sessions_not_before,omitzero"`
 }
 
 // decodeUserDoc reads the body of a "user" document.

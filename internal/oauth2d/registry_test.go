@@ -39,7 +39,7 @@ func TestRegistry_ClientCacheOutlivesWritesOfOtherKinds(t *testing.T) {
 			others := []struct{ kind, id string }{
 				{docUser, "alice"},
 				{"grant/alice", "g1"},
-				{grants.OwnerKind, "g1"},
+				{grants.OwnerKind("g1"), "g1"},
 				{"consent/alice", "svc"},
 			}
 			for _, o := range others {
@@ -50,7 +50,7 @@ func TestRegistry_ClientCacheOutlivesWritesOfOtherKinds(t *testing.T) {
 					t.Fatalf("UpdateDocument(%q): %v", o.kind, err)
 				}
 			}
-			if err := s.Docs.DeleteDocument(ctx, grants.OwnerKind, "g1"); err != nil {
+			if err := s.Docs.DeleteDocument(ctx, grants.OwnerKind("g1"), "g1"); err != nil {
 				t.Fatal(err)
 			}
 			if err := reg.refresh(ctx); err != nil {

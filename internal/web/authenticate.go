@@ -131,7 +131,7 @@ func (p *Pages) whoIsSignedIn(r *http.Request, req *server.AuthorizeRequest, ret
 		return nil, nil, fmt.Errorf("web: read sign-in mark: %w", err)
 	}
 	if !auth.ConsentedNow {
-		if auth.Consented, err = p.consented(ctx, s.User, req.ClientID, req.Scope, pend.claims); err != nil {
+		if auth.Consented, err = p.consented(ctx, s.User, req.ClientID, req.Scope, pend.claims, s.notBefore); err != nil {
 			return nil, nil, err
 		}
 	}

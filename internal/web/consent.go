@@ -38,6 +38,10 @@ const (
 type consentRecord struct {
 	Scopes []string `json:"scopes"`
 	Claims []string `json:"claims,omitempty"`
+	// At is when the consent was last given, in Unix nanoseconds: a
+	// consent given before its user's earliest sign-in that counts
+	// (Config.SignInsNotBefore) is not remembered.
+	At int64 `json:"at,omitempty"`
 }
 
 // consentRequest is an authorization request waiting for the user's answer
@@ -59,6 +63,22 @@ func consentKey(user, clientID string) string {
 	return hashKey("oauth2d/web/consent/", user, clientID)
 }
 
+// WithdrawUser withdraws everything user allowed, to every client, as
+// done by actor: each remembered consent is forgotten (the KVStore entry
+// and the index document) and each indexed grant revoked
+// (grants.Index.WithdrawUser), one audit record per grant. The admin API
+// calls it when a user is disabled or deleted; calling it again after a
+// failure finishes the work. It returns the numbers of grants revoked and
+// of consents forgotten.
+func (p *Pages) WithdrawUser(ctx context.Context, actor, user string) (int, int, error) {
+	return p.grants.WithdrawUser(ctx, actor, user, func(ctx context.Context, clientID string) error {
+		if err := p.kv.Delete(ctx, consentKey(user, clientID)); err != nil {
+			return fmt.Errorf("web: forget consent: %w", err)
+		}
+		return nil
+	})
+}
+
 func consentRequestKey(ref string) string {
 	return hashKey("oauth2d/web/consent-request/", ref)
 }
@@ -77,8 +97,8 @@ func scopeList(scope string) []string {
 }
 
 // consented reports whether the user has already allowed the client every
-// scope value of scope and every claim of claims.
-func (p *Pages) consented(ctx context.Context, user, clientID, scope string, claims []string) (bool, error) {
+// scope value of scope and every claim of claims, since notBefore.
+func (p *Pages) consented(ctx context.Context, user, clientID, scope string, claims []string, notBefore time.Time) (bool, error) {
 	v, err := p.kv.Get(ctx, consentKey(user, clientID))
 	if stderrors.Is(err, oauth2.ErrNotFound) {
 		return false, nil
@@ -87,7 +107,7 @@ func (p *Pages) consented(ctx context.Context, user, clientID, scope string, cla
 		return false, fmt.Errorf("web: read consent: %w", err)
 	}
 	var rec consentRecord
-	if err := json.Unmarshal(v, &rec); err != nil {
+	if err := json.Unmarshal(v, &rec); err != nil || time.Unix(0, rec.At).Before(notBefore) {
 		return false, nil
 	}
 	for _, s := range scopeList(scope) {
@@ -114,6 +134,18 @@ func (p *Pages) RememberConsent(ctx context.Context, user, clientID, scope strin
 	} else if !stderrors.Is(err, oauth2.ErrNotFound) {
 		return fmt.Errorf("web: read consent: %w", err)
 	}
+	if rec.At != 0 {
+		// What a previous user of the name, or the user before being
+		// signed out everywhere, allowed is not added to.
+		nb, ok, err := p.userNotBefore(ctx, user)
+		if err != nil {
+			return err
+		}
+		if !ok || time.Unix(0, rec.At).Before(nb) {
+			rec = consentRecord{}
+		}
+	}
+	rec.At = p.now().UnixNano()
 	for _, s := range scopeList(scope) {
 		if !slices.Contains(rec.Scopes, s) {
 			rec.Scopes = append(rec.Scopes, s)

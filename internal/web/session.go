@@ -41,8 +41,41 @@ type session struct {
 	// AuthTime is when the user signed in, in Unix seconds (OpenID Connect
 	// Core 1.0 2 auth_time).
 	AuthTime int64 `json:"at"`
+	// AuthNano is AuthTime in Unix nanoseconds, to compare with the time
+	// the user's earlier sessions were ended (Config.SignInsNotBefore).
+	AuthNano int64 `json:"atn,omitempty"`
 	// Expires is when the session ends whatever its use, in Unix seconds.
 	Expires int64 `json:"exp"`
+
+	// notBefore is the earliest sign-in and consent that count for User
+	// (Config.SignInsNotBefore), read with the session.
+	notBefore time.Time
+}
+
+// signedIn returns when the session signed in.
+func (s session) signedIn() time.Time {
+	if s.AuthNano != 0 {
+		return time.Unix(0, s.AuthNano)
+	}
+	return time.Unix(s.AuthTime, 0)
+}
+
+// userNotBefore returns the earliest sign-in that counts for user (zero:
+// any), and false when the user may not be signed in at all (deleted or
+// disabled).
+func (p *Pages) userNotBefore(ctx context.Context, user string) (time.Time, bool, error) {
+	if _, ok := p.users.hashes[user]; ok || p.notBefore == nil {
+		// A user of the directory itself stays as long as the process.
+		return time.Time{}, true, nil
+	}
+	t, err := p.notBefore(ctx, user)
+	switch {
+	case stderrors.Is(err, oauth2.ErrNotFound):
+		return time.Time{}, false, nil
+	case err != nil:
+		return time.Time{}, false, fmt.Errorf("web: read the user of a session: %w", err)
+	}
+	return t, true, nil
 }
 
 const (
@@ -133,7 +166,8 @@ func (p *Pages) touchEvery() time.Duration {
 
 // readSession returns the live session of the request's cookie; false when
 // there is none (no cookie, a forged one, an ended, expired or idle
-// session). An error is the store's: the caller cannot tell whether the
+// session, or one whose user was since deleted or disabled or signed out
+// everywhere: Config.SignInsNotBefore). An error is the store's: the caller cannot tell whether the
 // user is signed in.
 func (p *Pages) readSession(r *http.Request) (session, bool, error) {
 	handle := p.cookieHandle(r)
@@ -154,6 +188,19 @@ func (p *Pages) readSession(r *http.Request) (session, bool, error) {
 		return session{}, false, nil
 	}
 	s.handle = handle
+	nb, ok, err := p.userNotBefore(ctx, s.User)
+	if err != nil {
+		return session{}, false, err
+	}
+	if !ok || s.signedIn().Before(nb) {
+		// Its user was deleted, disabled or signed out everywhere: the
+		// session is over.
+		if err := p.deleteSession(ctx, handle); err != nil {
+			p.log.Warn("session: remove a session of a user signed out", "err", err)
+		}
+		return session{}, false, nil
+	}
+	s.notBefore = nb
 	seen, err := p.kv.Get(ctx, aliveKey(handle))
 	switch {
 	case stderrors.Is(err, oauth2.ErrNotFound):
@@ -203,7 +250,7 @@ func (p *Pages) startSession(ctx context.Context, w http.ResponseWriter, r *http
 		}
 	}
 	now := p.now()
-	s := session{handle: randomID(handleBytes), ID: randomID(16), User: user, AuthTime: now.Unix(), Expires: now.Add(p.sessionTTL).Unix()}
+	s := session{handle: randomID(handleBytes), ID: randomID(16), User: user, AuthTime: now.Unix(), AuthNano: now.UnixNano(), Expires: now.Add(p.sessionTTL).Unix()}
 	v, _ := json.Marshal(s) // strings and integers always encode
 	if err := p.kv.Put(ctx, sessionKey(s.handle), v, p.sessionTTL); err != nil {
 		return session{}, fmt.Errorf("web: store session: %w", err)

@@ -95,6 +95,17 @@ type Config struct {
 	// withdraws from it. Without it, or with the index off, /account
 	// lists nothing.
 	Grants *grants.Index
+	// SignInsNotBefore, when set, is asked at every page view and
+	// authorization request that reads a session of a user whom Users
+	// holds only through its fallback (Users.SetFallback) whether that
+	// user may still be signed in (the users Users holds itself always
+	// are): it returns the earliest sign-in that counts
+	// for user (zero: any), or an error wrapping oauth2.ErrNotFound when
+	// the user no longer exists or is disabled. A session signed in
+	// before that time, or of such a user, is signed out, and a consent
+	// remembered before it is not (docs/architecture.md section 6.2).
+	// Any other error is the store's: the pages answer 503.
+	SignInsNotBefore func(ctx context.Context, user string) (time.Time, error)
 	// ClientName returns a client's display name (RFC 7591 2
 	// client_name), shown on the account page; "" for none. The client
 	// ID is shown when nil.
@@ -125,6 +136,7 @@ type Pages struct {
 	subject     func(oauth2.ClientInfo, string) (string, error)
 	grants      *grants.Index
 	clientName  func(context.Context, string) string
+	notBefore   func(context.Context, string) (time.Time, error)
 
 	origin string // scheme://host[:port] of the issuer
 	base   string // the issuer's path, without a trailing slash
@@ -162,6 +174,7 @@ func New(ctx context.Context, cfg Config) (*Pages, error) {
 		subject:     cfg.Subject,
 		grants:      cfg.Grants,
 		clientName:  cfg.ClientName,
+		notBefore:   cfg.SignInsNotBefore,
 		origin:      iss.Scheme + "://" + iss.Host,
 		base:        strings.TrimSuffix(iss.Path, "/"),
 		secure:      iss.Scheme == "https",

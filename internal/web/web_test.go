@@ -438,3 +438,98 @@ func TestUserAuthentication_PushedRequestResumesWithItsRequestURI(t *testing.T) 
 		t.Fatalf("Location %q, want %q", rec.Header().Get("Location"), want)
 	}
 }
+
+func TestSession_EndsWithItsFallbackUser(t *testing.T) {
+	p, clk, _ := newPages(t, "http://localhost:9096")
+	var (
+		notBefore time.Time
+		lookupErr error
+		asked     []string
+	)
+	p.notBefore = func(_ context.Context, user string) (time.Time, error) {
+		asked = append(asked, user)
+		return notBefore, lookupErr
+	}
+	storeDown := errors.New("store down")
+	tests := []struct {
+		name      string
+		user      string
+		notBefore func(signedIn time.Time) time.Time
+		err       error
+		want      bool
+		wantErr   bool
+	}{
+		{"enabled store user signed in after its not-before", "carol", func(at time.Time) time.Time { return at.Add(-time.Nanosecond) }, nil, true, false},
+		{"signed in at its not-before", "carol", func(at time.Time) time.Time { return at }, nil, true, false},
+		{"signed in before its not-before (disabled since, or password changed)", "carol", func(at time.Time) time.Time { return at.Add(time.Nanosecond) }, nil, false, false},
+		{"deleted or disabled store user", "carol", func(time.Time) time.Time { return time.Time{} }, oauth2.ErrNotFound, false, false},
+		{"store failure", "carol", func(time.Time) time.Time { return time.Time{} }, storeDown, false, true},
+		{"user of the directory is never looked up", "alice", func(at time.Time) time.Time { return at.Add(time.Hour) }, oauth2.ErrNotFound, true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			asked = nil
+			clk.Add(time.Second)
+			signedIn := clk.Now()
+			c := signIn(t, p, tc.user)
+			notBefore, lookupErr = tc.notBefore(signedIn), tc.err
+			s, ok, err := p.readSession(withCookies("/", c))
+			if ok != tc.want || (err != nil) != tc.wantErr {
+				t.Fatalf("readSession: %v, %v; want %v, error %v", ok, err, tc.want, tc.wantErr)
+			}
+			if ok && s.User != tc.user {
+				t.Fatalf("session of %q, want %q", s.User, tc.user)
+			}
+			if tc.user == "alice" && len(asked) != 0 {
+				t.Fatalf("a user of the directory was looked up: %v", asked)
+			}
+			if !tc.want && !tc.wantErr {
+				// Refused once, refused for good: the session is gone.
+				notBefore, lookupErr = time.Time{}, nil
+				if _, ok, _ := p.readSession(withCookies("/", c)); ok {
+					t.Fatal("a refused session came back")
+				}
+			}
+		})
+	}
+}
+
+func TestConsent_RememberedBeforeTheUsersNotBeforeDoesNotCount(t *testing.T) {
+	p, clk, _ := newPages(t, "http://localhost:9096")
+	ctx := context.Background()
+	if err := p.RememberConsent(ctx, "carol", "app", "read", nil); err != nil {
+		t.Fatal(err)
+	}
+	given := clk.Now()
+	tests := []struct {
+		name      string
+		notBefore time.Time
+		want      bool
+	}{
+		{"any sign-in counts", time.Time{}, true},
+		{"given at the not-before", given, true},
+		{"given before the not-before (a re-created or disabled user)", given.Add(time.Nanosecond), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := p.consented(ctx, "carol", "app", "read", nil, tc.notBefore)
+			if err != nil || got != tc.want {
+				t.Fatalf("consented: %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+	// Remembering again after the not-before starts afresh: the old
+	// scope values are not carried over.
+	p.notBefore = func(context.Context, string) (time.Time, error) { return given.Add(time.Nanosecond), nil }
+	clk.Add(time.Second)
+	if err := p.RememberConsent(ctx, "carol", "app", "write", nil); err != nil {
+		t.Fatal(err)
+	}
+	nb := given.Add(time.Nanosecond)
+	if ok, _ := p.consented(ctx, "carol", "app", "write", nil, nb); !ok {
+		t.Error("the new consent is not remembered")
+	}
+	if ok, _ := p.consented(ctx, "carol", "app", "read", nil, nb); ok {
+		t.Error("the scope allowed before the not-before was carried over")
+	}
+}
