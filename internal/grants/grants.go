@@ -249,6 +249,22 @@ func expiryOf(ti oauth2.TokenInfo) time.Time {
 	return last.UTC().Truncate(time.Second).Add(time.Second)
 }
 
+// expirySlack is how much later than its tokens a grant's recorded expiry
+// is: a refresh whose tokens expire within it of the recorded expiry
+// writes nothing, so that a client refreshing often costs the index one
+// read per refresh and one write per expirySlack, not a write each time.
+// A grant is then listed up to expirySlack after its last token expired.
+const expirySlack = time.Hour
+
+// recordedExpiry is the expiry the index records for tokens that expire
+// at exp (zero: never).
+func recordedExpiry(exp time.Time) time.Time {
+	if exp.IsZero() {
+		return exp
+	}
+	return exp.Add(expirySlack)
+}
+
 // later reports whether expiry a is later than b, zero being never.
 func later(a, b time.Time) bool {
 	switch {
@@ -274,7 +290,7 @@ func (ix *Index) Issued(ctx context.Context, ti oauth2.TokenInfo) error {
 	for range 3 {
 		v, err := ix.docs.GetDocument(ctx, kind, id)
 		if stderrors.Is(err, oauth2.ErrNotFound) {
-			g := Grant{GrantID: id, ClientID: ti.GetClientID(), Scope: ti.GetScope(), IssuedAt: ix.now().UTC().Truncate(time.Second), ExpiresAt: exp}
+			g := Grant{GrantID: id, ClientID: ti.GetClientID(), Scope: ti.GetScope(), IssuedAt: ix.now().UTC().Truncate(time.Second), ExpiresAt: recordedExpiry(exp)}
 			body, _ := json.Marshal(g) // strings and times always encode
 			ob, _ := json.Marshal(owner{Username: user})
 			if err := ix.docs.CreateDocument(ctx, OwnerKind(id), id, ob); err != nil && !stderrors.Is(err, oauth2.ErrExists) {
@@ -298,7 +314,7 @@ func (ix *Index) Issued(ctx context.Context, ti oauth2.TokenInfo) error {
 		} else if !later(exp, g.ExpiresAt) {
 			return nil
 		}
-		g.ExpiresAt = exp
+		g.ExpiresAt = recordedExpiry(exp)
 		body, _ := json.Marshal(g)
 		err = ix.docs.UpdateDocument(ctx, kind, id, body)
 		if stderrors.Is(err, oauth2.ErrNotFound) {

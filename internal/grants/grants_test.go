@@ -91,14 +91,20 @@ func TestIndex_IssuedRecordsUserGrantsAndRefreshExtendsThem(t *testing.T) {
 		t.Fatalf("grants %+v %v", gs, err)
 	}
 	first := gs[0].ExpiresAt
-	if want := e.clk.Now().Add(24 * time.Hour); first.Before(want) || first.After(want.Add(2*time.Second)) {
-		t.Fatalf("expires_at %v, want the refresh token's expiry %v", first, want)
+	if want := e.clk.Now().Add(24*time.Hour + expirySlack); first.Before(want) || first.After(want.Add(2*time.Second)) {
+		t.Fatalf("expires_at %v, want the refresh token's expiry and the slack, %v", first, want)
 	}
 	if gs, _ := e.ix.Grants(ctx, ""); gs != nil {
 		t.Fatal("the empty username has grants")
 	}
-	// A refresh an hour later moves the expiry later; an earlier one does not.
-	e.clk.Add(time.Hour)
+	// A refresh within the slack writes nothing; one later moves the
+	// expiry later; a shorter-lived token does not.
+	e.clk.Add(expirySlack / 2)
+	e.issue(t, "alice", "app", "g1", 24*time.Hour)
+	if gs, _ := e.ix.Grants(ctx, "alice"); !gs[0].ExpiresAt.Equal(first) {
+		t.Fatalf("a refresh within the slack rewrote the grant: %v then %v", first, gs[0].ExpiresAt)
+	}
+	e.clk.Add(expirySlack)
 	e.issue(t, "alice", "app", "g1", 24*time.Hour)
 	gs, _ = e.ix.Grants(ctx, "alice")
 	if !gs[0].ExpiresAt.After(first) {
@@ -109,7 +115,7 @@ func TestIndex_IssuedRecordsUserGrantsAndRefreshExtendsThem(t *testing.T) {
 		t.Fatal("a shorter-lived token shortened the grant")
 	}
 	// Past the expiry the grant is pruned when listed, with its owner.
-	e.clk.Add(26 * time.Hour)
+	e.clk.Add(28 * time.Hour)
 	if gs, err := e.ix.Grants(ctx, "alice"); err != nil || len(gs) != 0 {
 		t.Fatalf("expired grant listed: %+v %v", gs, err)
 	}
