@@ -59,15 +59,16 @@ type adminMux struct {
 	mux *http.ServeMux
 }
 
-// handle routes pattern ("METHOD /admin/...") to h, behind the admin
-// authentication.
+// adminActorKey is the context key of the authenticated admin actor.
+type adminActorKey struct{}
+
+// handle routes pattern ("METHOD /admin/...") to h. Every request is
+// authenticated before the mux sees it (setupAdmin), so h gets the actor.
 func (m *adminMux) handle(pattern string, h func(w http.ResponseWriter, r *http.Request, actor string)) {
 	m.a.admin.routes = append(m.a.admin.routes, pattern)
 	m.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		actor, ok := m.a.adminAuthenticate(w, r)
-		if ok {
-			h(w, r, actor)
-		}
+		actor, _ := r.Context().Value(adminActorKey{}).(string)
+		h(w, r, actor)
 	})
 }
 
@@ -112,11 +113,17 @@ func (a *App) setupAdmin() error {
 	// Other files add their routes here, one line each:
 	// a.adminXxxRoutes(m) calling m.handle("METHOD /admin/xxx", ...).
 	m.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := a.adminAuthenticate(w, r); ok {
-			writeProblem(w, http.StatusNotFound, "Not Found", "no such admin resource", nil)
-		}
+		writeProblem(w, http.StatusNotFound, "Not Found", "no such admin resource", nil)
 	})
-	a.admin.handler = adminHeaders(m.mux)
+	// Authenticated before routing: a stranger learns nothing of the
+	// routes, not even from a 405 or a redirect of the mux.
+	a.admin.handler = adminHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		actor, ok := a.adminAuthenticate(w, r)
+		if !ok {
+			return
+		}
+		m.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), adminActorKey{}, actor)))
+	}))
 	return nil
 }
 

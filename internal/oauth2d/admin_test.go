@@ -699,3 +699,25 @@ func TestRegistry_ClientRefusedByTheConfigurationIsLoggedOnce(t *testing.T) {
 		t.Fatalf("the refused client was logged %d times, want once:\n%s", n, s.Logs.String())
 	}
 }
+
+// TestAdmin_EveryRequestIsAuthenticatedBeforeRouting: without the token,
+// a wrong method, an unknown path or a path the mux would redirect all get
+// the same 401: a stranger learns nothing of the routes.
+func TestAdmin_EveryRequestIsAuthenticatedBeforeRouting(t *testing.T) {
+	s := startAdmin(t, "memory")
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, rq := range []struct{ method, path string }{
+		{"PATCH", "/admin/clients"},
+		{"GET", "/admin/nothing"},
+		{"GET", "/admin//clients"},
+		{"GET", "/admin/clients"},
+	} {
+		status, _, resp := s.call(t, noRedirect, rq.method, rq.path, "", "")
+		if status != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" {
+			t.Errorf("%s %s without a token: %d, want 401 with WWW-Authenticate", rq.method, rq.path, status)
+		}
+	}
+	if status, body, _ := s.call(t, noRedirect, "PATCH", "/admin/clients", testAdminToken, ""); status != http.StatusNotFound || body["status"] != float64(http.StatusNotFound) {
+		t.Errorf("PATCH with the token: %d %v, want a 404 problem", status, body)
+	}
+}
