@@ -4,8 +4,6 @@ import (
 	"context"
 	stderrors "errors"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,10 +19,10 @@ import (
 // introspection, and the client's next request shows the consent page
 // again.
 func TestBrowser_AccountPageWithdrawsAnApplication(t *testing.T) {
-	ctx := newChromium(t)
+	tb := newTab(t)
+	ctx, save, do := tb.ctx, tb.save, tb.do
 	cb := newCallback(t)
 	srv := startApp(t, testConfig(cb.URL+"/callback"))
-	shots := artifactDir(t)
 	conf := &oauth2.Config{
 		ClientID:     testClientID,
 		ClientSecret: testClientSecret,
@@ -35,22 +33,6 @@ func TestBrowser_AccountPageWithdrawsAnApplication(t *testing.T) {
 			TokenURL:  srv.URL + "/token",
 			AuthStyle: oauth2.AuthStyleInHeader,
 		},
-	}
-	save := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
 	}
 	app := `li.app[data-client="` + testClientID + `"]`
 

@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,37 +16,6 @@ import (
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 )
-
-// newChromium starts headless Chromium for a test, or skips the test when
-// there is none.
-func newChromium(t *testing.T) context.Context {
-	t.Helper()
-	browser := chromiumPath()
-	if browser == "" {
-		t.Skip("no Chromium found: install it (apt-get install -y chromium) or set OAUTH2_TEST_CHROMIUM to run the browser test")
-	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(browser),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1000, 820),
-	)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(cancel)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 120*time.Second)
-	t.Cleanup(cancelTimeout)
-	return ctx
-}
 
 // TestBrowser_OpenIDConnectPromptsConsentAndLogout drives headless
 // Chromium through the OpenID Connect pages: prompt=none without a session
@@ -62,7 +29,8 @@ func newChromium(t *testing.T) context.Context {
 // page, then the signed-out page). The screenshots are saved to
 // $OAUTH2_TEST_ARTIFACTS.
 func TestBrowser_OpenIDConnectPromptsConsentAndLogout(t *testing.T) {
-	ctx := newChromium(t)
+	tb := newTab(t)
+	ctx, save, do, text := tb.ctx, tb.save, tb.do, tb.text
 	cb := newCallback(t)
 	redirect := cb.URL + "/callback"
 	afterLogout := cb.URL + "/callback?after=logout"
@@ -71,7 +39,6 @@ func TestBrowser_OpenIDConnectPromptsConsentAndLogout(t *testing.T) {
 	cfg.Clients[0].PostLogoutRedirectURIs = []string{afterLogout}
 	clk := startClock(t, &cfg)
 	srv := startApp(t, cfg)
-	shots := artifactDir(t)
 	rpCtx := gooidc.ClientContext(context.Background(), srv.Client())
 	provider, err := gooidc.NewProvider(rpCtx, srv.URL)
 	if err != nil {
@@ -81,30 +48,6 @@ func TestBrowser_OpenIDConnectPromptsConsentAndLogout(t *testing.T) {
 	conf := &oauth2.Config{ClientID: testClientID, ClientSecret: testClientSecret, RedirectURL: redirect,
 		Endpoint: provider.Endpoint(), Scopes: []string{"openid", "profile", "email"}}
 
-	save := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
 	arrive := func() url.Values {
 		t.Helper()
 		q := cb.wait(t)

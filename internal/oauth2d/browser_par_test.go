@@ -5,11 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/go-jose/go-jose/v4"
@@ -26,61 +23,13 @@ import (
 // golang.org/x/oauth2 exchanges with proofs that go-jose signs. PAR is
 // required, so every page must resume the request with its request_uri.
 func TestBrowser_PushedAuthorizationRequestWithDPoP(t *testing.T) {
-	browser := chromiumPath()
-	if browser == "" {
-		t.Skip("no Chromium found: install it (apt-get install -y chromium) or set OAUTH2_TEST_CHROMIUM to run the browser test")
-	}
+	tb := newTab(t)
+	ctx, save, do, text := tb.ctx, tb.save, tb.do, tb.text
 	cb := newCallback(t)
 	cfg := testConfig(cb.URL + "/callback")
 	cfg.PAR.Required = true
 	cfg.Clients[0].DPoPBoundAccessTokens = true
 	srv := startApp(t, cfg)
-	shots := artifactDir(t)
-
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(browser),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1000, 760),
-	)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
-	save := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 
 	// The client pushes its request, with a proof of its DPoP key.
 	prover := dpoptest.NewProver(jose.ES256)

@@ -17,6 +17,82 @@ import (
 	"golang.org/x/oauth2"
 )
 
+// newChromium starts headless Chromium for a test, or skips the test when
+// there is none.
+func newChromium(t *testing.T) context.Context {
+	t.Helper()
+	browser := chromiumPath()
+	if browser == "" {
+		t.Skip("no Chromium found: install it (apt-get install -y chromium) or set OAUTH2_TEST_CHROMIUM to run the browser test")
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(browser),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1000, 820),
+	)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(cancel)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 120*time.Second)
+	t.Cleanup(cancelTimeout)
+	return ctx
+}
+
+// tab is the headless Chromium tab of a browser test: each step fails the
+// test with its name, and screenshots go to the test's artifact directory.
+type tab struct {
+	t     *testing.T
+	ctx   context.Context
+	shots string
+}
+
+// newTab starts Chromium for t (newChromium), or skips t when there is
+// none.
+func newTab(t *testing.T) *tab {
+	t.Helper()
+	return &tab{t: t, ctx: newChromium(t), shots: artifactDir(t)}
+}
+
+// save writes a screenshot of the page as name.
+func (b *tab) save(name string) {
+	b.t.Helper()
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.shots, name), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// do runs the actions of a step.
+func (b *tab) do(step string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", step, err)
+	}
+}
+
+// text returns the text of the element sel selects.
+func (b *tab) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
 // chromiumPath finds the browser: $OAUTH2_TEST_CHROMIUM, then Debian's
 // chromium and the usual names of Chrome.
 func chromiumPath() string {
@@ -81,37 +157,13 @@ func (cb *callback) wait(t *testing.T) url.Values {
 // S256) and refreshes, a second request for the same scope skips the
 // consent page, and "deny" lands with access_denied, state and iss.
 func TestBrowser_AuthorizationCodeFlowWithPKCE(t *testing.T) {
-	browser := chromiumPath()
-	if browser == "" {
-		t.Skip("no Chromium found: install it (apt-get install -y chromium) or set OAUTH2_TEST_CHROMIUM to run the browser test")
-	}
+	tb := newTab(t)
+	ctx, save, do, text := tb.ctx, tb.save, tb.do, tb.text
 	cb := newCallback(t)
 	cfg := testConfig(cb.URL + "/callback")
 	cfg.Clients = append(cfg.Clients, ClientConfig{ID: tvClientID, Public: true, GrantTypes: []string{"device_code"}, Scopes: []string{"read"}})
 	cfg.Device.PollInterval = time.Second
 	srv := startApp(t, cfg)
-	shots := artifactDir(t)
-
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(browser),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1000, 760),
-	)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
 
 	conf := &oauth2.Config{
 		ClientID:     testClientID,
@@ -123,30 +175,6 @@ func TestBrowser_AuthorizationCodeFlowWithPKCE(t *testing.T) {
 			TokenURL:  srv.URL + "/token",
 			AuthStyle: oauth2.AuthStyleInHeader,
 		},
-	}
-	save := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
 	}
 
 	// arrive waits until the browser has loaded the client's page, so that
