@@ -330,19 +330,31 @@ func (a *App) adminGetClient(w http.ResponseWriter, r *http.Request, _ string) {
 	}
 }
 
-// readOnly answers 403 for a change to a client of the YAML file.
+// readOnly answers 403 for a change to a client or user of the YAML file.
 func readOnly(w http.ResponseWriter, what string) {
 	writeProblem(w, http.StatusForbidden, "Forbidden", what+" is defined in the configuration file, which the admin API does not change", nil)
 }
 
-func (a *App) adminPutClient(w http.ResponseWriter, r *http.Request, actor string) {
+// changeTarget reads what a PUT or DELETE of a store-kept client or user
+// changes: the store's documents and the ID of the path parameter param.
+// It answers the request itself and returns false when the store keeps
+// no documents (501) or the ID is one of the YAML file (inFile, 403).
+func (a *App) changeTarget(w http.ResponseWriter, r *http.Request, param, what string, inFile func(string) bool) (oauth2.DocumentStore, string, bool) {
 	docs, ok := a.documents(w)
 	if !ok {
-		return
+		return nil, "", false
 	}
-	id := r.PathValue("client_id")
-	if _, found := a.clients.yamlIDs[id]; found {
-		readOnly(w, "client "+id)
+	id := r.PathValue(param)
+	if inFile(id) {
+		readOnly(w, what+" "+id)
+		return nil, "", false
+	}
+	return docs, id, true
+}
+
+func (a *App) adminPutClient(w http.ResponseWriter, r *http.Request, actor string) {
+	docs, id, ok := a.changeTarget(w, r, "client_id", "client", a.clients.inFile)
+	if !ok {
 		return
 	}
 	var req clientRequest
@@ -388,13 +400,8 @@ func (a *App) adminPutClient(w http.ResponseWriter, r *http.Request, actor strin
 }
 
 func (a *App) adminDeleteClient(w http.ResponseWriter, r *http.Request, actor string) {
-	docs, ok := a.documents(w)
+	docs, id, ok := a.changeTarget(w, r, "client_id", "client", a.clients.inFile)
 	if !ok {
-		return
-	}
-	id := r.PathValue("client_id")
-	if _, found := a.clients.yamlIDs[id]; found {
-		readOnly(w, "client "+id)
 		return
 	}
 	ctx, cancel := withTimeout(r)

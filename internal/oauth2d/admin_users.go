@@ -195,13 +195,8 @@ func (a *App) adminGetUser(w http.ResponseWriter, r *http.Request, _ string) {
 }
 
 func (a *App) adminPutUser(w http.ResponseWriter, r *http.Request, actor string) {
-	docs, ok := a.documents(w)
+	docs, username, ok := a.changeTarget(w, r, "username", "user", func(id string) bool { return a.yamlUser(id) != nil })
 	if !ok {
-		return
-	}
-	username := r.PathValue("username")
-	if a.yamlUser(username) != nil {
-		readOnly(w, "user "+username)
 		return
 	}
 	var req userRequest
@@ -262,13 +257,8 @@ func (a *App) adminPutUser(w http.ResponseWriter, r *http.Request, actor string)
 }
 
 func (a *App) adminDeleteUser(w http.ResponseWriter, r *http.Request, actor string) {
-	docs, ok := a.documents(w)
+	docs, username, ok := a.changeTarget(w, r, "username", "user", func(id string) bool { return a.yamlUser(id) != nil })
 	if !ok {
-		return
-	}
-	username := r.PathValue("username")
-	if a.yamlUser(username) != nil {
-		readOnly(w, "user "+username)
 		return
 	}
 	ctx, cancel := withTimeout(r)

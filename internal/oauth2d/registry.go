@@ -314,6 +314,12 @@ func (a *App) withStoreUsers(yaml func(context.Context, string) (oidc.Claims, er
 	}
 }
 
+// inFile reports whether id is a client of the YAML file.
+func (r *clientRegistry) inFile(id string) bool {
+	_, ok := r.yamlIDs[id]
+	return ok
+}
+
 // registered reports whether id is a client of the YAML file or of the
 // store. An unknown ID costs one indexed lookup; a store failure is an
 // error, not an answer.
