@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -36,7 +35,7 @@ func BenchmarkSQLiteLookup(b *testing.B) {
 			keys := bulkLoad(b, s.Store, rows)
 			ctx := context.Background()
 			r := rand.New(rand.NewPCG(1, 2))
-			cpu := cpuTime(b)
+			cpu := sqltest.CPUTime(b)
 			n := 0
 			for b.Loop() {
 				if _, err := s.GetByAccess(ctx, keys[r.IntN(len(keys))]); err != nil {
@@ -46,18 +45,9 @@ func BenchmarkSQLiteLookup(b *testing.B) {
 			}
 			// The CPU time of the process per lookup: what a lookup costs,
 			// whatever else the machine is running meanwhile.
-			b.ReportMetric(float64(cpuTime(b)-cpu)/float64(n), "cpu-ns/op")
+			b.ReportMetric(float64(sqltest.CPUTime(b)-cpu)/float64(n), "cpu-ns/op")
 		})
 	}
-}
-
-// cpuTime returns the user and system CPU time the process has used.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // bulkLoad fills s's table with rows records, of which 1,000 evenly spread
