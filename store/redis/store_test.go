@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -268,7 +269,7 @@ func (twice) DialHook(next goredis.DialHook) goredis.DialHook { return next }
 
 func (twice) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 	return func(ctx context.Context, cmd goredis.Cmder) error {
-		if name := cmd.Name(); name == "evalsha" || name == "eval" {
+		if name := cmd.Name(); name == "evalsha" || name == "eval" || name == "set" {
 			_ = next(ctx, cmd)
 		}
 		return next(ctx, cmd)
@@ -298,6 +299,11 @@ func TestStore_RetryAfterALostReplyIsNotAReplay(t *testing.T) {
 	kept := tokenRecord(grant, now)
 	kept.Refresh = second.Refresh
 	must(t, s.RotateRefresh(ctx, second.Refresh, kept))
+	alone := clientToken(now) // Create's SET ... NX GET, not a script
+	must(t, s.Create(ctx, alone))
+	if _, err := s.GetByAccess(ctx, alone.Access); err != nil {
+		t.Fatalf("GetByAccess of a client_credentials token stored twice: %v", err)
+	}
 
 	if _, err := s.GetByAccess(ctx, kept.Access); err != nil {
 		t.Fatalf("GetByAccess of the last issued token: %v", err)
@@ -450,5 +456,108 @@ func TestStore_ConcurrentCommandsShareRoundTrips(t *testing.T) {
 		cmds, rounds, after.Commands-before.Commands, after.Pipelines-before.Pipelines)
 	if cmds != n || rounds >= cmds {
 		t.Fatalf("%d commands in %d round trips, want %d commands sharing fewer round trips", cmds, rounds, n)
+	}
+}
+
+// clientToken returns the record of a client_credentials token: one
+// access token, no grant.
+func clientToken(now time.Time) *models.Token {
+	return &models.Token{ClientID: "client-1", Scope: "read", Access: token(), AccessCreateAt: now, AccessExpiresIn: time.Hour}
+}
+
+// sent is a go-redis hook that records the name of every command sent
+// alone, and can answer SET with NX and GET as Redis 6.2 does.
+type sent struct {
+	mu       sync.Mutex
+	names    []string
+	redis6_2 bool
+}
+
+// syntaxError is Redis's reply to arguments it does not take.
+type syntaxError struct{}
+
+func (syntaxError) Error() string { return "ERR syntax error" }
+func (syntaxError) RedisError()   {}
+
+func (h *sent) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (h *sent) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		h.mu.Lock()
+		h.names = append(h.names, cmd.Name())
+		h.mu.Unlock()
+		if h.redis6_2 && cmd.Name() == "set" && slices.Contains(cmd.Args(), any("get")) && slices.Contains(cmd.Args(), any("nx")) {
+			cmd.SetErr(syntaxError{})
+			return cmd.Err()
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (h *sent) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return next
+}
+
+// take returns the names recorded since the last call.
+func (h *sent) take() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	names := h.names
+	h.names = nil
+	return names
+}
+
+// TestStore_CreateOfOneTokenWithoutGrantIsOneSet checks Create's fast path
+// for a client_credentials token: one native SET ... NX GET instead of the
+// script, with the script's meaning kept: a live token of the same value
+// is not overwritten, a dead one (expired by the store's clock, not yet by
+// Redis) is, and Redis 6.2, which refuses NX with GET, gets the script.
+func TestStore_CreateOfOneTokenWithoutGrantIsOneSet(t *testing.T) {
+	var offset atomic.Int64
+	start := time.Now()
+	clock := func() time.Time { return start.Add(time.Duration(offset.Load())) }
+	f := newFixture(t, clock)
+	h := &sent{}
+	f.client.AddHook(h)
+	s, ctx := f.store, t.Context()
+
+	first := clientToken(clock())
+	must(t, s.Create(ctx, first))
+	if got := h.take(); !slices.Equal(got, []string{"set"}) {
+		t.Fatalf("Create of a client_credentials token sent %v, want one set", got)
+	}
+	if got, err := s.GetByAccess(ctx, first.Access); err != nil || got.GetClientID() != "client-1" {
+		t.Fatalf("GetByAccess = %v, %v; want the stored token", got, err)
+	}
+
+	other := clientToken(clock())
+	other.Access, other.ClientID = first.Access, "client-2"
+	if err := s.Create(ctx, other); err == nil {
+		t.Fatal("Create of a live token's value by another record succeeded")
+	}
+	if got, err := s.GetByAccess(ctx, first.Access); err != nil || got.GetClientID() != "client-1" {
+		t.Fatalf("after a refused Create, GetByAccess = %v, %v; want the first record", got, err)
+	}
+
+	offset.Store(int64(2 * time.Hour)) // first is dead for the store; Redis still keeps its key
+	other.AccessCreateAt = clock()
+	must(t, s.Create(ctx, other))
+	if got, err := s.GetByAccess(ctx, first.Access); err != nil || got.GetClientID() != "client-2" {
+		t.Fatalf("Create over a dead token: GetByAccess = %v, %v; want the new record", got, err)
+	}
+
+	h.take()
+	h.redis6_2 = true
+	must(t, s.Create(ctx, clientToken(clock())))
+	if got := h.take(); !slices.Equal(got, []string{"set", "evalsha"}) {
+		t.Fatalf("Create on Redis 6.2 sent %v, want set, refused, then evalsha", got)
+	}
+	last := clientToken(clock())
+	must(t, s.Create(ctx, last))
+	if got := h.take(); !slices.Equal(got, []string{"evalsha"}) {
+		t.Fatalf("Create after Redis refused NX with GET sent %v, want evalsha only", got)
+	}
+	if _, err := s.GetByAccess(ctx, last.Access); err != nil {
+		t.Fatalf("GetByAccess of a token stored by the script: %v", err)
 	}
 }
