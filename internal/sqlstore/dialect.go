@@ -52,6 +52,11 @@ type Dialect struct {
 	// duplicate fails the statement whole and the batch runs again one
 	// write per transaction.
 	MultiRowInsert bool
+	// RevokeWhere is appended to the condition of RevokeGrant's DELETE
+	// (grant_id = ?), where the grant index leaves out the records of no
+	// grant and the engine uses a partial index only for a query that
+	// repeats its condition (SQLite: " AND grant_id <> x''").
+	RevokeWhere string
 	// InsertIgnore is appended to the INSERT of a record where the engine
 	// can skip a row that would duplicate a unique key, so that a
 	// duplicate fails its caller without failing the batch's statement:

@@ -113,7 +113,7 @@ func (s *Store) prepare(ctx context.Context) error {
 	FROM {used} WHERE hash = ? AND kind = ? AND expires_at > ?`
 	s.q.getUsed = q(s.r, getUsed)
 	s.q.getUsedTx = q(s.w, getUsed)
-	s.q.revoke = q(s.w, `DELETE FROM {tokens} WHERE grant_id = ?`)
+	s.q.revoke = q(s.w, `DELETE FROM {tokens} WHERE grant_id = ?`+d.RevokeWhere)
 	for _, k := range kinds {
 		c := k.column()
 		s.q.get[k.index()] = q(s.r, fmt.Sprintf(

@@ -31,6 +31,11 @@
 // (kind, id) in binary columns, and {docversions}, the change counter of
 // each kind, keyed by kind in a binary column (documents.go).
 //
+// Migration 5 (SQLite only, store/sqlite) makes the uniqueness of each
+// hash a partial index that leaves out NULL, and the grant index one that
+// leaves out the records of no grant, so that an insert changes only the
+// B-trees of the parts the record has (Dialect.RevokeWhere).
+//
 // Only hashes of codes and tokens are at rest; a record read back carries
 // the value it was looked up by and "" for its other secret values.
 //
@@ -133,6 +138,16 @@ func Open(ctx context.Context, d *Dialect, w, r *sql.DB, own bool, cfg Config) (
 // TablesOf returns the table names of s, for tests and tools that read
 // the tables directly.
 func TablesOf(s *Store) Tables { return s.t }
+
+// Versions returns the schema versions of s's engine, in order: what a
+// migrated database records.
+func Versions(s *Store) []int {
+	var vs []int
+	for _, m := range s.d.Migrations(s.t) {
+		vs = append(vs, m.Version)
+	}
+	return vs
+}
 
 // DBOf returns the pool s writes through.
 func DBOf(s *Store) *sql.DB { return s.w }

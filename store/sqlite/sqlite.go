@@ -280,8 +280,9 @@ var Dialect = &sqlstore.Dialect{
 	kind BLOB PRIMARY KEY,
 	version INTEGER NOT NULL
 ) WITHOUT ROWID`,
-		}}}
+		}}, {Version: 5, Statements: partialIndexes}}
 	},
+	RevokeWhere:         " AND grant_id <> x''",
 	UpsertUsed:          sqlstore.UpsertUsedOnConflict,
 	UpsertClient:        sqlstore.UpsertClientOnConflict,
 	SweepTokens:         sqlstore.SweepTokensInSubquery,
@@ -293,6 +294,52 @@ var Dialect = &sqlstore.Dialect{
 	InsertDocument:      sqlstore.InsertDocumentOnConflict,
 	BumpDocumentVersion: sqlstore.BumpDocumentVersionOnConflict,
 	Classify:            classify,
+}
+
+// partialIndexes is migration 5: {tokens} rebuilt with its hash columns no
+// longer UNIQUE, each unique through a partial index that leaves out NULL,
+// and its grant index without the records of no grant (x''). A record has
+// one or two of its three hashes, and a client_credentials token no grant,
+// so the full indexes took an entry per row for every NULL and every
+// empty grant: two or three of the six B-trees an insert changed, and
+// pages of the write-ahead log at every commit. The lookups (code_hash =
+// ?, ...) imply IS NOT NULL and use the partial indexes; RevokeGrant
+// repeats the grant index's condition (Dialect.RevokeWhere). SQLite
+// cannot drop a column's UNIQUE, hence the copy into a new table, in the
+// migration's transaction.
+var partialIndexes = []string{
+	`CREATE TABLE {tokens}_v5 (
+	id INTEGER PRIMARY KEY,
+	grant_id BLOB NOT NULL,
+	client_id BLOB NOT NULL,
+	user_id BLOB NOT NULL,
+	redirect_uri BLOB NOT NULL,
+	scope BLOB NOT NULL,
+	code_challenge BLOB NOT NULL,
+	code_challenge_method BLOB NOT NULL,
+	code_hash BLOB,
+	code_created INTEGER,
+	code_ttl INTEGER,
+	code_expires INTEGER,
+	access_hash BLOB,
+	access_created INTEGER,
+	access_ttl INTEGER,
+	access_expires INTEGER,
+	refresh_hash BLOB,
+	refresh_created INTEGER,
+	refresh_ttl INTEGER,
+	refresh_expires INTEGER,
+	expires_at INTEGER NOT NULL,
+	extension BLOB
+)`,
+	`INSERT INTO {tokens}_v5 (id, ` + sqlstore.RecordColumns + `) SELECT id, ` + sqlstore.RecordColumns + ` FROM {tokens}`,
+	`DROP TABLE {tokens}`,
+	`ALTER TABLE {tokens}_v5 RENAME TO {tokens}`,
+	`CREATE INDEX {prefix}tokens_grant ON {tokens} (grant_id) WHERE grant_id <> x''`,
+	`CREATE INDEX {prefix}tokens_expires ON {tokens} (expires_at)`,
+	`CREATE UNIQUE INDEX {prefix}tokens_code ON {tokens} (code_hash) WHERE code_hash IS NOT NULL`,
+	`CREATE UNIQUE INDEX {prefix}tokens_access ON {tokens} (access_hash) WHERE access_hash IS NOT NULL`,
+	`CREATE UNIQUE INDEX {prefix}tokens_refresh ON {tokens} (refresh_hash) WHERE refresh_hash IS NOT NULL`,
 }
 
 // classify tells what a SQLite error means: a busy or locked database is a

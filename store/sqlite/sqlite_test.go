@@ -2,10 +2,12 @@ package sqlite_test
 
 import (
 	"bytes"
+	"database/sql"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -157,7 +159,8 @@ func TestOpen_BadFileStopsOpen(t *testing.T) {
 	}
 }
 
-// TestStore_WALAndFullSync checks the pragmas that make a commit durable.
+// TestStore_WALAndFullSync checks the pragmas that make a commit durable,
+// and the log's checkpoint size.
 func TestStore_WALAndFullSync(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "oauth2.db"))
 	db := sqlstore.DBOf(s.Store)
@@ -171,6 +174,13 @@ func TestStore_WALAndFullSync(t *testing.T) {
 	}
 	if mode != "wal" || sync != 2 {
 		t.Fatalf("journal_mode %q, synchronous %d, want wal and 2 (FULL)", mode, sync)
+	}
+	var pages int
+	if err := db.QueryRow("PRAGMA wal_autocheckpoint").Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if pages != 16000 {
+		t.Fatalf("wal_autocheckpoint %d, want 16000 (a checkpoint for many batches)", pages)
 	}
 }
 
@@ -191,4 +201,166 @@ func TestOpen_NewFileIsPrivate(t *testing.T) {
 			t.Fatalf("%s has permissions %v, want none for group and others", filepath.Base(p), perm)
 		}
 	}
+}
+
+// TestMigration5_PartialIndexesKeepRecordsAndUniqueness upgrades a
+// database of version 4, whose hash columns are UNIQUE, and checks that
+// its records survive with their row IDs, that a live hash still cannot be
+// stored twice, that the lookups and RevokeGrant use the partial indexes,
+// and that no index holds an entry for a NULL hash or for no grant.
+func TestMigration5_PartialIndexesKeepRecordsAndUniqueness(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "oauth2.db")
+	tb := sqlstore.TablesOf(open(t, path).Store) // the file, migrated, then taken back to 4
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	run := func(qs ...string) {
+		t.Helper()
+		for _, q := range qs {
+			if _, err := raw.ExecContext(ctx, tb.Expand(q)); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+	// Version 4's table: migration 1's shape with migration 3's column.
+	run(`DROP TABLE {tokens}`, `CREATE TABLE {tokens} (
+	id INTEGER PRIMARY KEY, grant_id BLOB NOT NULL, client_id BLOB NOT NULL, user_id BLOB NOT NULL,
+	redirect_uri BLOB NOT NULL, scope BLOB NOT NULL, code_challenge BLOB NOT NULL, code_challenge_method BLOB NOT NULL,
+	code_hash BLOB UNIQUE, code_created INTEGER, code_ttl INTEGER, code_expires INTEGER,
+	access_hash BLOB UNIQUE, access_created INTEGER, access_ttl INTEGER, access_expires INTEGER,
+	refresh_hash BLOB UNIQUE, refresh_created INTEGER, refresh_ttl INTEGER, refresh_expires INTEGER,
+	expires_at INTEGER NOT NULL, extension BLOB)`,
+		`CREATE INDEX {prefix}tokens_grant ON {tokens} (grant_id)`,
+		`CREATE INDEX {prefix}tokens_expires ON {tokens} (expires_at)`,
+		`DELETE FROM {migrations} WHERE version = 5`)
+	now := time.Now()
+	granted := sqltest.Tokens(now, "g1", time.Hour)
+	code := sqltest.Code(now, "g2", time.Hour)
+	alone := &models.Token{ClientID: "c", Scope: "read", Access: sqltest.Key(), AccessCreateAt: now, AccessExpiresIn: time.Hour}
+	marks := strings.TrimSuffix(strings.Repeat("?, ", strings.Count(sqlstore.RecordColumns, ",")+1), ", ")
+	ids := map[string]int64{}
+	for i, r := range []*models.Token{granted, code, alone} {
+		id := int64(100 + i)
+		if _, err := raw.ExecContext(ctx, tb.Expand(`INSERT INTO {tokens} (id, `+sqlstore.RecordColumns+`) VALUES (?, `+marks+`)`),
+			append([]any{id}, sqlstore.RecordArgs(r)...)...); err != nil {
+			t.Fatal(err)
+		}
+		ids[r.Access+r.Code] = id
+	}
+
+	s := open(t, path)
+	if vs := versions(t, raw, tb); !slices.Equal(vs, []int{1, 2, 3, 4, 5}) {
+		t.Fatalf("versions after upgrading = %v, want 1 to 5", vs)
+	}
+	for _, r := range []*models.Token{granted, code, alone} {
+		var id int64
+		if err := raw.QueryRowContext(ctx, tb.Expand(`SELECT id FROM {tokens} WHERE client_id = ? AND expires_at = ?`),
+			[]byte(r.ClientID), sqlstore.RecordArgs(r)[19]).Scan(&id); err != nil || id != ids[r.Access+r.Code] {
+			t.Fatalf("row of %s after upgrading: id %d, %v; want %d", r.ClientID, id, err, ids[r.Access+r.Code])
+		}
+	}
+	if _, err := s.GetByRefresh(ctx, granted.Refresh); err != nil {
+		t.Fatalf("GetByRefresh after upgrading: %v", err)
+	}
+	if _, err := s.GetByCode(ctx, code.Code); err != nil {
+		t.Fatalf("GetByCode after upgrading: %v", err)
+	}
+	if got, err := s.GetByAccess(ctx, alone.Access); err != nil || got.GetClientID() != "c" {
+		t.Fatalf("GetByAccess after upgrading = %v, %v", got, err)
+	}
+	for _, dup := range []*models.Token{
+		{ClientID: "other", Access: granted.Access, AccessCreateAt: now, AccessExpiresIn: time.Hour},
+		{ClientID: "other", Refresh: granted.Refresh, RefreshCreateAt: now, RefreshExpiresIn: time.Hour},
+		{ClientID: "other", Code: code.Code, CodeCreateAt: now, CodeExpiresIn: time.Hour},
+	} {
+		if err := s.Create(ctx, dup); err == nil {
+			t.Fatalf("Create of a stored hash succeeded after upgrading: %+v", dup)
+		}
+	}
+
+	plans := map[string]string{
+		`SELECT id FROM {tokens} WHERE code_hash = ? AND code_expires > ?`:       "tokens_code",
+		`SELECT id FROM {tokens} WHERE access_hash = ? AND access_expires > ?`:   "tokens_access",
+		`SELECT id FROM {tokens} WHERE refresh_hash = ? AND refresh_expires > ?`: "tokens_refresh",
+		`DELETE FROM {tokens} WHERE grant_id = ?` + sqlite.Dialect.RevokeWhere:   "tokens_grant",
+	}
+	for q, index := range plans {
+		if plan := queryPlan(t, raw, tb.Expand(q)); !strings.Contains(plan, tb.Prefix+index) {
+			t.Errorf("plan of %s = %q, want the index %s", q, plan, index)
+		}
+	}
+	entries := func(index string) (n int) {
+		t.Helper()
+		if err := raw.QueryRowContext(ctx, `SELECT count(*) FROM `+tb.Tokens+` INDEXED BY `+tb.Prefix+index+
+			` WHERE `+map[string]string{"tokens_code": "code_hash IS NOT NULL", "tokens_refresh": "refresh_hash IS NOT NULL",
+			"tokens_grant": "grant_id <> x''"}[index]).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := entries("tokens_code"); n != 1 {
+		t.Errorf("tokens_code holds %d entries, want 1 (one code among three records)", n)
+	}
+	if n := entries("tokens_refresh"); n != 1 {
+		t.Errorf("tokens_refresh holds %d entries, want 1", n)
+	}
+	if n := entries("tokens_grant"); n != 2 {
+		t.Errorf("tokens_grant holds %d entries, want 2 (the record of no grant left out)", n)
+	}
+
+	if err := s.RevokeGrant(ctx, "g1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetByAccess(ctx, granted.Access); !errors.Is(err, oauth2.ErrNotFound) {
+		t.Fatalf("GetByAccess after RevokeGrant = %v, want ErrNotFound", err)
+	}
+	if _, err := s.GetByAccess(ctx, alone.Access); err != nil {
+		t.Fatalf("RevokeGrant took a record of no grant: %v", err)
+	}
+}
+
+// versions returns the schema versions recorded in the database.
+func versions(t *testing.T, db *sql.DB, tb sqlstore.Tables) []int {
+	t.Helper()
+	rows, err := db.QueryContext(t.Context(), "SELECT version FROM "+tb.Migrations+" ORDER BY version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var vs []int
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		vs = append(vs, v)
+	}
+	return vs
+}
+
+// queryPlan returns SQLite's plan for q, its details joined.
+func queryPlan(t *testing.T, db *sql.DB, q string) string {
+	t.Helper()
+	args := make([]any, strings.Count(q, "?"))
+	for i := range args {
+		args[i] = []byte("x")
+	}
+	rows, err := db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	return strings.Join(plan, "; ")
 }
