@@ -298,7 +298,7 @@ var Dialect = &sqlstore.Dialect{
 
 // partialIndexes is migration 5: {tokens} rebuilt with its hash columns no
 // longer UNIQUE, each unique through a partial index that leaves out NULL,
-// and its grant index without the records of no grant (x”). A record has
+// and its grant index without the records of no grant (an empty grant_id). A record has
 // one or two of its three hashes, and a client_credentials token no grant,
 // so the full indexes took an entry per row for every NULL and every
 // empty grant: two or three of the six B-trees an insert changed, and
