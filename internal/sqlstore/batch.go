@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -45,7 +44,7 @@ const yieldEvery = 64
 // coming together after a batch of several.
 const togetherFor = 16
 
-// maxInsertRows bounds the rows of one multi-row INSERT (a power of two).
+// maxInsertRows bounds the rows of one multi-row INSERT.
 const maxInsertRows = 64
 
 // BatchTx is the transaction a batch of writes runs in. Statements run in
@@ -265,12 +264,15 @@ func (s *Store) runBatch(ops []*op) {
 
 // runTx runs ops in one transaction and commits it.
 func (s *Store) runTx(ctx context.Context, ops []*op) error {
+	if n := s.insertRun(ops); n > 0 && n == len(ops) {
+		return s.insertAlone(ctx, ops)
+	}
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
 	for i := 0; i < len(ops); {
-		if n := s.insertRun(ops[i:]); n > 1 {
+		if n := s.insertRun(ops[i:]); n > 0 {
 			s.insertRows(tx, ops[i:i+n])
 			i += n
 			continue
@@ -289,8 +291,8 @@ func (s *Store) runTx(ctx context.Context, ops []*op) error {
 }
 
 // insertRun returns how many of the first ops are Creates that one
-// multi-row INSERT can carry (Dialect.MultiRowInsert): a power of two up
-// to maxInsertRows, or 0.
+// multi-row INSERT can carry (Dialect.MultiRowInsert), up to
+// maxInsertRows; 0 without MultiRowInsert.
 func (s *Store) insertRun(ops []*op) int {
 	if !s.d.MultiRowInsert {
 		return 0
@@ -299,10 +301,18 @@ func (s *Store) insertRun(ops []*op) int {
 	for n < len(ops) && n < maxInsertRows && ops[n].insert != nil {
 		n++
 	}
-	if n < 2 {
-		return 0
+	return n
+}
+
+// insertArgs returns the values of the rows of ops, Creates, in order,
+// and marks them not inserted until the statement succeeds.
+func insertArgs(ops []*op) []any {
+	args := make([]any, 0, len(ops)*len(ops[0].insert))
+	for _, o := range ops {
+		o.inserted = false
+		args = append(args, o.insert...)
 	}
-	return 1 << (bits.Len(uint(n)) - 1)
+	return args
 }
 
 // insertRows sends the INSERTs of ops, Creates, as one statement. The
@@ -310,17 +320,37 @@ func (s *Store) insertRun(ops []*op) int {
 // has no InsertIgnore), and the batch then runs again one write per
 // transaction, so each op's result is exact: inserted when it succeeds.
 func (s *Store) insertRows(tx BatchTx, ops []*op) {
-	args := make([]any, 0, len(ops)*len(ops[0].insert))
-	for _, o := range ops {
-		o.inserted = false
-		args = append(args, o.insert...)
-	}
-	tx.Exec(s.q.insertRows[bits.Len(uint(len(ops)))-1].text, args, func(int64) error {
+	tx.Exec(s.q.insertRows[len(ops)-1].text, insertArgs(ops), func(int64) error {
 		for _, o := range ops {
 			o.inserted = true
 		}
 		return nil
 	})
+}
+
+// insertAlone runs a batch of Creates only, as one multi-row INSERT
+// outside any transaction: a statement in autocommit mode is a
+// transaction of its own, all rows or none, committed (durably, under
+// InnoDB's default innodb_flush_log_at_trx_commit=1) before the engine
+// answers. The batch then costs one round trip instead of three (BEGIN,
+// INSERT, COMMIT). A duplicate fails the statement whole, and runBatch
+// runs each write alone.
+func (s *Store) insertAlone(ctx context.Context, ops []*op) error {
+	q := s.q.insertRows[len(ops)-1]
+	args := insertArgs(ops)
+	var err error
+	if q.ps != nil {
+		_, err = q.ps.ExecContext(ctx, args...)
+	} else {
+		_, err = s.w.ExecContext(ctx, q.text, args...)
+	}
+	if err != nil {
+		return err
+	}
+	for _, o := range ops {
+		o.inserted = true
+	}
+	return nil
 }
 
 // begin starts a batch transaction: the dialect's own (a pipeline) where

@@ -63,7 +63,7 @@ type query struct {
 
 type queries struct {
 	insert, replace, deleteID, getUsed, getUsedTx, upsertUsed, revoke *query
-	insertRows                                                        [7]*query // 1, 2, 4, ... 64 rows
+	insertRows                                                        [maxInsertRows]*query // of 1, 2, ... rows
 	get, lock, clear                                                  [3]*query
 	sweepTokens, sweepUsed                                            *query
 	getClient, upsertClient, deleteClient                             *query
@@ -102,7 +102,7 @@ func (s *Store) prepare(ctx context.Context) error {
 	s.q.insert = q(s.w, `INSERT INTO {tokens} (`+RecordColumns+`) VALUES (`+marks+`)`+d.InsertIgnore)
 	if d.MultiRowInsert {
 		for i := range s.q.insertRows {
-			rows := strings.TrimSuffix(strings.Repeat("("+marks+"), ", 1<<i), ", ")
+			rows := strings.TrimSuffix(strings.Repeat("("+marks+"), ", i+1), ", ")
 			s.q.insertRows[i] = q(s.w, `INSERT INTO {tokens} (`+RecordColumns+`) VALUES `+rows)
 		}
 	}

@@ -143,7 +143,8 @@ var Dialect = &sqlstore.Dialect{
 	// log flush.
 	Committers: 2,
 	// Statements are not pipelined: the Creates of a batch go as one
-	// multi-row INSERT.
+	// multi-row INSERT, and a batch of Creates only as that statement
+	// alone, in autocommit mode (one round trip instead of three).
 	MultiRowInsert: true,
 	// DDL commits implicitly: each statement of a migration is idempotent,
 	// and the named lock keeps other processes out meanwhile.
