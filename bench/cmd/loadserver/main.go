@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	loadserver -mode bare|library|bare-es256|library-es256|… [-addr 127.0.0.1:9190] [-preload N] [-cpuprofile FILE]
+//	loadserver -mode bare|library|bare-es256|library-es256|… [-addr 127.0.0.1:9190] [-preload N] [-cpuprofile FILE] [-trace FILE]
 package main
 
 import (
@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"syscall"
 	"time"
@@ -30,6 +31,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:9190", "listen `address` (loopback)")
 	preload := flag.Int("preload", 0, "issue `N` live client_credentials tokens into the store before serving")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the serving time (not of the start) to `file`")
+	traceFile := flag.String("trace", "", "write an execution trace of the serving time to `file` (go tool trace)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		log.Fatalf("loadserver: unexpected argument %q", flag.Arg(0))
@@ -37,13 +39,13 @@ func main() {
 	if *preload < 0 {
 		log.Fatal("loadserver: -preload must not be negative")
 	}
-	if err := run(*mode, *addr, *preload, *cpuProfile); err != nil {
+	if err := run(*mode, *addr, *preload, *cpuProfile, *traceFile); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-func run(mode, addr string, preload int, cpuProfile string) error {
+func run(mode, addr string, preload int, cpuProfile, traceFile string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -79,6 +81,17 @@ func run(mode, addr string, preload int, cpuProfile string) error {
 			return fmt.Errorf("loadserver: -cpuprofile: %w", err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if traceFile != "" {
+		f, err := os.Create(traceFile)
+		if err != nil {
+			return fmt.Errorf("loadserver: -trace: %w", err)
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return fmt.Errorf("loadserver: -trace: %w", err)
+		}
+		defer trace.Stop()
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
