@@ -220,3 +220,70 @@ func TestMarker_ParsesWhatTheScriptWrites(t *testing.T) {
 		t.Fatal("parseMarker accepted a truncated marker")
 	}
 }
+
+// TestPipeliner_CommandQueuedPastTheTimeoutIsNotSent checks the bound on a
+// caller without a deadline of its own (Create's fast path): while a
+// flush hangs on a Redis that does not answer, longer than the store's
+// timeout (a client without ContextTimeoutEnabled waits for its own
+// ReadTimeout), a command queued behind it is answered with a timeout as
+// soon as that flush ends, instead of being sent and waited for again.
+func TestPipeliner_CommandQueuedPastTheTimeoutIsNotSent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // accepts, reads, never answers
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(io.Discard, c) }()
+		}
+	}()
+	const timeout, hang = 100 * time.Millisecond, 400 * time.Millisecond
+	client := goredis.NewClient(&goredis.Options{
+		Addr: ln.Addr().String(), Protocol: 2, DisableIdentity: true, MaxRetries: -1,
+		ReadTimeout: hang, PoolSize: 1,
+	})
+	defer client.Close()
+	p := &pipeliner{client: client, timeout: timeout}
+	ctx := context.Background()
+
+	first := goredis.NewStringCmd(ctx, "get", "a")
+	firstDone := make(chan struct{})
+	go func() {
+		p.do(ctx, first)
+		close(firstDone)
+	}()
+	for { // the first command is on its way
+		p.mu.Lock()
+		busy := p.busy && len(p.queue) == 0
+		p.mu.Unlock()
+		if busy {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	second := goredis.NewStringCmd(ctx, "get", "b")
+	p.do(ctx, second)
+	waited := time.Since(start)
+	<-firstDone
+	if !errors.Is(classify("get", first.Err()), oauth2.ErrUnavailable) {
+		t.Fatalf("command of the hanging flush: %v, want a timeout (unavailable)", first.Err())
+	}
+	if !errors.Is(second.Err(), errQueuedTooLong) {
+		t.Fatalf("command queued behind it: %v, want errQueuedTooLong", second.Err())
+	}
+	if !errors.Is(classify("create", second.Err()), oauth2.ErrUnavailable) {
+		t.Fatal("a command queued past the timeout is not classified unavailable")
+	}
+	if waited > hang+hang/2 {
+		t.Fatalf("the queued caller waited %v, want the hanging flush only (%v)", waited, hang)
+	}
+	if got := p.cmds.Load(); got != 1 {
+		t.Fatalf("%d commands sent, want 1: the expired one is not sent", got)
+	}
+}

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -49,10 +50,11 @@ const togetherFor = 16
 
 // pcall is one caller's command.
 type pcall struct {
-	cmd   goredis.Cmder
-	ready chan struct{} // closed when cmd has its reply, or when lead is set
-	lead  bool          // the caller sends the next pipeline
-	taken bool          // in a pipeline on its way
+	cmd    goredis.Cmder
+	queued time.Time     // when do queued it, if the pipeliner has a timeout
+	ready  chan struct{} // closed when cmd has its reply, or when lead is set
+	lead   bool          // the caller sends the next pipeline
+	taken  bool          // in a pipeline on its way
 }
 
 var _ goredis.Scripter = (*pipeliner)(nil)
@@ -63,6 +65,9 @@ var _ goredis.Scripter = (*pipeliner)(nil)
 // (bounded by the flush's timeout), as a plain client waits for it.
 func (p *pipeliner) do(ctx context.Context, cmd goredis.Cmder) {
 	c := &pcall{cmd: cmd, ready: make(chan struct{})}
+	if p.timeout > 0 {
+		c.queued = time.Now()
+	}
 	p.mu.Lock()
 	p.queue = append(p.queue, c)
 	if !p.busy {
@@ -117,6 +122,24 @@ func (p *pipeliner) flush() {
 	for _, c := range batch {
 		c.taken = true
 	}
+	// A command that waited in the queue past the timeout (the flushes
+	// ahead of it were slow: Redis is failing) is answered with that, not
+	// sent: the wait of a caller that has no deadline of its own is
+	// bounded by about the timeout in the queue and the timeout of its
+	// flush.
+	var expired []*pcall
+	if p.timeout > 0 {
+		now := time.Now()
+		kept := batch[:0]
+		for _, c := range batch {
+			if now.Sub(c.queued) > p.timeout {
+				expired = append(expired, c)
+				continue
+			}
+			kept = append(kept, c)
+		}
+		batch = kept
+	}
 	if n > 1 || rest > 0 {
 		p.together.Store(togetherFor)
 	} else if p.together.Load() > 0 {
@@ -130,9 +153,17 @@ func (p *pipeliner) flush() {
 		ctx, cancel = context.WithTimeout(ctx, p.timeout)
 		defer cancel()
 	}
-	if len(batch) == 1 {
+	for _, c := range expired {
+		c.cmd.SetErr(errQueuedTooLong)
+		if !c.lead {
+			close(c.ready)
+		}
+	}
+	switch len(batch) {
+	case 0:
+	case 1:
 		_ = p.client.Process(ctx, batch[0].cmd)
-	} else {
+	default:
 		pipe := p.client.Pipeline()
 		for _, c := range batch {
 			_ = pipe.Process(ctx, c.cmd)
@@ -140,8 +171,10 @@ func (p *pipeliner) flush() {
 		// Each command gets its own reply or error.
 		_, _ = pipe.Exec(ctx)
 	}
-	p.flushes.Add(1)
-	p.cmds.Add(int64(len(batch)))
+	if len(batch) > 0 {
+		p.flushes.Add(1)
+		p.cmds.Add(int64(len(batch)))
+	}
 	for _, c := range batch {
 		if !c.lead { // a leader's ready was closed when it was made one
 			close(c.ready)
@@ -159,6 +192,10 @@ func (p *pipeliner) flush() {
 	p.mu.Unlock()
 	close(next.ready)
 }
+
+// errQueuedTooLong is the error of a command that waited in the pipeline's
+// queue for longer than the store's timeout.
+var errQueuedTooLong = fmt.Errorf("redis store: queued for longer than the timeout: %w", context.DeadlineExceeded)
 
 // evalCmd is the command go-redis's Eval and EvalSha make: name, the
 // script or its SHA-1, the key count, the keys, the arguments; routed by

@@ -68,7 +68,9 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithTimeout bounds each operation (default DefaultTimeout); d <= 0 leaves
-// only the caller's context and the client's own timeouts. A client given
+// only the caller's context and the client's own timeouts. Create of a
+// client_credentials token, the hot path, sets no timer of its own: the
+// pipeline bounds its wait in the queue and its round trip by d each. A client given
 // to New honours it on reads and writes only if its options have
 // ContextTimeoutEnabled; NewFromURL sets that.
 func WithTimeout(d time.Duration) Option {

@@ -32,6 +32,11 @@ type batch struct {
 // present parts of info (the code part only when withCode).
 func (s *TokenStore) issueBlock(info oauth2.TokenInfo, withCode bool, now time.Time, keys []string, args []any) (*batch, error) {
 	r, parts := newRecord(info, withCode)
+	return s.blockOf(r, parts, now, keys, args)
+}
+
+// blockOf is issueBlock for a record already made.
+func (s *TokenStore) blockOf(r *record, parts []part, now time.Time, keys []string, args []any) (*batch, error) {
 	b := &batch{keys: keys, args: args, n: len(parts)}
 	if len(parts) == 0 {
 		return b, nil
@@ -75,20 +80,24 @@ func longer(a, b int64) bool { return b >= 0 && (a < 0 || a > b) }
 // live in the store.
 func (s *TokenStore) Create(ctx context.Context, info oauth2.TokenInfo) error {
 	now := s.now()
-	b, err := s.issueBlock(info, true, now, nil, []any{stamp(now)})
-	if err != nil || b.n == 0 {
-		return err
+	r, parts := newRecord(info, true)
+	if len(parts) == 0 {
+		return nil
 	}
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
-	if b.n == 1 && !b.grant && !s.noSetGet.Load() {
-		switch stored, err := s.createAlone(ctx, b); {
+	if len(parts) == 1 && r.GrantID == "" && !s.noSetGet.Load() {
+		switch stored, err := s.createAlone(ctx, r, parts[0], now); {
 		case err != nil:
 			return classify("create", err)
 		case stored:
 			return nil
 		}
 	}
+	b, err := s.blockOf(r, parts, now, nil, []any{stamp(now)})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	res, err := createScript.Run(ctx, s.pipe, b.keys, b.args...).Text()
 	if err != nil {
 		return classify("create", err)
@@ -108,13 +117,26 @@ func (s *TokenStore) Create(ctx context.Context, info oauth2.TokenInfo) error {
 // free in the script's sense (a dead record or replay marker that Redis
 // has not expired yet): stored is then false, and Create asks the script.
 // Redis before 7.0 refuses NX with GET; the store then stops trying.
-func (s *TokenStore) createAlone(ctx context.Context, b *batch) (stored bool, err error) {
-	key, value, ttl := b.keys[0], b.args[1].([]byte), b.args[3].(int64)
+//
+// It is the hot path of issuance, so it spends no timer on the store's
+// timeout: the pipeliner bounds the command's wait in its queue and its
+// round trip by the same timeout (pipeliner.flush).
+func (s *TokenStore) createAlone(ctx context.Context, r *record, p part, now time.Time) (stored bool, err error) {
+	value, err := r.encode()
+	if err != nil {
+		return false, fmt.Errorf("redis store: encode record: %w", err)
+	}
+	var key string
+	if p.kind == kindAccess {
+		key = s.prefix + keyword[kindAccess] + r.AccessKey // the hash newRecord made
+	} else {
+		key = s.key(p.kind, p.value)
+	}
 	var cmd *goredis.StringCmd
-	if ttl < 0 {
+	if t := ttl(p.exp, now); t < 0 {
 		cmd = goredis.NewStringCmd(ctx, "set", key, value, "nx", "get")
 	} else {
-		cmd = goredis.NewStringCmd(ctx, "set", key, value, "nx", "get", "px", ttl)
+		cmd = goredis.NewStringCmd(ctx, "set", key, value, "nx", "get", "px", t)
 	}
 	s.pipe.do(ctx, cmd)
 	old, err := cmd.Bytes()
