@@ -50,7 +50,9 @@ func NormalizeURI(s string) (string, bool) {
 		return "", false
 	}
 	host, port := strings.ToLower(u.Hostname()), u.Port()
-	if host == "" {
+	// Hostname strips the brackets of an IPv6 literal; one left over
+	// ("http://]:0") is no host at all.
+	if host == "" || strings.ContainsAny(host, "[]") {
 		return "", false
 	}
 	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
