@@ -252,7 +252,7 @@ func TestMigration5_PartialIndexesKeepRecordsAndUniqueness(t *testing.T) {
 	}
 
 	s := open(t, path)
-	if vs := versions(t, raw, tb); !slices.Equal(vs, []int{1, 2, 3, 4, 5}) {
+	if vs := sqltest.Recorded(t, raw, tb); !slices.Equal(vs, []int{1, 2, 3, 4, 5}) {
 		t.Fatalf("versions after upgrading = %v, want 1 to 5", vs)
 	}
 	for _, r := range []*models.Token{granted, code, alone} {
@@ -320,25 +320,6 @@ func TestMigration5_PartialIndexesKeepRecordsAndUniqueness(t *testing.T) {
 	if _, err := s.GetByAccess(ctx, alone.Access); err != nil {
 		t.Fatalf("RevokeGrant took a record of no grant: %v", err)
 	}
-}
-
-// versions returns the schema versions recorded in the database.
-func versions(t *testing.T, db *sql.DB, tb sqlstore.Tables) []int {
-	t.Helper()
-	rows, err := db.QueryContext(t.Context(), "SELECT version FROM "+tb.Migrations+" ORDER BY version")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var vs []int
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			t.Fatal(err)
-		}
-		vs = append(vs, v)
-	}
-	return vs
 }
 
 // queryPlan returns SQLite's plan for q, its details joined.

@@ -214,22 +214,7 @@ func testMigrations(t *testing.T, e Engine) {
 	ctx := t.Context()
 	s := e.Open(t)
 	tb := sqlstore.TablesOf(s)
-	versions := func() []int {
-		rows, err := sqlstore.DBOf(s).QueryContext(ctx, "SELECT version FROM "+tb.Migrations+" ORDER BY version")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var vs []int
-		for rows.Next() {
-			var v int
-			if err := rows.Scan(&v); err != nil {
-				t.Fatal(err)
-			}
-			vs = append(vs, v)
-		}
-		return vs
-	}
+	versions := func() []int { return Recorded(t, sqlstore.DBOf(s), tb) }
 	// Versions 1 to 4 on every engine; SQLite adds 5 (store/sqlite).
 	all := sqlstore.Versions(s)
 	if len(all) < 4 || !slices.Equal(all[:4], []int{1, 2, 3, 4}) {
@@ -359,6 +344,29 @@ func testMigrations(t *testing.T, e Engine) {
 	if _, err := e.Reopen(t, s); !errors.Is(err, sqlstore.ErrSchemaTooNew) {
 		t.Fatalf("Open of a schema from a later release = %v, want ErrSchemaTooNew", err)
 	}
+}
+
+// Recorded returns the schema versions recorded in the migrations table
+// of tb, in order.
+func Recorded(t testing.TB, db *sql.DB, tb sqlstore.Tables) []int {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), "SELECT version FROM "+tb.Migrations+" ORDER BY version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var vs []int
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		vs = append(vs, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return vs
 }
 
 // testConcurrentOpen checks that handles opened at the same time on new
