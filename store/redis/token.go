@@ -19,8 +19,6 @@ type batch struct {
 	keys []string
 	args []any
 	n    int // record keys in the block
-	// grant: the block adds its keys to their grant's set.
-	grant bool
 	// last is the latest expiry stamp of the written parts, lastTTL its
 	// Redis TTL; refresh and refreshTTL those of the refresh part ("" when
 	// there is none).
@@ -65,7 +63,6 @@ func (s *TokenStore) blockOf(r *record, parts []part, now time.Time, keys []stri
 	if r.GrantID == "" {
 		b.args = append(b.args, "")
 	} else {
-		b.grant = true
 		b.keys = append(b.keys, s.grantKey(r.GrantID))
 		b.args = append(b.args, grantTTL)
 	}
