@@ -298,11 +298,12 @@ var Dialect = &sqlstore.Dialect{
 
 // partialIndexes is migration 5: {tokens} rebuilt with its hash columns no
 // longer UNIQUE, each unique through a partial index that leaves out NULL,
-// and its grant index without the records of no grant (an empty grant_id). A record has
-// one or two of its three hashes, and a client_credentials token no grant,
-// so the full indexes took an entry per row for every NULL and every
-// empty grant: two or three of the six B-trees an insert changed, and
-// pages of the write-ahead log at every commit. The lookups (code_hash =
+// and its grant index without the records of no grant (an empty
+// grant_id). A record has one or two of its three hashes, and a
+// client_credentials token no grant, so the full indexes took an entry
+// per row for every NULL and every empty grant: two or three of the six
+// B-trees an insert changed, and pages of the write-ahead log at every
+// commit. The lookups (code_hash =
 // ?, ...) imply IS NOT NULL and use the partial indexes; RevokeGrant
 // repeats the grant index's condition (Dialect.RevokeWhere). SQLite
 // cannot drop a column's UNIQUE, hence the copy into a new table, in the
