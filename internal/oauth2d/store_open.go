@@ -23,7 +23,11 @@ func openStore(ctx context.Context, su StoreURL) (oauth2.TokenStore, error) {
 	case StoreMemory:
 		return store.NewMemoryTokenStore()
 	case StoreSQLite:
-		return sqlite.Open(ctx, su.DSN)
+		// The file cannot stop answering, and a schema migration that
+		// copies the token table (about 6 s a million rows) must not be
+		// cut short by the start-up deadline, which is there for the
+		// engines across a network.
+		return sqlite.Open(context.WithoutCancel(ctx), su.DSN)
 	case StorePostgres:
 		return postgres.Open(ctx, su.DSN)
 	case StoreMySQL:

@@ -91,14 +91,20 @@ var (
 	_ oauth2.ClientStore = (*Store)(nil)
 )
 
-// MigrateTimeout bounds Open's migrations when its context has no
-// deadline.
+// MigrateTimeout bounds Open's migrations on a server engine when its
+// context has no deadline, so that an engine that stopped answering, or
+// another process that holds the migration lock, fails Open instead of
+// hanging it.
 const MigrateTimeout = time.Minute
 
 // Open migrates the schema and returns a store that writes through w and
 // reads through r (r may be w). Connecting is bounded by the store's
-// timeout, the migrations by ctx or, when ctx has no deadline, by
-// MigrateTimeout. When own is set, Close closes both pools. On error the
+// timeout, the migrations by ctx or, when ctx has no deadline, on a server
+// engine by MigrateTimeout. An engine in the process (SQLite) cannot stop
+// answering and waits for another process's lock only up to its busy
+// timeout per statement, so its migrations are bounded by ctx alone: a
+// migration that copies a large table (SQLite's migration 5, about 6 s a
+// million rows) runs to its end. When own is set, Close closes both pools. On error the
 // pools are left open for the caller to close; the error wraps
 // oauth2.ErrUnavailable when the engine could not be reached, and the
 // caller adds the engine's name.
@@ -114,7 +120,7 @@ func Open(ctx context.Context, d *Dialect, w, r *sql.DB, own bool, cfg Config) (
 	if err != nil {
 		return nil, s.wrap(pctx, "connect", err)
 	}
-	if _, ok := ctx.Deadline(); !ok {
+	if _, ok := ctx.Deadline(); !ok && !d.InProcess {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, MigrateTimeout)
 		defer cancel()
