@@ -50,6 +50,8 @@ func BenchmarkRedis(b *testing.B) {
 		op   func() error
 	}{
 		{"Create", func() error { return s.Create(ctx, newRecord()) }},
+		// A client_credentials token: one key, no grant (Create's SET NX GET).
+		{"CreateClientToken", func() error { return s.Create(ctx, clientToken(now)) }},
 		{"RawSet", func() error {
 			return c.Set(ctx, f.prefix+"rawset:"+strconv.FormatInt(next(), 10), value, time.Hour).Err()
 		}},
