@@ -243,7 +243,7 @@ func TestPipeliner_CommandQueuedPastTheTimeoutIsNotSent(t *testing.T) {
 			go func() { _, _ = io.Copy(io.Discard, c) }()
 		}
 	}()
-	const timeout, hang = 100 * time.Millisecond, 400 * time.Millisecond
+	const timeout, hang = 100 * time.Millisecond, 600 * time.Millisecond
 	client := goredis.NewClient(&goredis.Options{
 		Addr: ln.Addr().String(), Protocol: 2, DisableIdentity: true, MaxRetries: -1,
 		ReadTimeout: hang, PoolSize: 1,
@@ -281,6 +281,7 @@ func TestPipeliner_CommandQueuedPastTheTimeoutIsNotSent(t *testing.T) {
 	if !errors.Is(classify("create", second.Err()), oauth2.ErrUnavailable) {
 		t.Fatal("a command queued past the timeout is not classified unavailable")
 	}
+	// Sent, it would have waited for a second hanging flush: 2 * hang.
 	if waited > hang+hang/2 {
 		t.Fatalf("the queued caller waited %v, want the hanging flush only (%v)", waited, hang)
 	}
