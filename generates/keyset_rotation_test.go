@@ -346,19 +346,7 @@ func TestKeySet_EncodedKeysLoadIntoAnotherProcess(t *testing.T) {
 	if err := ks.Add(generates.SigningKey{KeyID: "ed", Method: ed.method, Key: ed.key, NotAfter: start.Add(time.Minute)}, false); err != nil {
 		t.Fatal(err)
 	}
-	data, err := generates.EncodeKeys(ks.Keys())
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := generates.DecodeKeys(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other := generates.NewKeySet()
-	other.SetClock(clock.Now)
-	if err := other.Load(keys); err != nil {
-		t.Fatal(err)
-	}
+	other := reloaded(t, ks, clock)
 	same := func(when string) {
 		a, b := ks.Keys(), other.Keys()
 		if len(a) != len(b) {

@@ -238,14 +238,7 @@ func TestKeySet_ScheduleSecondaryRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := newTestClock(start)
-			ks := generates.NewKeySet()
-			ks.SetClock(clock.Now)
-			addKey(t, ks, "ES256", "es", true)
-			old := newTestKey(t, "RS256", 0)
-			if err := ks.Add(generates.SigningKey{KeyID: "rs-old", Method: old.method, Key: old.key}, false); err != nil {
-				t.Fatal(err)
-			}
+			ks, _ := setWithOldRS256(t, start)
 			other := newTestKey(t, "RS256", 0)
 			otherKey := generates.SigningKey{KeyID: "rs-scheduled", Method: other.method, Key: other.key}
 			if err := ks.ScheduleSecondary(otherKey, start.Add(2*time.Hour), time.Hour); err != nil {
@@ -289,14 +282,7 @@ func TestKeySet_RetireOfSecondaryKeys(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := newTestClock(start)
-			ks := generates.NewKeySet()
-			ks.SetClock(clock.Now)
-			addKey(t, ks, "ES256", "es", true)
-			old := newTestKey(t, "RS256", 0)
-			if err := ks.Add(generates.SigningKey{KeyID: "rs-old", Method: old.method, Key: old.key}, false); err != nil {
-				t.Fatal(err)
-			}
+			ks, clock := setWithOldRS256(t, start)
 			next := newTestKey(t, "RS256", 1)
 			if err := ks.ScheduleSecondary(generates.SigningKey{KeyID: "rs-new", Method: next.method, Key: next.key}, start.Add(10*time.Minute), 2*time.Hour); err != nil {
 				t.Fatal(err)
@@ -337,14 +323,7 @@ func TestKeySet_RetireOfSecondaryKeys(t *testing.T) {
 // set of that form loads with the keys it had.
 func TestKeySet_EncodedSecondaryKeysLoadIntoAnotherProcess(t *testing.T) {
 	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	clock := newTestClock(start)
-	ks := generates.NewKeySet()
-	ks.SetClock(clock.Now)
-	addKey(t, ks, "ES256", "es", true)
-	old := newTestKey(t, "RS256", 0)
-	if err := ks.Add(generates.SigningKey{KeyID: "rs-old", Method: old.method, Key: old.key}, false); err != nil {
-		t.Fatal(err)
-	}
+	ks, clock := setWithOldRS256(t, start)
 	before, err := generates.EncodeKeys(ks.Keys())
 	if err != nil {
 		t.Fatal(err)
@@ -364,19 +343,7 @@ func TestKeySet_EncodedSecondaryKeysLoadIntoAnotherProcess(t *testing.T) {
 	if err := ks.ScheduleSecondary(generates.SigningKey{KeyID: "rs-new", Method: next.method, Key: next.key}, start.Add(time.Hour), 2*time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	data, err := generates.EncodeKeys(ks.Keys())
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := generates.DecodeKeys(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other := generates.NewKeySet()
-	other.SetClock(clock.Now)
-	if err := other.Load(keys); err != nil {
-		t.Fatal(err)
-	}
+	other := reloaded(t, ks, clock)
 	for i, k := range other.Keys() {
 		w := ks.Keys()[i]
 		if k.KeyID != w.KeyID || k.Secondary != w.Secondary || !k.NotBefore.Equal(w.NotBefore) || !k.NotAfter.Equal(w.NotAfter) {
@@ -392,4 +359,39 @@ func TestKeySet_EncodedSecondaryKeysLoadIntoAnotherProcess(t *testing.T) {
 			t.Fatalf("after %v: the processes sign RS256 ID tokens with %q and %q, want %q", step.advance, a, b, step.want)
 		}
 	}
+}
+
+// setWithOldRS256 returns a key set on a test clock at start with a
+// current ES256 key "es" and a kept RS256 key "rs-old".
+func setWithOldRS256(t *testing.T, start time.Time) (*generates.KeySet, *testClock) {
+	t.Helper()
+	clock := newTestClock(start)
+	ks := generates.NewKeySet()
+	ks.SetClock(clock.Now)
+	addKey(t, ks, "ES256", "es", true)
+	old := newTestKey(t, "RS256", 0)
+	if err := ks.Add(generates.SigningKey{KeyID: "rs-old", Method: old.method, Key: old.key}, false); err != nil {
+		t.Fatal(err)
+	}
+	return ks, clock
+}
+
+// reloaded returns a new key set, on clock, loaded from the stored form
+// (EncodeKeys, DecodeKeys) of ks's keys, as another process loads them.
+func reloaded(t *testing.T, ks *generates.KeySet, clock *testClock) *generates.KeySet {
+	t.Helper()
+	data, err := generates.EncodeKeys(ks.Keys())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := generates.DecodeKeys(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := generates.NewKeySet()
+	other.SetClock(clock.Now)
+	if err := other.Load(keys); err != nil {
+		t.Fatal(err)
+	}
+	return other
 }
