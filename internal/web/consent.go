@@ -159,14 +159,16 @@ func (p *Pages) RememberConsent(ctx context.Context, user, clientID, scope strin
 	if rec.Scopes == nil {
 		rec.Scopes = []string{}
 	}
+	// The index that /account lists first, then the KVStore entry that
+	// skips the consent page: a consent that fails half way is listed
+	// (and can be withdrawn) but not remembered, never remembered but
+	// hidden from the user.
+	if err := p.grants.RememberConsent(ctx, user, clientID, strings.Join(rec.Scopes, " "), rec.Claims, p.now().Add(p.consentTTL)); err != nil {
+		return fmt.Errorf("web: index consent: %w", err)
+	}
 	v, _ := json.Marshal(rec)
 	if err := p.kv.Put(ctx, consentKey(user, clientID), v, p.consentTTL); err != nil {
 		return fmt.Errorf("web: store consent: %w", err)
-	}
-	// The index that /account lists; the KVStore entry above is what
-	// skips the consent page.
-	if err := p.grants.RememberConsent(ctx, user, clientID, strings.Join(rec.Scopes, " "), rec.Claims, p.now().Add(p.consentTTL)); err != nil {
-		return fmt.Errorf("web: index consent: %w", err)
 	}
 	return nil
 }
