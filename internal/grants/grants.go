@@ -121,10 +121,8 @@ type Config struct {
 	Tokens oauth2.TokenStore
 	// Docs keeps the index; nil turns the index off.
 	Docs oauth2.DocumentStore
-	// Audit hears every revocation; a line on Logger when nil.
+	// Audit hears every revocation; a line on slog.Default() when nil.
 	Audit AuditFunc
-	// Logger receives the default audit lines; slog.Default() when nil.
-	Logger *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -136,11 +134,7 @@ func New(cfg Config) *Index {
 		ix.now = time.Now
 	}
 	if ix.audit == nil {
-		log := cfg.Logger
-		if log == nil {
-			log = slog.Default()
-		}
-		ix.audit = func(ctx context.Context, e Event) { LogEvent(ctx, log, e) }
+		ix.audit = func(ctx context.Context, e Event) { LogEvent(ctx, slog.Default(), e) }
 	}
 	return ix
 }
@@ -155,13 +149,6 @@ func LogEvent(ctx context.Context, log *slog.Logger, e Event) {
 		attrs = append(attrs, "username", e.Username)
 	}
 	log.InfoContext(ctx, "audit", attrs...)
-}
-
-// SetAudit replaces where revocations are reported. Call it before use.
-func (ix *Index) SetAudit(f AuditFunc) {
-	if f != nil {
-		ix.audit = f
-	}
 }
 
 // Enabled reports whether the store keeps the index.
@@ -293,14 +280,23 @@ func (ix *Index) Issued(ctx context.Context, ti oauth2.TokenInfo) error {
 			g := Grant{GrantID: id, ClientID: ti.GetClientID(), Scope: ti.GetScope(), IssuedAt: ix.now().UTC().Truncate(time.Second), ExpiresAt: recordedExpiry(exp)}
 			body, _ := json.Marshal(g) // strings and times always encode
 			ob, _ := json.Marshal(owner{Username: user})
-			if err := ix.docs.CreateDocument(ctx, OwnerKind(id), id, ob); err != nil && !stderrors.Is(err, oauth2.ErrExists) {
+			// The owner first, so that a grant document always has one
+			// (Owner, Revoke by ID).
+			err := ix.docs.CreateDocument(ctx, OwnerKind(id), id, ob)
+			if err != nil && !stderrors.Is(err, oauth2.ErrExists) {
 				return fmt.Errorf("grants: store grant owner: %w", err)
 			}
+			ownerMade := err == nil
 			err = ix.docs.CreateDocument(ctx, kind, id, body)
 			if stderrors.Is(err, oauth2.ErrExists) {
 				continue // a concurrent first token: compare with it
 			}
 			if err != nil {
+				if ownerMade {
+					// Nothing lists owner documents: do not leave one
+					// behind for a grant that was not stored.
+					_ = ix.docs.DeleteDocument(ctx, OwnerKind(id), id)
+				}
 				return fmt.Errorf("grants: store grant: %w", err)
 			}
 			return nil
@@ -331,9 +327,8 @@ func (ix *Index) Issued(ctx context.Context, ti oauth2.TokenInfo) error {
 // listPage is how many documents one ListDocuments call reads.
 const listPage = 200
 
-// listAll reads every document of kind, calling f with each; f returns
-// false to stop.
-func (ix *Index) listAll(ctx context.Context, kind string, f func(oauth2.Document) bool) error {
+// listAll reads every document of kind, calling f with each.
+func (ix *Index) listAll(ctx context.Context, kind string, f func(oauth2.Document)) error {
 	after := ""
 	for {
 		docs, err := ix.docs.ListDocuments(ctx, kind, after, listPage)
@@ -341,9 +336,7 @@ func (ix *Index) listAll(ctx context.Context, kind string, f func(oauth2.Documen
 			return fmt.Errorf("grants: list: %w", err)
 		}
 		for _, d := range docs {
-			if !f(d) {
-				return nil
-			}
+			f(d)
 		}
 		if len(docs) < listPage {
 			return nil
@@ -355,6 +348,33 @@ func (ix *Index) listAll(ctx context.Context, kind string, f func(oauth2.Documen
 // expired reports whether an expiry (zero: never) has passed at now.
 func expired(exp, now time.Time) bool { return !exp.IsZero() && !now.Before(exp) }
 
+// listLive returns the documents of kind decoded as T, in ID order, with
+// setID given each one's ID; those that do not decode or whose expiry
+// has passed are removed with prune instead.
+func listLive[T any](ctx context.Context, ix *Index, kind string, expiry func(*T) time.Time, setID func(*T, string), prune func(id string) error) ([]T, error) {
+	now := ix.now()
+	var out []T
+	var stale []string
+	err := ix.listAll(ctx, kind, func(d oauth2.Document) {
+		var v T
+		if json.Unmarshal(d.Body, &v) != nil || expired(expiry(&v), now) {
+			stale = append(stale, d.ID)
+			return
+		}
+		setID(&v, d.ID)
+		out = append(out, v)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range stale {
+		if err := prune(id); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // Consents returns username's remembered consents, by client_id, removing
 // those past their expiry.
 func (ix *Index) Consents(ctx context.Context, username string) ([]Consent, error) {
@@ -362,28 +382,15 @@ func (ix *Index) Consents(ctx context.Context, username string) ([]Consent, erro
 		return nil, nil
 	}
 	kind := userKind(consentKindPrefix, username)
-	now := ix.now()
-	var out []Consent
-	var stale []string
-	err := ix.listAll(ctx, kind, func(d oauth2.Document) bool {
-		var c Consent
-		if json.Unmarshal(d.Body, &c) != nil || expired(c.ExpiresAt, now) {
-			stale = append(stale, d.ID)
-			return true
-		}
-		c.ClientID = d.ID
-		out = append(out, c)
-		return true
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, id := range stale {
-		if err := ix.docs.DeleteDocument(ctx, kind, id); err != nil && !stderrors.Is(err, oauth2.ErrNotFound) {
-			return nil, fmt.Errorf("grants: prune consent: %w", err)
-		}
-	}
-	return out, nil
+	return listLive(ctx, ix, kind,
+		func(c *Consent) time.Time { return c.ExpiresAt },
+		func(c *Consent, id string) { c.ClientID = id },
+		func(id string) error {
+			if err := ix.del(ctx, kind, id); err != nil {
+				return fmt.Errorf("grants: prune consent: %w", err)
+			}
+			return nil
+		})
 }
 
 // Grants returns username's active grants, by grant ID, removing those
@@ -393,39 +400,31 @@ func (ix *Index) Grants(ctx context.Context, username string) ([]Grant, error) {
 		return nil, nil
 	}
 	kind := userKind(grantKindPrefix, username)
-	now := ix.now()
-	var out []Grant
-	var stale []string
-	err := ix.listAll(ctx, kind, func(d oauth2.Document) bool {
-		var g Grant
-		if json.Unmarshal(d.Body, &g) != nil || expired(g.ExpiresAt, now) {
-			stale = append(stale, d.ID)
-			return true
-		}
-		g.GrantID = d.ID
-		out = append(out, g)
-		return true
-	})
-	if err != nil {
-		return nil, err
+	return listLive(ctx, ix, kind,
+		func(g *Grant) time.Time { return g.ExpiresAt },
+		func(g *Grant, id string) { g.GrantID = id },
+		func(id string) error {
+			if err := ix.forget(ctx, kind, id); err != nil {
+				return fmt.Errorf("grants: prune: %w", err)
+			}
+			return nil
+		})
+}
+
+// del deletes a document; one already gone is not an error.
+func (ix *Index) del(ctx context.Context, kind, id string) error {
+	if err := ix.docs.DeleteDocument(ctx, kind, id); err != nil && !stderrors.Is(err, oauth2.ErrNotFound) {
+		return err
 	}
-	for _, id := range stale {
-		if err := ix.forget(ctx, kind, id); err != nil {
-			return nil, fmt.Errorf("grants: prune: %w", err)
-		}
-	}
-	return out, nil
+	return nil
 }
 
 // forget removes the documents of grant id from kind.
 func (ix *Index) forget(ctx context.Context, kind, id string) error {
-	if err := ix.docs.DeleteDocument(ctx, kind, id); err != nil && !stderrors.Is(err, oauth2.ErrNotFound) {
+	if err := ix.del(ctx, kind, id); err != nil {
 		return err
 	}
-	if err := ix.docs.DeleteDocument(ctx, OwnerKind(id), id); err != nil && !stderrors.Is(err, oauth2.ErrNotFound) {
-		return err
-	}
-	return nil
+	return ix.del(ctx, OwnerKind(id), id)
 }
 
 // Application is what a user allowed one client: the remembered consent
@@ -546,7 +545,7 @@ func (ix *Index) Withdraw(ctx context.Context, actor, username, clientID string)
 		}
 	}
 	if hasConsent {
-		if err := ix.docs.DeleteDocument(ctx, consentKind, clientID); err != nil && !stderrors.Is(err, oauth2.ErrNotFound) {
+		if err := ix.del(ctx, consentKind, clientID); err != nil {
 			return len(grants), fmt.Errorf("grants: remove consent: %w", err)
 		}
 	}
@@ -569,9 +568,8 @@ func (ix *Index) WithdrawUser(ctx context.Context, actor, username string, forge
 	var consents []string
 	// Expired consents are listed too: their other copies may outlive the
 	// document by a clock's skew.
-	if err := ix.listAll(ctx, consentKind, func(d oauth2.Document) bool {
+	if err := ix.listAll(ctx, consentKind, func(d oauth2.Document) {
 		consents = append(consents, d.ID)
-		return true
 	}); err != nil {
 		return 0, 0, err
 	}
@@ -581,7 +579,7 @@ func (ix *Index) WithdrawUser(ctx context.Context, actor, username string, forge
 				return grantsRevoked, consentsForgotten, err
 			}
 		}
-		if err := ix.docs.DeleteDocument(ctx, consentKind, clientID); err != nil && !stderrors.Is(err, oauth2.ErrNotFound) {
+		if err := ix.del(ctx, consentKind, clientID); err != nil {
 			return grantsRevoked, consentsForgotten, fmt.Errorf("grants: remove consent: %w", err)
 		}
 		consentsForgotten++
