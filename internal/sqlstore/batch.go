@@ -264,7 +264,7 @@ func (s *Store) runBatch(ops []*op) {
 
 // runTx runs ops in one transaction and commits it.
 func (s *Store) runTx(ctx context.Context, ops []*op) error {
-	if n := s.insertRun(ops); n > 0 && n == len(ops) {
+	if n := s.insertRun(ops); s.autocommit && n > 0 && n == len(ops) {
 		return s.insertAlone(ctx, ops)
 	}
 	tx, err := s.begin(ctx)
@@ -329,22 +329,14 @@ func (s *Store) insertRows(tx BatchTx, ops []*op) {
 }
 
 // insertAlone runs a batch of Creates only, as one multi-row INSERT
-// outside any transaction: a statement in autocommit mode is a
-// transaction of its own, all rows or none, committed (durably, under
-// InnoDB's default innodb_flush_log_at_trx_commit=1) before the engine
-// answers. The batch then costs one round trip instead of three (BEGIN,
-// INSERT, COMMIT). A duplicate fails the statement whole, and runBatch
-// runs each write alone.
+// outside any transaction: a statement in autocommit mode (which the store
+// made sure of: Config.Autocommit) is a transaction of its own, all rows
+// or none, committed (durably, under InnoDB's default
+// innodb_flush_log_at_trx_commit=1) before the engine answers. The batch
+// then costs one round trip instead of three (BEGIN, INSERT, COMMIT). A
+// duplicate fails the statement whole, and runBatch runs each write alone.
 func (s *Store) insertAlone(ctx context.Context, ops []*op) error {
-	q := s.q.insertRows[len(ops)-1]
-	args := insertArgs(ops)
-	var err error
-	if q.ps != nil {
-		_, err = q.ps.ExecContext(ctx, args...)
-	} else {
-		_, err = s.w.ExecContext(ctx, q.text, args...)
-	}
-	if err != nil {
+	if _, err := s.q.insertRows[len(ops)-1].exec(ctx, nil, insertArgs(ops)...); err != nil {
 		return err
 	}
 	for _, o := range ops {

@@ -30,6 +30,13 @@ type Config struct {
 	SweepInterval time.Duration
 	// SweepBatch is how many rows one DELETE of the sweeper removes at most.
 	SweepBatch int
+	// Autocommit reports that every connection of the pool commits a
+	// statement run outside a transaction on its own (MySQL: the store
+	// opened the pool and set autocommit=1 on each connection). A batch of
+	// Creates then runs as one statement without BEGIN and COMMIT
+	// (Dialect.MultiRowInsert). Set by the engine packages, not by an
+	// Option: a pool the caller gives may have autocommit off.
+	Autocommit bool
 }
 
 // Option configures a store.

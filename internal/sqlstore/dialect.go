@@ -48,9 +48,10 @@ type Dialect struct {
 	Committers int
 	// MultiRowInsert makes a batch send the INSERTs of consecutive Creates
 	// as one multi-row INSERT, where statements cost a round trip each
-	// (MySQL: no pipelining), and a batch of Creates only run that
-	// statement outside any transaction (autocommit: no BEGIN and COMMIT
-	// round trips). Only with an empty InsertIgnore, so that a
+	// (MySQL: no pipelining), and, where the pool commits each statement
+	// on its own (Config.Autocommit), a batch of Creates only run that
+	// statement outside any transaction (no BEGIN and COMMIT round trips).
+	// Only with an empty InsertIgnore, so that a
 	// duplicate fails the statement whole and the batch runs again one
 	// write per transaction.
 	MultiRowInsert bool

@@ -101,7 +101,8 @@ func (s *Store) prepare(ctx context.Context) error {
 
 	s.q.insert = q(s.w, `INSERT INTO {tokens} (`+RecordColumns+`) VALUES (`+marks+`)`+d.InsertIgnore)
 	if d.MultiRowInsert {
-		for i := range s.q.insertRows {
+		s.q.insertRows[0] = s.q.insert // the same text: InsertIgnore is empty
+		for i := 1; i < len(s.q.insertRows); i++ {
 			rows := strings.TrimSuffix(strings.Repeat("("+marks+"), ", i+1), ", ")
 			s.q.insertRows[i] = q(s.w, `INSERT INTO {tokens} (`+RecordColumns+`) VALUES `+rows)
 		}

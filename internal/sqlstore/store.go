@@ -76,6 +76,9 @@ type Store struct {
 	now     func() time.Time
 	timeout time.Duration
 	batch   int
+	// autocommit: a batch of Creates only may run outside a transaction
+	// (Config.Autocommit).
+	autocommit bool
 
 	q       queries
 	stmts   []*sql.Stmt
@@ -111,7 +114,7 @@ const MigrateTimeout = time.Minute
 func Open(ctx context.Context, d *Dialect, w, r *sql.DB, own bool, cfg Config) (*Store, error) {
 	s := &Store{
 		d: d, t: newTables(cfg.Schema, cfg.TablePrefix), w: w, r: r, own: own,
-		now: cfg.Now, timeout: cfg.Timeout, batch: cfg.SweepBatch,
+		now: cfg.Now, timeout: cfg.Timeout, batch: cfg.SweepBatch, autocommit: cfg.Autocommit,
 		stop: make(chan struct{}), swept: make(chan struct{}),
 	}
 	pctx, cancel := s.op(ctx)

@@ -95,6 +95,15 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if mc.Timeout == 0 {
 		mc.Timeout = cfg.Timeout
 	}
+	// Every connection commits each statement run outside a transaction
+	// on its own, whatever the DSN or the server's default: a batch of
+	// issuances is then one INSERT, durable when it returns
+	// (sqlstore.Config.Autocommit).
+	if mc.Params == nil {
+		mc.Params = map[string]string{}
+	}
+	mc.Params["autocommit"] = "1"
+	cfg.Autocommit = true
 	// The driver logs broken connections it discards; the store reports
 	// failures through its errors instead.
 	mc.Logger = mysqldriver.Logger(log.New(io.Discard, "", 0))
@@ -115,7 +124,9 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 }
 
 // New returns a store on db, an existing pool of the go-sql-driver/mysql
-// driver, and migrates the schema. Close leaves db open.
+// driver, and migrates the schema. Close leaves db open. Its batches of
+// issuances run in a transaction each, whatever db's autocommit setting;
+// Open's pool, which sets autocommit=1, sends them as one statement.
 func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	cfg, err := sqlstore.NewConfig(opts...)
 	if err != nil {

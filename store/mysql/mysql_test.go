@@ -284,3 +284,26 @@ func TestOpen_BadDSNNamesTheProblemNotThePassword(t *testing.T) {
 		}
 	})
 }
+
+// TestOpen_AutocommitOffInTheDSNStillCommitsEachIssuance opens the store
+// with autocommit=0 in its DSN: a batch of issuances runs as one INSERT
+// outside a transaction, so the store must turn autocommit back on, or a
+// token answered as stored would sit in an open transaction, unseen by
+// other connections and lost with its own.
+func TestOpen_AutocommitOffInTheDSNStillCommitsEachIssuance(t *testing.T) {
+	dsn := newDatabase(t)
+	c, err := mysqldriver.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Params = map[string]string{"autocommit": "0"}
+	s := open(t, c.FormatDSN())
+	r := sqltest.Tokens(time.Now(), "g", time.Hour)
+	if err := s.Create(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	other := open(t, dsn)
+	if _, err := other.GetByAccess(t.Context(), r.Access); err != nil {
+		t.Fatalf("another process does not see an issued token: %v", err)
+	}
+}
