@@ -16,7 +16,7 @@
 //	<prefix>kv:<key>        a value of the oauth2.KVStore capability
 //	<prefix>doc:body:<kind> the bodies of the documents of one kind, by ID (a hash)
 //	<prefix>doc:ids:<kind>  their IDs, for listing in byte order (a sorted set)
-//	<prefix>doc:version     the number of document changes so far
+//	<prefix>doc:version:<kind> the number of changes of the documents of one kind
 //
 // Each key holds the whole record (client, user, scope, times, extension
 // data and the hash of the access token stored with a refresh token), so

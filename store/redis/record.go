@@ -74,9 +74,9 @@ type record struct {
 
 // part is one present part of a TokenInfo being written.
 type part struct {
-	kind  kind
-	value string
-	exp   time.Time // zero when the part never expires
+	kind kind
+	hash string    // hashValue of the code or token, made once
+	exp  time.Time // zero when the part never expires
 }
 
 // never is the expiry stamp of a part that does not expire: after every
@@ -164,12 +164,13 @@ func newRecord(info oauth2.TokenInfo, withCode bool) (*record, []part) {
 		}
 	}
 	var parts []part
-	add := func(k kind, value string, at time.Time, d time.Duration) {
-		p := part{kind: k, value: value}
+	add := func(k kind, value string, at time.Time, d time.Duration) string {
+		p := part{kind: k, hash: hashValue(value)}
 		if d > 0 {
 			p.exp = at.Add(d)
 		}
 		parts = append(parts, p)
+		return p.hash
 	}
 	if code := info.GetCode(); withCode && code != "" {
 		at, d := info.GetCodeCreateAt(), info.GetCodeExpiresIn()
@@ -181,8 +182,7 @@ func newRecord(info oauth2.TokenInfo, withCode bool) (*record, []part) {
 	if access := info.GetAccess(); access != "" {
 		at, d := info.GetAccessCreateAt(), info.GetAccessExpiresIn()
 		r.AccessAt, r.AccessTTL, r.AccessExp = formatTime(at), int64(d), expStamp(at, d)
-		r.AccessKey = hashValue(access)
-		add(kindAccess, access, at, d)
+		r.AccessKey = add(kindAccess, access, at, d)
 	}
 	if refresh := info.GetRefresh(); refresh != "" {
 		at, d := info.GetRefreshCreateAt(), info.GetRefreshExpiresIn()
@@ -254,7 +254,7 @@ func (r *record) token(k kind, value string) (*models.Token, error) {
 // ones left out), without reflection: every write of the store encodes
 // one record. TestRecord_EncodeIsJSONMarshal and FuzzRecordEncode hold it
 // to json.Marshal's output.
-func (r *record) encode() ([]byte, error) {
+func (r *record) encode() []byte {
 	// The values, and room for the names, quotes and numbers of a
 	// client_credentials token; a longer record grows the slice once.
 	n := 72 + len(r.ClientID) + len(r.UserID) + len(r.RedirectURI) + len(r.Scope) +
@@ -262,29 +262,25 @@ func (r *record) encode() ([]byte, error) {
 		len(r.AccessAt) + len(r.AccessExp) + len(r.RefreshAt) + len(r.RefreshExp) + len(r.AccessKey) + len(r.Extension)
 	b := make([]byte, 0, n)
 	b = append(b, '{')
-	str := func(name, v string) {
-		if v == "" {
-			return
-		}
+	member := func(name string) { // the separator and "name":
 		if len(b) > 1 {
 			b = append(b, ',')
 		}
 		b = append(b, '"')
 		b = append(b, name...)
 		b = append(b, '"', ':')
-		b = jsonenc.AppendString(b, v)
+	}
+	str := func(name, v string) {
+		if v != "" {
+			member(name)
+			b = jsonenc.AppendString(b, v)
+		}
 	}
 	num := func(name string, v int64) {
-		if v == 0 {
-			return
+		if v != 0 {
+			member(name)
+			b = strconv.AppendInt(b, v, 10)
 		}
-		if len(b) > 1 {
-			b = append(b, ',')
-		}
-		b = append(b, '"')
-		b = append(b, name...)
-		b = append(b, '"', ':')
-		b = strconv.AppendInt(b, v, 10)
 	}
 	str("c", r.ClientID)
 	str("u", r.UserID)
@@ -304,7 +300,7 @@ func (r *record) encode() ([]byte, error) {
 	str("rx", r.RefreshExp)
 	str("ak", r.AccessKey)
 	str("x", r.Extension)
-	return append(b, '}'), nil
+	return append(b, '}')
 }
 
 func decodeRecord(b []byte) (*record, error) {

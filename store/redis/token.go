@@ -26,29 +26,19 @@ type batch struct {
 	lastTTL, refreshTTL int64
 }
 
-// issueBlock appends to keys and args the issue block that writes the
-// present parts of info (the code part only when withCode).
-func (s *TokenStore) issueBlock(info oauth2.TokenInfo, withCode bool, now time.Time, keys []string, args []any) (*batch, error) {
-	r, parts := newRecord(info, withCode)
-	return s.blockOf(r, parts, now, keys, args)
-}
-
-// blockOf is issueBlock for a record already made.
-func (s *TokenStore) blockOf(r *record, parts []part, now time.Time, keys []string, args []any) (*batch, error) {
+// issueBlock appends to keys and args the issue block that writes record
+// r under the keys of its parts (newRecord).
+func (s *TokenStore) issueBlock(r *record, parts []part, now time.Time, keys []string, args []any) *batch {
 	b := &batch{keys: keys, args: args, n: len(parts)}
 	if len(parts) == 0 {
-		return b, nil
+		return b
 	}
-	value, err := r.encode()
-	if err != nil {
-		return nil, fmt.Errorf("redis store: encode record: %w", err)
-	}
-	b.args = append(b.args, value, len(parts))
+	b.args = append(b.args, r.encode(), len(parts))
 	var grantTTL int64
 	for i, p := range parts {
 		t := ttl(p.exp, now)
 		exp := r.exp(p.kind)
-		b.keys = append(b.keys, s.key(p.kind, p.value))
+		b.keys = append(b.keys, s.partKey(p))
 		b.args = append(b.args, t, expField[p.kind])
 		if i == 0 || longer(t, grantTTL) {
 			grantTTL = t
@@ -66,8 +56,11 @@ func (s *TokenStore) blockOf(r *record, parts []part, now time.Time, keys []stri
 		b.keys = append(b.keys, s.grantKey(r.GrantID))
 		b.args = append(b.args, grantTTL)
 	}
-	return b, nil
+	return b
 }
+
+// partKey returns the key of part p.
+func (s *TokenStore) partKey(p part) string { return s.prefix + keyword[p.kind] + p.hash }
 
 // longer reports whether TTL a (ms, -1 for none) outlasts b.
 func longer(a, b int64) bool { return b >= 0 && (a < 0 || a > b) }
@@ -89,10 +82,7 @@ func (s *TokenStore) Create(ctx context.Context, info oauth2.TokenInfo) error {
 			return nil
 		}
 	}
-	b, err := s.blockOf(r, parts, now, nil, []any{stamp(now)})
-	if err != nil {
-		return err
-	}
+	b := s.issueBlock(r, parts, now, nil, []any{stamp(now)})
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	res, err := createScript.Run(ctx, s.pipe, b.keys, b.args...).Text()
@@ -119,16 +109,7 @@ func (s *TokenStore) Create(ctx context.Context, info oauth2.TokenInfo) error {
 // timeout: the pipeliner bounds the command's wait in its queue and its
 // round trip by the same timeout (pipeliner.flush).
 func (s *TokenStore) createAlone(ctx context.Context, r *record, p part, now time.Time) (stored bool, err error) {
-	value, err := r.encode()
-	if err != nil {
-		return false, fmt.Errorf("redis store: encode record: %w", err)
-	}
-	var key string
-	if p.kind == kindAccess {
-		key = s.prefix + keyword[kindAccess] + r.AccessKey // the hash newRecord made
-	} else {
-		key = s.key(p.kind, p.value)
-	}
+	key, value := s.partKey(p), r.encode()
 	var cmd *goredis.StringCmd
 	if t := ttl(p.exp, now); t < 0 {
 		cmd = goredis.NewStringCmd(ctx, "set", key, value, "nx", "get")
@@ -190,10 +171,8 @@ func (s *TokenStore) consume(ctx context.Context, op string, k kind, value strin
 	nonce := rand.Text()
 	args := make([]any, 6, 16)
 	args[0], args[1], args[2], args[3] = stamp(now), s.prefix, nonce, mode
-	b, err := s.issueBlock(issued, false, now, []string{s.key(k, value)}, args)
-	if err != nil {
-		return err
-	}
+	r, parts := newRecord(issued, false)
+	b := s.issueBlock(r, parts, now, []string{s.key(k, value)}, args)
 	// Remember a code until the last issued part expires (its own expiry if
 	// nothing is issued), a refresh token until the later of its own and
 	// issued's refresh expiry.
