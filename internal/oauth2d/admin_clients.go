@@ -209,9 +209,13 @@ func (a *App) adminCreateClient(w http.ResponseWriter, r *http.Request, actor st
 // cache at once. It first marks the client_id as once used
 // (docClientDeleted), so that no later client is given it: tokens and
 // remembered consents name a client by its ID, and a new client of the
-// same ID would inherit those of the deleted one. Deleting again after a
-// failure is safe: the mark is kept.
+// same ID would inherit those of the deleted one. An ID with no client is
+// not marked: the error wraps oauth2.ErrNotFound and nothing changes.
+// Deleting again after a failure is safe: the mark is kept.
 func (a *App) deleteClient(ctx context.Context, docs oauth2.DocumentStore, id string) error {
+	if _, err := docs.GetDocument(ctx, docClient, id); err != nil {
+		return err
+	}
 	body, err := json.Marshal(struct {
 		DeletedAt int64 `json:"deleted_at"`
 	}{a.now().Unix()})

@@ -107,11 +107,12 @@ func (s *adminServer) call(t *testing.T, c *http.Client, method, path, token, bo
 	return resp.StatusCode, m, resp
 }
 
-// snapshot returns every client and user document of the store.
+// snapshot returns every client and user document of the store, and the
+// marks of deleted client IDs.
 func (s *adminServer) snapshot(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, kind := range []string{docClient, docUser} {
+	for _, kind := range []string{docClient, docUser, docClientDeleted} {
 		if err := eachDocument(context.Background(), s.Docs, kind, func(d root.Document) { out[kind+"/"+d.ID] = string(d.Body) }); err != nil {
 			t.Fatal(err)
 		}
@@ -238,6 +239,7 @@ func TestAdmin_BadInputChangesNothing(t *testing.T) {
 		{"PUT of a user with a fragment-free bad claim", "PUT", "/admin/users/bob", testAdminToken, `{"claims":{"email":7}}`, 400, ""},
 		{"DELETE of a YAML user", "DELETE", "/admin/users/" + testUsername, testAdminToken, "", 403, ""},
 		{"DELETE of a missing user", "DELETE", "/admin/users/nobody", testAdminToken, "", 404, ""},
+		{"DELETE of a missing client", "DELETE", "/admin/clients/nobody", testAdminToken, "", 404, ""},
 		{"limit too large", "GET", "/admin/clients?limit=501", testAdminToken, "", 400, "limit"},
 		{"unknown route", "GET", "/admin/nothing", testAdminToken, "", 404, ""},
 		{"bad rotation delay", "POST", "/admin/keys/rotate", testAdminToken, `{"delay":"soon"}`, 400, "delay"},
