@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"time"
 
 	"github.com/oauth2d/oauth2"
@@ -60,8 +61,9 @@ type Config struct {
 	IntrospectionClients []string
 	// IntrospectAny, when set, is asked about a client outside
 	// IntrospectionClients: true lets it introspect any token (RFC 7662
-	// 2.1), for clients registered while the server runs.
-	IntrospectAny func(clientID string) bool
+	// 2.1), for clients registered while the server runs. ctx is the
+	// introspection request's.
+	IntrospectAny func(ctx context.Context, clientID string) bool
 	// Endpoints are the URLs the metadata advertises (RFC 8414 2); an
 	// empty one is the Issuer with the default path.
 	Endpoints Endpoints

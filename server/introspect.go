@@ -69,7 +69,7 @@ func (s *Server) HandleIntrospectionRequest(w http.ResponseWriter, r *http.Reque
 	}
 	bp := bufPool.Get().(*[]byte)
 	b := (*bp)[:0]
-	if ti == nil || !s.mayIntrospect(client, ti) {
+	if ti == nil || !s.mayIntrospect(r.Context(), client, ti) {
 		b = append(b, inactiveJSON...)
 	} else {
 		b = s.appendIntrospectionJSON(b, ti, isAccess)
@@ -117,10 +117,10 @@ func (s *Server) lookupToken(ctx context.Context, token, hint string) (oauth2.To
 // mayIntrospect reports whether client may see ti as active: it is the
 // client ti was issued to, or a resource server of
 // Config.IntrospectionClients.
-func (s *Server) mayIntrospect(client policy.Client, ti oauth2.TokenInfo) bool {
+func (s *Server) mayIntrospect(ctx context.Context, client policy.Client, ti oauth2.TokenInfo) bool {
 	id := client.ID()
 	return ti.GetClientID() == id || slices.Contains(s.Config.IntrospectionClients, id) ||
-		(s.Config.IntrospectAny != nil && s.Config.IntrospectAny(id))
+		(s.Config.IntrospectAny != nil && s.Config.IntrospectAny(ctx, id))
 }
 
 // appendIntrospectionJSON appends the answer for the active token ti

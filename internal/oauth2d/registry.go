@@ -80,9 +80,10 @@ func (r *clientRegistry) GetByID(ctx context.Context, id string) (oauth2.ClientI
 	return c.model, nil
 }
 
-// stored returns a store client from the cache, reading it on a miss.
+// stored returns a store client from the cache, reading it on a miss. The
+// ID of a YAML client is never one of the store's: no round trip.
 func (r *clientRegistry) stored(ctx context.Context, id string) (*cachedClient, error) {
-	if r.docs == nil {
+	if _, yaml := r.yamlIDs[id]; yaml || r.docs == nil {
 		return nil, fmt.Errorf("oauth2d: client: %w", oauth2.ErrNotFound)
 	}
 	cache := r.cache.Load()
@@ -136,9 +137,7 @@ func (r *clientRegistry) known(ctx context.Context, id string) bool {
 // introspectAny reports whether the store client id may introspect any
 // token (server.Config.IntrospectAny). It is asked once the client has
 // authenticated, so the client is in the cache.
-func (r *clientRegistry) introspectAny(id string) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+func (r *clientRegistry) introspectAny(ctx context.Context, id string) bool {
 	c, err := r.stored(ctx, id)
 	return err == nil && c.cfg.IntrospectAny && !c.cfg.Public
 }
