@@ -763,7 +763,6 @@ func (c *Config) Validate() error {
 		}
 		ids[cl.ID] = i
 		c.validateClient(&ps, field, cl)
-		c.validateClientJWKSURI(&ps, field, cl) // config_registration.go
 	}
 	names := map[string]int{}
 	for i, u := range c.Users {
@@ -977,6 +976,7 @@ func (c *Config) validateClient(ps *problems, field string, cl *ClientConfig) {
 		}
 	}
 	c.validateClientOpenID(ps, field, cl)
+	c.validateClientJWKSURI(ps, field, cl) // config_registration.go
 }
 
 // checkRedirectURI checks a registered redirect URI: absolute, without a

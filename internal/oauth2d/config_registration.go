@@ -97,9 +97,10 @@ func (c *Config) validateRegistration(ps *problems) {
 	}
 }
 
-// validateClientJWKSURI checks the jwks_uri of a client of the file: an
-// https URL (http and private addresses only with
-// jwks_uri_fetch.allow_private), not with jwks.
+// validateClientJWKSURI checks the jwks_uri of a client, of the file or
+// kept in the store (validateClient): an https URL (http and private
+// addresses only with jwks_uri_fetch.allow_private, the fetcher's own
+// check), not with jwks.
 func (c *Config) validateClientJWKSURI(ps *problems, field string, cl *ClientConfig) {
 	if cl.JWKSURI == "" {
 		return

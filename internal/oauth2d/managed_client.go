@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/oauth2d/oauth2"
-	"github.com/oauth2d/oauth2/internal/jwksfetch"
 	"github.com/oauth2d/oauth2/models"
 )
 
@@ -209,16 +208,6 @@ func (c *Config) validateManagedClient(d *clientDoc) error {
 	var ps problems
 	c.validateClient(&ps, "client", &cc)
 	m := &d.clientMetadata
-	if len(m.JWKS) > 0 && m.JWKSURI != "" {
-		ps.add("client.jwks_uri", "set jwks or jwks_uri, not both (RFC 7591 2)")
-	}
-	if m.JWKSURI != "" {
-		// The fetcher's own check (https, and no special address unless
-		// jwks_uri_fetch.allow_private), as for a client of the file.
-		if _, err := jwksfetch.CheckURI(m.JWKSURI, c.JWKSFetch.AllowPrivate); err != nil {
-			ps.add("client.jwks_uri", "%s", jwksURIProblem(err))
-		}
-	}
 	if m.LogoURI != "" {
 		if u, err := url.Parse(m.LogoURI); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			ps.add("client.logo_uri", "not an http or https URL (RFC 7591 2)")
