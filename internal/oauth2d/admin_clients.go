@@ -43,10 +43,6 @@ type clientView struct {
 // minClientSecret is the shortest client secret the admin API accepts.
 const minClientSecret = 16
 
-// secretMethods are the authentication methods that use a client secret
-// the server verifies against its hash.
-var secretMethods = []string{"client_secret_basic", "client_secret_post"}
-
 // randomToken returns n random bytes, base64url-encoded.
 func randomToken(n int) string {
 	b := make([]byte, n)
@@ -91,7 +87,7 @@ func (a *App) prepareClient(req *clientRequest, keep string) (*clientDoc, string
 		if req.TokenEndpointAuthMethod == "none" {
 			return nil, "", &ConfigError{Field: "client_secret", Problem: "a public client has no secret (RFC 6749 2.1)"}
 		}
-	case d.ClientSecretHash == "" && slices.Contains(secretMethods, req.TokenEndpointAuthMethod):
+	case d.ClientSecretHash == "" && slices.Contains(confidentialMethods, req.TokenEndpointAuthMethod):
 		made = randomToken(32)
 		req.ClientSecret = made
 	}

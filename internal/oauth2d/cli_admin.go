@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -241,7 +242,7 @@ func listAll[T any](c *adminCLI, path string, id func(T) string) ([]T, error) {
 func clientsCommand(env Env) int {
 	args := env.Args[1:]
 	verbs := []string{"create", "list", "get", "delete"}
-	if len(args) == 0 || !contains(verbs, args[0]) {
+	if len(args) == 0 || !slices.Contains(verbs, args[0]) {
 		fmt.Fprint(env.Stderr, clientsUsage)
 		return 2
 	}
@@ -374,7 +375,7 @@ func clientTable(w *tabwriter.Writer, v *clientView) {
 func usersCommand(env Env) int {
 	args := env.Args[1:]
 	verbs := []string{"create", "passwd", "disable", "list"}
-	if len(args) == 0 || !contains(verbs, args[0]) {
+	if len(args) == 0 || !slices.Contains(verbs, args[0]) {
 		fmt.Fprint(env.Stderr, usersUsage)
 		return 2
 	}
@@ -462,13 +463,4 @@ func usersCommand(env Env) int {
 		return c.fail(err)
 	}
 	return printUser(v)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -25,7 +26,7 @@ Flags:
 func grantsCommand(env Env) int {
 	args := env.Args[1:]
 	verbs := []string{"list", "revoke"}
-	if len(args) == 0 || !contains(verbs, args[0]) {
+	if len(args) == 0 || !slices.Contains(verbs, args[0]) {
 		fmt.Fprint(env.Stderr, grantsUsage)
 		return 2
 	}

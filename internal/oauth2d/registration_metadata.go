@@ -120,7 +120,7 @@ type registrationPolicy struct {
 }
 
 // confidentialMethods are the authentication methods that use a client
-// secret the server issues (RFC 7591 3.2.1).
+// secret, which the server issues (RFC 7591 3.2.1) and keeps as a hash.
 var confidentialMethods = []string{"client_secret_basic", "client_secret_post"}
 
 // registrationScopeToken is a scope token (RFC 6749 3.3).
