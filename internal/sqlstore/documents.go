@@ -194,12 +194,11 @@ func (s *Store) docWrite(ctx context.Context, op, kind string, fn func(context.C
 		}
 		return tx.Commit()
 	})
-	if errors.Is(err, oauth2.ErrExists) || errors.Is(err, oauth2.ErrNotFound) {
+	if errors.Is(err, oauth2.ErrExists) {
 		return err
 	}
-	return s.fail(ctx, op, err)
+	return s.fail(ctx, op, err) // ErrNotFound passes through
 }
 
-func (s *Store) docNotFound(op, kind string) error {
-	return fmt.Errorf("%s: %s %s: %w", s.d.Name, op, kind, oauth2.ErrNotFound)
-}
+// docNotFound is the error of a document of kind that is not there.
+func (s *Store) docNotFound(op, kind string) error { return s.notFound(op + " " + kind) }
