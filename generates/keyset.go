@@ -183,8 +183,7 @@ func (ks *KeySet) rebuildLocked() *keySnapshot {
 		if e.secondary || e.notBefore.IsZero() || e.notBefore.UnixNano() > n || !e.live(now) {
 			continue
 		}
-		if cur == nil || e.notBefore.After(cur.notBefore) ||
-			(e.notBefore.Equal(cur.notBefore) && e.seq > cur.seq) {
+		if cur == nil || e.newerThan(cur) {
 			cur = e
 		}
 	}
@@ -208,6 +207,12 @@ func (ks *KeySet) rebuildLocked() *keySnapshot {
 	return s
 }
 
+// newerThan reports whether e takes over from o: a later NotBefore
+// (zero counts as the earliest), or the same one added later.
+func (e *keySetEntry) newerThan(o *keySetEntry) bool {
+	return e.notBefore.After(o.notBefore) || (e.notBefore.Equal(o.notBefore) && e.seq > o.seq)
+}
+
 // secondarySigners returns, by algorithm, the Secondary key of entries
 // that signs at t: the one whose NotBefore is the latest not after t
 // (zero counts as the earliest), later additions breaking ties, among
@@ -220,8 +225,7 @@ func secondarySigners(entries []keySetEntry, t time.Time) map[string]*keySetEntr
 			continue
 		}
 		alg := e.key.method.Alg()
-		if o := out[alg]; o == nil || e.notBefore.After(o.notBefore) ||
-			(e.notBefore.Equal(o.notBefore) && e.seq > o.seq) {
+		if o := out[alg]; o == nil || e.newerThan(o) {
 			if out == nil {
 				out = make(map[string]*keySetEntry, 1)
 			}
@@ -272,11 +276,8 @@ func (ks *KeySet) Add(key SigningKey, makeCurrent bool) error {
 // replaces: that key stays published for retireAfter, which must cover the
 // lifetime of the tokens it signed, and is then unpublished.
 func (ks *KeySet) Rotate(key SigningKey, retireAfter time.Duration) error {
-	if retireAfter <= 0 {
-		return errors.New("generates: Rotate needs a positive retireAfter: the old key's tokens are still valid")
-	}
-	if !key.NotBefore.IsZero() || !key.NotAfter.IsZero() || key.Secondary {
-		return errors.New("generates: Rotate takes a key without NotBefore and NotAfter, not Secondary")
+	if err := checkReplacement("Rotate", key, retireAfter); err != nil {
+		return err
 	}
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
@@ -317,11 +318,17 @@ func (ks *KeySet) Schedule(key SigningKey, activateAt time.Time, retireAfter tim
 
 // checkSchedule checks the arguments of Schedule and ScheduleSecondary.
 func checkSchedule(op string, key SigningKey, activateAt time.Time, retireAfter time.Duration) error {
+	if retireAfter > 0 && activateAt.IsZero() { // a bad retireAfter is said first
+		return fmt.Errorf("generates: %s needs an activation time", op)
+	}
+	return checkReplacement(op, key, retireAfter)
+}
+
+// checkReplacement checks what Rotate, Schedule and ScheduleSecondary
+// share: a positive retireAfter, and a key whose times the call sets.
+func checkReplacement(op string, key SigningKey, retireAfter time.Duration) error {
 	if retireAfter <= 0 {
 		return fmt.Errorf("generates: %s needs a positive retireAfter: the old key's tokens are still valid", op)
-	}
-	if activateAt.IsZero() {
-		return fmt.Errorf("generates: %s needs an activation time", op)
 	}
 	if !key.NotBefore.IsZero() || !key.NotAfter.IsZero() || key.Secondary {
 		return fmt.Errorf("generates: %s takes a key without NotBefore and NotAfter, not Secondary", op)
@@ -368,8 +375,7 @@ func (ks *KeySet) ScheduleSecondary(key SigningKey, activateAt time.Time, retire
 		}
 		switch {
 		case e.secondary && e.live(activateAt):
-			if sec < 0 || e.notBefore.After(ks.keys[sec].notBefore) ||
-				(e.notBefore.Equal(ks.keys[sec].notBefore) && e.seq > ks.keys[sec].seq) {
+			if sec < 0 || e.newerThan(&ks.keys[sec]) {
 				sec = i
 			}
 		case !e.secondary && e.notBefore.IsZero() && e.notAfter.IsZero():
@@ -400,8 +406,7 @@ func (ks *KeySet) replaceLocked(key SigningKey, at time.Time, retireAfter time.D
 		if e.secondary || e.notBefore.IsZero() || !e.notBefore.Before(at) || !e.live(at) {
 			continue
 		}
-		if old < 0 || e.notBefore.After(ks.keys[old].notBefore) ||
-			(e.notBefore.Equal(ks.keys[old].notBefore) && e.seq > ks.keys[old].seq) {
+		if old < 0 || e.newerThan(&ks.keys[old]) {
 			old = i
 		}
 	}
