@@ -79,13 +79,10 @@ func (p *Pages) accountPage(w http.ResponseWriter, r *http.Request, s session, s
 // allowed, each with a "Withdraw" button. Without a session it sends the
 // browser to the login page, which brings it back.
 func (p *Pages) AccountPage(w http.ResponseWriter, r *http.Request) {
-	s, ok, err := p.readSession(r)
-	if err != nil {
-		p.unavailable(w, "account: session", err)
-		return
-	}
-	if !ok {
+	s, ok := p.sessionOr(w, r, "account", func(w http.ResponseWriter) {
 		p.redirect(w, r, p.path("/login")+"?"+url.Values{"return": {p.path("/account")}}.Encode())
+	})
+	if !ok {
 		return
 	}
 	p.accountPage(w, r, s, http.StatusOK, "")

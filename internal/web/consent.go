@@ -241,13 +241,20 @@ func (p *Pages) readSessionForm(w http.ResponseWriter, r *http.Request, page str
 		p.Error(w, http.StatusBadRequest, "Invalid form", "The form could not be read. Please try again.")
 		return session{}, false
 	}
+	return p.sessionOr(w, r, page, signedOut)
+}
+
+// sessionOr returns the session of the browser that sent r. Without one
+// it calls none, which answers, and returns false; when the store does not
+// answer it answers 503 (logged as page) and returns false.
+func (p *Pages) sessionOr(w http.ResponseWriter, r *http.Request, page string, none func(http.ResponseWriter)) (session, bool) {
 	s, ok, err := p.readSession(r)
 	if err != nil {
 		p.unavailable(w, page+": session", err)
 		return session{}, false
 	}
 	if !ok {
-		signedOut(w)
+		none(w)
 		return session{}, false
 	}
 	return s, true
@@ -261,13 +268,8 @@ func (p *Pages) signedOut(w http.ResponseWriter) {
 // ConsentForm serves GET /consent?request=REF: what the validated request
 // REF asks for, with "allow" and "deny" buttons.
 func (p *Pages) ConsentForm(w http.ResponseWriter, r *http.Request) {
-	s, ok, err := p.readSession(r)
-	if err != nil {
-		p.unavailable(w, "consent: session", err)
-		return
-	}
+	s, ok := p.sessionOr(w, r, "consent", p.signedOut)
 	if !ok {
-		p.signedOut(w)
 		return
 	}
 	ref := r.URL.Query().Get("request")

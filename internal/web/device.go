@@ -89,13 +89,10 @@ func (p *Pages) DeviceForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	typed := r.URL.Query().Get("user_code")
-	s, ok, err := p.readSession(r)
-	if err != nil {
-		p.unavailable(w, "device: session", err)
-		return
-	}
-	if !ok {
+	s, ok := p.sessionOr(w, r, "device", func(w http.ResponseWriter) {
 		p.redirect(w, r, p.path("/login")+"?"+url.Values{"return": {p.devicePath(shownUserCode(typed))}}.Encode())
+	})
+	if !ok {
 		return
 	}
 	data := p.devicePage(s, shownUserCode(typed))

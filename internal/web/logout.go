@@ -293,13 +293,10 @@ func (p *Pages) logoutForm(w http.ResponseWriter, r *http.Request) {
 		p.Error(w, http.StatusForbidden, "Refused", errCrossOrigin.Error())
 		return
 	}
-	s, ok, err := p.readSession(r)
-	if err != nil {
-		p.unavailable(w, "logout: session", err)
-		return
-	}
-	if !ok {
+	s, ok := p.sessionOr(w, r, "logout", func(w http.ResponseWriter) {
 		p.render(w, http.StatusOK, "signed-out.html", page{Title: "Signed out", Message: "You are signed out."})
+	})
+	if !ok {
 		return
 	}
 	ref, confirming := r.PostForm["request"]
@@ -336,6 +333,7 @@ func (p *Pages) logoutForm(w http.ResponseWriter, r *http.Request) {
 	}
 	var lr logoutRequest
 	var v []byte
+	var err error
 	if ref[0] == "" || len(ref[0]) > maxRequestRef {
 		err = oauth2.ErrNotFound
 	} else {
