@@ -174,7 +174,7 @@ func (a *App) adminAuthenticate(w http.ResponseWriter, r *http.Request) (string,
 		var le *throttle.LockedError
 		if stderrors.As(err, &le) {
 			a.log.Warn("admin authentication throttled", "client_addr", addr.String())
-			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(le.RetryAfter.Round(time.Second)/time.Second))))
+			w.Header().Set("Retry-After", le.RetryAfterHeader())
 			writeProblem(w, http.StatusTooManyRequests, "Too Many Requests", "too many failed admin authentications from this address; try again later", nil)
 			return "", false
 		}

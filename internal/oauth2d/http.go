@@ -413,7 +413,7 @@ func (a *App) clientAuthHook(r *http.Request, clientID, method string) (func(oau
 		if stderrors.As(err, &le) {
 			a.log.Warn("client authentication throttled", "client_id", rw.clientID, "client_addr", rw.addr.String())
 			return nil, errors.WithStatus(errThrottledClient, http.StatusTooManyRequests,
-				http.Header{"Retry-After": {strconv.Itoa(max(1, int(le.RetryAfter.Round(time.Second)/time.Second)))}})
+				http.Header{"Retry-After": {le.RetryAfterHeader()}})
 		}
 		a.log.Error("client throttle", "err", err)
 		return nil, err

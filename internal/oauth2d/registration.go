@@ -12,9 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/internal/jwksfetch"
@@ -429,7 +427,7 @@ func (a *App) admitRegistration(w http.ResponseWriter, r *http.Request) bool {
 	}
 	var le *throttle.LockedError
 	if stderrors.As(err, &le) {
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(le.RetryAfter.Round(time.Second)/time.Second))))
+		w.Header().Set("Retry-After", le.RetryAfterHeader())
 		writeRegistrationError(w, &registrationError{code: "temporarily_unavailable", description: "too many registrations from this address; try again later", status: http.StatusTooManyRequests})
 		return false
 	}

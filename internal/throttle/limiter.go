@@ -52,6 +52,12 @@ type LockedError struct {
 
 func (e *LockedError) Error() string { return ErrThrottled.Error() }
 
+// RetryAfterHeader is RetryAfter as the value of a Retry-After header
+// (RFC 9110 10.2.3): whole seconds, at least 1.
+func (e *LockedError) RetryAfterHeader() string {
+	return strconv.Itoa(max(1, int(e.RetryAfter.Round(time.Second)/time.Second)))
+}
+
 // Is reports whether target is ErrThrottled.
 func (e *LockedError) Is(target error) bool { return target == ErrThrottled }
 
