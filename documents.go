@@ -78,6 +78,18 @@ func CheckDocument(kind, id string, body []byte) error {
 	return nil
 }
 
+// errListLimit is CheckListLimit's error.
+var errListLimit = errors.New("oauth2: ListDocuments needs a positive limit")
+
+// CheckListLimit reports whether limit is acceptable to ListDocuments: one
+// or more. Every store calls it first, as CheckDocument.
+func CheckListLimit(limit int) error {
+	if limit <= 0 {
+		return errListLimit
+	}
+	return nil
+}
+
 func printableKey(s string) bool {
 	if len(s) == 0 || len(s) > 255 {
 		return false

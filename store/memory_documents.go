@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -97,15 +96,12 @@ func (d *MemoryDocuments) DeleteDocument(_ context.Context, kind, id string) err
 	return nil
 }
 
-// errListLimit is ListDocuments' error for a limit of zero or less.
-var errListLimit = errors.New("store: ListDocuments needs a positive limit")
-
 // ListDocuments returns up to limit documents of kind with IDs after
 // after, in ascending order. It sorts the kind's IDs on every call, which
 // is fine for the hundreds of clients and users an administrator keeps.
 func (d *MemoryDocuments) ListDocuments(_ context.Context, kind, after string, limit int) ([]oauth2.Document, error) {
-	if limit <= 0 {
-		return nil, errListLimit
+	if err := oauth2.CheckListLimit(limit); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
 	}
 	d.mu.RLock()
 	defer d.mu.RUnlock()

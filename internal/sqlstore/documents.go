@@ -34,9 +34,6 @@ import (
 
 var _ oauth2.DocumentStore = (*Store)(nil)
 
-// errDocListLimit is ListDocuments' error for a limit of zero or less.
-var errDocListLimit = errors.New("ListDocuments needs a positive limit")
-
 // docBody returns body as it is bound: never nil, which the drivers would
 // send as NULL.
 func docBody(body []byte) []byte {
@@ -132,8 +129,8 @@ func (s *Store) DeleteDocument(ctx context.Context, kind, id string) error {
 // after, in ascending byte order: one range scan of the primary key.
 func (s *Store) ListDocuments(ctx context.Context, kind, after string, limit int) ([]oauth2.Document, error) {
 	const op = "list documents"
-	if limit <= 0 {
-		return nil, fmt.Errorf("%s: %w", s.d.Name, errDocListLimit)
+	if err := oauth2.CheckListLimit(limit); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.d.Name, err)
 	}
 	ctx, cancel := s.readOp(ctx)
 	defer cancel()

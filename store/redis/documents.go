@@ -79,9 +79,6 @@ return out
 // returns this many, which the caller's cursor pages on from.
 const maxDocPage = 1 << 16
 
-// errDocListLimit is ListDocuments' error for a limit of zero or less.
-var errDocListLimit = errors.New("redis store: ListDocuments needs a positive limit")
-
 // docWrite runs one of the write scripts and maps its 0 to missing.
 func (s *TokenStore) docWrite(ctx context.Context, op string, script *goredis.Script, kind string, missing error, args ...any) error {
 	ctx, cancel := s.bound(ctx)
@@ -145,8 +142,8 @@ func (s *TokenStore) GetDocument(ctx context.Context, kind, id string) ([]byte, 
 // after, in ascending byte order.
 func (s *TokenStore) ListDocuments(ctx context.Context, kind, after string, limit int) ([]oauth2.Document, error) {
 	const op = "list documents"
-	if limit <= 0 {
-		return nil, errDocListLimit
+	if err := oauth2.CheckListLimit(limit); err != nil {
+		return nil, fmt.Errorf("redis store: %w", err)
 	}
 	from := "-"
 	if after != "" {
