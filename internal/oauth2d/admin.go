@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -377,6 +378,22 @@ func pageParams(w http.ResponseWriter, r *http.Request) (limit int, after string
 type page[T any] struct {
 	Items []T    `json:"items"`
 	Next  string `json:"next,omitempty"`
+}
+
+// pageOf returns the page of at most limit items, in the order of their
+// key, and the cursor of the next page when items (up to limit+1 of each
+// source after the cursor, merged) holds more.
+func pageOf[T any](items []T, key func(T) string, limit int) page[T] {
+	sort.Slice(items, func(i, j int) bool { return key(items[i]) < key(items[j]) })
+	out := page[T]{Items: items}
+	if len(items) > limit {
+		out.Items = items[:limit]
+		out.Next = key(items[limit-1])
+	}
+	if out.Items == nil {
+		out.Items = []T{}
+	}
+	return out
 }
 
 // documents returns the store's documents, or answers 501 when the store

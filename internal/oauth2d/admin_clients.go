@@ -278,16 +278,7 @@ func (a *App) adminListClients(w http.ResponseWriter, r *http.Request, _ string)
 			items = append(items, viewOfDoc(d))
 		}
 	}
-	sort.Slice(items, func(i, j int) bool { return items[i].ClientID < items[j].ClientID })
-	out := page[clientView]{Items: items}
-	if len(items) > limit {
-		out.Items = items[:limit]
-		out.Next = items[limit-1].ClientID
-	}
-	if out.Items == nil {
-		out.Items = []clientView{}
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, pageOf(items, func(c clientView) string { return c.ClientID }, limit))
 }
 
 // clientOf reads the client of the request's path: a YAML client (yaml

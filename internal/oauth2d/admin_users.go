@@ -155,16 +155,7 @@ func (a *App) adminListUsers(w http.ResponseWriter, r *http.Request, _ string) {
 			items = append(items, viewOfUser(d))
 		}
 	}
-	sort.Slice(items, func(i, j int) bool { return items[i].Username < items[j].Username })
-	out := page[userView]{Items: items}
-	if len(items) > limit {
-		out.Items = items[:limit]
-		out.Next = items[limit-1].Username
-	}
-	if out.Items == nil {
-		out.Items = []userView{}
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, pageOf(items, func(u userView) string { return u.Username }, limit))
 }
 
 // userOf reads the store user of the request's path, or answers 404.
