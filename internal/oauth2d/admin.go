@@ -380,6 +380,21 @@ type page[T any] struct {
 	Next  string `json:"next,omitempty"`
 }
 
+// failed answers err of a store call on the document of what ("client",
+// "user") id, if any, and reports whether it did: 404 for
+// oauth2.ErrNotFound, else the store's error doing action.
+func (a *App) failed(w http.ResponseWriter, err error, what, id, action string) bool {
+	switch {
+	case err == nil:
+		return false
+	case stderrors.Is(err, oauth2.ErrNotFound):
+		writeProblem(w, http.StatusNotFound, "Not Found", "no "+what+" "+strconv.QuoteToASCII(id), nil)
+	default:
+		a.storeError(w, action, err)
+	}
+	return true
+}
+
 // pageOf returns the page of at most limit items, in the order of their
 // key, and the cursor of the next page when items (up to limit+1 of each
 // source after the cursor, merged) holds more.

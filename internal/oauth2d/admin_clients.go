@@ -292,12 +292,7 @@ func (a *App) clientOf(ctx context.Context, w http.ResponseWriter, id string) (y
 		return nil, nil, false
 	}
 	body, err := a.clients.docs.GetDocument(ctx, docClient, id)
-	switch {
-	case stderrors.Is(err, oauth2.ErrNotFound):
-		writeProblem(w, http.StatusNotFound, "Not Found", "no client "+strconv.QuoteToASCII(id), nil)
-		return nil, nil, false
-	case err != nil:
-		a.storeError(w, "read a client", err)
+	if a.failed(w, err, "client", id, "read a client") {
 		return nil, nil, false
 	}
 	d, err := decodeClientDoc(body)
@@ -401,13 +396,7 @@ func (a *App) adminDeleteClient(w http.ResponseWriter, r *http.Request, actor st
 		writeProblem(w, http.StatusNotFound, "Not Found", "no client "+strconv.QuoteToASCII(id), nil)
 		return
 	}
-	err := a.deleteClient(ctx, docs, id)
-	switch {
-	case stderrors.Is(err, oauth2.ErrNotFound):
-		writeProblem(w, http.StatusNotFound, "Not Found", "no client "+strconv.QuoteToASCII(id), nil)
-		return
-	case err != nil:
-		a.storeError(w, "delete a client", err)
+	if a.failed(w, a.deleteClient(ctx, docs, id), "client", id, "delete a client") {
 		return
 	}
 	a.audit(ctx, actor, "client.delete", id)

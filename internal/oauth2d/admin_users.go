@@ -161,12 +161,7 @@ func (a *App) adminListUsers(w http.ResponseWriter, r *http.Request, _ string) {
 // userOf reads the store user of the request's path, or answers 404.
 func (a *App) userOf(ctx context.Context, w http.ResponseWriter, username string) (*userDoc, bool) {
 	d, err := a.storeUser(ctx, username)
-	switch {
-	case stderrors.Is(err, oauth2.ErrNotFound):
-		writeProblem(w, http.StatusNotFound, "Not Found", "no user "+strconv.QuoteToASCII(username), nil)
-		return nil, false
-	case err != nil:
-		a.storeError(w, "read a user", err)
+	if a.failed(w, err, "user", username, "read a user") {
 		return nil, false
 	}
 	return d, true
@@ -219,12 +214,7 @@ func (a *App) adminPutUser(w http.ResponseWriter, r *http.Request, actor string)
 	if err == nil {
 		err = docs.UpdateDocument(ctx, docUser, username, body)
 	}
-	switch {
-	case stderrors.Is(err, oauth2.ErrNotFound):
-		writeProblem(w, http.StatusNotFound, "Not Found", "no user "+strconv.QuoteToASCII(username), nil)
-		return
-	case err != nil:
-		a.storeError(w, "update a user", err)
+	if a.failed(w, err, "user", username, "update a user") {
 		return
 	}
 	// One line per change: what the change did besides the claims.
@@ -276,12 +266,7 @@ func (a *App) adminDeleteUser(w http.ResponseWriter, r *http.Request, actor stri
 		}
 		err = docs.DeleteDocument(ctx, docUser, username)
 	}
-	switch {
-	case stderrors.Is(err, oauth2.ErrNotFound):
-		writeProblem(w, http.StatusNotFound, "Not Found", "no user "+strconv.QuoteToASCII(username), nil)
-		return
-	case err != nil:
-		a.storeError(w, "delete a user", err)
+	if a.failed(w, err, "user", username, "delete a user") {
 		return
 	}
 	a.audit(ctx, actor, "user.delete", username)
