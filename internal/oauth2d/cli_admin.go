@@ -80,18 +80,51 @@ var adminCommands = map[string]func(Env) int{
 	"grants":  grantsCommand, // cli_grants.go
 }
 
-// newAdminFlags returns the flags every management command has.
-func newAdminFlags(env Env, name, usage string) (*flag.FlagSet, *string, *string, *string) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	fs.Usage = func() {
+// adminCommand is one "oauth2d NOUN VERB [flags] [args]": its verb, its
+// name for messages, and its flag set with the flags every such command
+// has.
+type adminCommand struct {
+	env                         Env
+	verb, name                  string
+	fs                          *flag.FlagSet
+	adminURL, tokenFile, output *string
+}
+
+// newAdminCommand reads the verb of "oauth2d noun VERB", one of verbs, and
+// makes the command's flag set; else it prints usage and returns nil.
+func newAdminCommand(env Env, noun, usage string, verbs []string) *adminCommand {
+	if len(env.Args) < 2 || !slices.Contains(verbs, env.Args[1]) {
 		fmt.Fprint(env.Stderr, usage)
-		fs.PrintDefaults()
+		return nil
 	}
-	adminURL := fs.String("admin-url", "", "the admin API's base `URL` (default $"+EnvAdminURL+" or "+defaultAdminURL+")")
-	tokenFile := fs.String("admin-token-file", "", "a `file` whose first line is the admin token (default $"+EnvAdminToken+")")
-	output := fs.String("o", "table", "output: table or json")
-	return fs, adminURL, tokenFile, output
+	c := &adminCommand{env: env, verb: env.Args[1], name: "oauth2d " + noun + " " + env.Args[1]}
+	c.fs = flag.NewFlagSet(c.name, flag.ContinueOnError)
+	c.fs.SetOutput(env.Stderr)
+	c.fs.Usage = func() {
+		fmt.Fprint(env.Stderr, usage)
+		c.fs.PrintDefaults()
+	}
+	c.adminURL = c.fs.String("admin-url", "", "the admin API's base `URL` (default $"+EnvAdminURL+" or "+defaultAdminURL+")")
+	c.tokenFile = c.fs.String("admin-token-file", "", "a `file` whose first line is the admin token (default $"+EnvAdminToken+")")
+	c.output = c.fs.String("o", "table", "output: table or json")
+	return c
+}
+
+// parse parses the arguments after the verb, with the flags the command
+// added; when it returns false, the command exits with code (0 for -h).
+func (c *adminCommand) parse() (code int, ok bool) {
+	if err := c.fs.Parse(c.env.Args[2:]); err != nil {
+		if stderrors.Is(err, flag.ErrHelp) {
+			return 0, false
+		}
+		return 2, false
+	}
+	return 0, true
+}
+
+// connect checks the common flags and returns the connection.
+func (c *adminCommand) connect() (*adminCLI, int) {
+	return connect(c.env, c.name, *c.adminURL, *c.tokenFile, *c.output)
 }
 
 // connect checks the common flags and returns the connection.
@@ -240,15 +273,11 @@ func listAll[T any](c *adminCLI, path string, id func(T) string) ([]T, error) {
 }
 
 func clientsCommand(env Env) int {
-	args := env.Args[1:]
-	verbs := []string{"create", "list", "get", "delete"}
-	if len(args) == 0 || !slices.Contains(verbs, args[0]) {
-		fmt.Fprint(env.Stderr, clientsUsage)
+	cmd := newAdminCommand(env, "clients", clientsUsage, []string{"create", "list", "get", "delete"})
+	if cmd == nil {
 		return 2
 	}
-	verb := args[0]
-	name := "oauth2d clients " + verb
-	fs, adminURL, tokenFile, output := newAdminFlags(env, name, clientsUsage)
+	verb, name, fs := cmd.verb, cmd.name, cmd.fs
 	var (
 		metadataFile = fs.String("metadata", "", "create: a JSON `file` of RFC 7591 metadata (\"-\" for stdin)")
 		id           = fs.String("id", "", "create: the client_id (default: issued by the server)")
@@ -261,18 +290,15 @@ func clientsCommand(env Env) int {
 	)
 	fs.Var(&grants, "grant", "create: a grant type (repeat)")
 	fs.Var(&redirects, "redirect-uri", "create: a redirect URI (repeat)")
-	if err := fs.Parse(args[1:]); err != nil {
-		if stderrors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := cmd.parse(); !ok {
+		return code
 	}
 	wantArgs := map[string]int{"create": 0, "list": 0, "get": 1, "delete": 1}[verb]
 	if fs.NArg() != wantArgs {
 		fmt.Fprintf(env.Stderr, "%s: takes %d argument(s)\n", name, wantArgs)
 		return 2
 	}
-	c, code := connect(env, name, *adminURL, *tokenFile, *output)
+	c, code := cmd.connect()
 	if c == nil {
 		return code
 	}
@@ -373,22 +399,15 @@ func clientTable(w *tabwriter.Writer, v *clientView) {
 }
 
 func usersCommand(env Env) int {
-	args := env.Args[1:]
-	verbs := []string{"create", "passwd", "disable", "list"}
-	if len(args) == 0 || !slices.Contains(verbs, args[0]) {
-		fmt.Fprint(env.Stderr, usersUsage)
+	cmd := newAdminCommand(env, "users", usersUsage, []string{"create", "passwd", "disable", "list"})
+	if cmd == nil {
 		return 2
 	}
-	verb := args[0]
-	name := "oauth2d users " + verb
-	fs, adminURL, tokenFile, output := newAdminFlags(env, name, usersUsage)
+	verb, name, fs := cmd.verb, cmd.name, cmd.fs
 	claimsFile := fs.String("claims", "", "create: a JSON `file` of the user's claims (OpenID Connect Core 1.0 5.1)")
 	enable := fs.Bool("enable", false, "disable: enable the user again")
-	if err := fs.Parse(args[1:]); err != nil {
-		if stderrors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := cmd.parse(); !ok {
+		return code
 	}
 	wantArgs := 1
 	if verb == "list" {
@@ -398,7 +417,7 @@ func usersCommand(env Env) int {
 		fmt.Fprintf(env.Stderr, "%s: takes %d argument(s)\n", name, wantArgs)
 		return 2
 	}
-	c, code := connect(env, name, *adminURL, *tokenFile, *output)
+	c, code := cmd.connect()
 	if c == nil {
 		return code
 	}

@@ -1,11 +1,8 @@
 package oauth2d
 
 import (
-	stderrors "errors"
-	"flag"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -24,21 +21,14 @@ Flags:
 `
 
 func grantsCommand(env Env) int {
-	args := env.Args[1:]
-	verbs := []string{"list", "revoke"}
-	if len(args) == 0 || !slices.Contains(verbs, args[0]) {
-		fmt.Fprint(env.Stderr, grantsUsage)
+	cmd := newAdminCommand(env, "grants", grantsUsage, []string{"list", "revoke"})
+	if cmd == nil {
 		return 2
 	}
-	verb := args[0]
-	name := "oauth2d grants " + verb
-	fs, adminURL, tokenFile, output := newAdminFlags(env, name, grantsUsage)
+	verb, name, fs := cmd.verb, cmd.name, cmd.fs
 	username := fs.String("username", "", "list: the `user` whose consents and grants to list")
-	if err := fs.Parse(args[1:]); err != nil {
-		if stderrors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := cmd.parse(); !ok {
+		return code
 	}
 	switch {
 	case verb == "list" && (fs.NArg() != 0 || *username == ""):
@@ -48,7 +38,7 @@ func grantsCommand(env Env) int {
 		fmt.Fprintf(env.Stderr, "%s: takes one argument, the grant ID\n", name)
 		return 2
 	}
-	c, code := connect(env, name, *adminURL, *tokenFile, *output)
+	c, code := cmd.connect()
 	if c == nil {
 		return code
 	}
