@@ -252,7 +252,7 @@ func readSecretLine(env Env, what string) (string, error) {
 }
 
 // listAll reads every page of a list.
-func listAll[T any](c *adminCLI, path string, id func(T) string) ([]T, error) {
+func listAll[T any](c *adminCLI, path string) ([]T, error) {
 	var all []T
 	after := ""
 	for {
@@ -268,7 +268,7 @@ func listAll[T any](c *adminCLI, path string, id func(T) string) ([]T, error) {
 		if p.Next == "" || len(p.Items) == 0 {
 			return all, nil
 		}
-		after = id(p.Items[len(p.Items)-1])
+		after = p.Next
 	}
 }
 
@@ -304,7 +304,7 @@ func clientsCommand(env Env) int {
 	}
 	switch verb {
 	case "list":
-		items, err := listAll(c, "/admin/clients", func(v clientView) string { return v.ClientID })
+		items, err := listAll[clientView](c, "/admin/clients")
 		if err != nil {
 			return c.fail(err)
 		}
@@ -430,7 +430,7 @@ func usersCommand(env Env) int {
 	path := "/admin/users/" + url.PathEscape(fs.Arg(0))
 	switch verb {
 	case "list":
-		items, err := listAll(c, "/admin/users", func(v userView) string { return v.Username })
+		items, err := listAll[userView](c, "/admin/users")
 		if err != nil {
 			return c.fail(err)
 		}
