@@ -50,6 +50,9 @@ type Pending struct {
 	// loginMark is the KVStore key of the request's sign-in mark, "" for
 	// none.
 	loginMark string
+	// notBefore is when the user's sessions begin to count, as the
+	// session read for the request found it.
+	notBefore time.Time
 }
 
 // UserAuthentication is the server's UserAuthenticationHandler
@@ -118,7 +121,7 @@ func (p *Pages) whoIsSignedIn(r *http.Request, req *server.AuthorizeRequest, ret
 	if err != nil {
 		return nil, nil, err
 	}
-	pend := &Pending{user: s.User, clientID: req.ClientID, claims: claims}
+	pend := &Pending{user: s.User, clientID: req.ClientID, claims: claims, notBefore: s.notBefore}
 	if _, err := p.kv.Take(ctx, approveKey(s.ID, ret)); err == nil {
 		auth.ConsentedNow, pend.consented = true, true
 	} else if !stderrors.Is(err, oauth2.ErrNotFound) {
@@ -186,7 +189,7 @@ func (p *Pages) Issued(ctx context.Context, pend *Pending, scope string) error {
 	}
 	var errs []error
 	if pend.consented {
-		errs = append(errs, p.RememberConsent(ctx, pend.user, pend.clientID, scope, pend.claims))
+		errs = append(errs, p.rememberConsent(ctx, pend.user, pend.clientID, scope, pend.claims, pend.notBefore))
 	}
 	if pend.loginMark != "" {
 		if err := p.kv.Delete(ctx, pend.loginMark); err != nil {

@@ -128,22 +128,30 @@ func (p *Pages) consented(ctx context.Context, user, clientID, scope string, cla
 // that skip the consent page. Issued calls it once a code or token has
 // been issued for a request the user approved.
 func (p *Pages) RememberConsent(ctx context.Context, user, clientID, scope string, claims []string) error {
+	nb, ok, err := p.userNotBefore(ctx, user)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		// No such user, or disabled: nothing before now counts.
+		nb = p.now()
+	}
+	return p.rememberConsent(ctx, user, clientID, scope, claims, nb)
+}
+
+// rememberConsent is RememberConsent for a user whose sessions count from
+// notBefore (known from the request's session: no second user read).
+func (p *Pages) rememberConsent(ctx context.Context, user, clientID, scope string, claims []string, notBefore time.Time) error {
 	var rec consentRecord
 	if v, err := p.kv.Get(ctx, consentKey(user, clientID)); err == nil {
 		_ = json.Unmarshal(v, &rec)
 	} else if !stderrors.Is(err, oauth2.ErrNotFound) {
 		return fmt.Errorf("web: read consent: %w", err)
 	}
-	if rec.At != 0 {
-		// What a previous user of the name, or the user before being
-		// signed out everywhere, allowed is not added to.
-		nb, ok, err := p.userNotBefore(ctx, user)
-		if err != nil {
-			return err
-		}
-		if !ok || time.Unix(0, rec.At).Before(nb) {
-			rec = consentRecord{}
-		}
+	// What a previous user of the name, or the user before being signed
+	// out everywhere, allowed is not added to.
+	if rec.At != 0 && time.Unix(0, rec.At).Before(notBefore) {
+		rec = consentRecord{}
 	}
 	rec.At = p.now().UnixNano()
 	for _, s := range scopeList(scope) {
