@@ -5,9 +5,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
+	"math"
 	"regexp"
 	"testing"
 	"testing/cryptotest"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -184,4 +187,92 @@ func TestAccessGenerate_AccessAndRefreshAreDistinct(t *testing.T) {
 			t.Fatal("access and refresh token share their value")
 		}
 	}
+}
+
+// decodeTimeOrdered checks the form of a time-ordered value (51 base64url
+// characters: a 48-bit issue time in Unix milliseconds, between before and
+// after, then 32 random bytes) and returns its random bytes.
+func decodeTimeOrdered(t *testing.T, v string, before, after time.Time) []byte {
+	t.Helper()
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(v)
+	if len(v) != 51 || err != nil || len(raw) != 38 {
+		t.Fatalf("value %q is not 51 base64url characters of 38 bytes: %v", v, err)
+	}
+	var ms [8]byte
+	copy(ms[2:], raw[:6])
+	at := int64(binary.BigEndian.Uint64(ms[:]))
+	if at < before.UnixMilli() || at > after.UnixMilli() {
+		t.Fatalf("value's time %d is not the time it was made (%d to %d)", at, before.UnixMilli(), after.UnixMilli())
+	}
+	return raw[6:]
+}
+
+var timeOrderedSources = []struct {
+	name string
+	make func() []string
+}{
+	{"authorization code", func() []string {
+		code, _ := generates.NewTimeOrderedAuthorizeGenerate().Token(context.Background(), nil)
+		return []string{code}
+	}},
+	{"access token", func() []string {
+		access, refresh, _ := generates.NewTimeOrderedAccessGenerate().Token(context.Background(), nil, false)
+		if refresh != "" {
+			return []string{access, "unexpected refresh token"}
+		}
+		return []string{access}
+	}},
+	{"access and refresh token", func() []string {
+		access, refresh, _ := generates.NewTimeOrderedAccessGenerate().Token(context.Background(), nil, true)
+		return []string{access, refresh}
+	}},
+}
+
+// Time-ordered values lead with the time they were made and keep 256
+// random bits, each of which varies, all from crypto/rand.
+func TestTimeOrdered_AreLedByTheirTimeAndKeep256RandomBits(t *testing.T) {
+	const n = 4096
+	for _, src := range timeOrderedSources {
+		t.Run(src.name, func(t *testing.T) {
+			seen := make(map[string]bool)
+			var ones [256]int
+			for range n {
+				before := time.Now()
+				vs := src.make()
+				after := time.Now()
+				for _, v := range vs {
+					raw := decodeTimeOrdered(t, v, before, after)
+					if seen[v] {
+						t.Fatal("value repeated")
+					}
+					seen[v] = true
+					for bit := range ones {
+						if raw[bit/8]>>(bit%8)&1 == 1 {
+							ones[bit]++
+						}
+					}
+				}
+			}
+			total := len(seen)
+			sigma := int(math.Sqrt(float64(total) / 4))
+			for bit, c := range ones {
+				if c < total/2-6*sigma || c > total/2+6*sigma {
+					t.Errorf("random bit %d set in %d of %d values", bit, c, total)
+				}
+			}
+		})
+	}
+	t.Run("random bits come from crypto/rand", func(t *testing.T) {
+		const seed = 20261206
+		cryptotest.SetGlobalRandom(t, seed)
+		w := make([]byte, 64)
+		rand.Read(w)
+		cryptotest.SetGlobalRandom(t, seed)
+		access, refresh, _ := generates.NewTimeOrderedAccessGenerate().Token(context.Background(), nil, true)
+		now := time.Now()
+		if !bytes.Equal(decodeTimeOrdered(t, access, now.Add(-time.Minute), now), w[:32]) ||
+			!bytes.Equal(decodeTimeOrdered(t, refresh, now.Add(-time.Minute), now), w[32:]) {
+			t.Fatal("random parts are not the crypto/rand output")
+		}
+	})
 }

@@ -300,6 +300,11 @@ func (a *App) newManager() *manage.Manager {
 		IsGenerateRefresh: cfg.RefreshToken.Rotate,
 	})
 	m.SetPKCE(manage.PKCEConfig{Required: cfg.PKCE.Required})
+	if ordered, ok := a.rawStore.(interface{ KeysFollowIssueTime() bool }); ok && ordered.KeysFollowIssueTime() {
+		// The SQL stores index such values at their indexes' right edge.
+		m.MapAuthorizeGenerate(generates.NewTimeOrderedAuthorizeGenerate())
+		m.MapAccessGenerate(generates.NewTimeOrderedAccessGenerate())
+	}
 	if cfg.AccessToken.Format == FormatJWT {
 		m.MapAccessGenerate(generates.NewJWTAccessGenerateFromKeySet(a.keys, generates.WithIssuer(a.issuer)))
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/oauth2d/oauth2"
+	"github.com/oauth2d/oauth2/internal/opaque"
 	"github.com/oauth2d/oauth2/internal/sqlstore"
 	"github.com/oauth2d/oauth2/models"
 	"github.com/oauth2d/oauth2/store/storetest"
@@ -36,6 +37,8 @@ type Engine struct {
 // engine, as subtests of t.
 func Run(t *testing.T, e Engine) {
 	t.Run("HashesOnlyAtRest", func(t *testing.T) { testHashesOnlyAtRest(t, e) })
+	t.Run("KeysFollowIssueOrder", func(t *testing.T) { testKeysFollowIssueOrder(t, e) })
+	t.Run("ValuesOfOtherFormsResolve", func(t *testing.T) { testValuesOfOtherFormsResolve(t, e) })
 	t.Run("SweeperRemovesExpiredRows", func(t *testing.T) { testSweeper(t, e) })
 	t.Run("SweepKeepsLiveRows", func(t *testing.T) { testSweepKeepsLive(t, e) })
 	t.Run("MigrationsAreVersioned", func(t *testing.T) { testMigrations(t, e) })
@@ -44,29 +47,32 @@ func Run(t *testing.T, e Engine) {
 	t.Run("RefusedWriteFailsOnlyItsCaller", func(t *testing.T) { FailingWrites(t, e.Open(t)) })
 }
 
-// Key returns a value shaped like the library's codes and tokens.
+// Key returns a random value of 43 base64url characters, the form of the
+// codes and tokens of earlier releases (and of many other generators).
 func Key() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// Tokens returns a record of grant with an access and a refresh token.
+// Tokens returns a record of grant with an access and a refresh token of
+// the library's form (internal/opaque), made at now.
 func Tokens(now time.Time, grant string, ttl time.Duration) *models.Token {
 	return &models.Token{
 		ClientID: "client", UserID: "user", Scope: "read", GrantID: grant,
-		Access: Key(), AccessCreateAt: now, AccessExpiresIn: ttl,
-		Refresh: Key(), RefreshCreateAt: now, RefreshExpiresIn: 2 * ttl,
+		Access: opaque.New(now), AccessCreateAt: now, AccessExpiresIn: ttl,
+		Refresh: opaque.New(now), RefreshCreateAt: now, RefreshExpiresIn: 2 * ttl,
 	}
 }
 
-// Code returns an authorization code record of grant.
+// Code returns an authorization code record of grant, its code of the
+// library's form made at now.
 func Code(now time.Time, grant string, ttl time.Duration) *models.Token {
 	return &models.Token{
 		ClientID: "client", UserID: "user", Scope: "read", GrantID: grant,
 		RedirectURI: "https://client.example/cb", CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
 		CodeChallengeMethod: oauth2.CodeChallengeS256,
-		Code:                Key(), CodeCreateAt: now, CodeExpiresIn: ttl,
+		Code:                opaque.New(now), CodeCreateAt: now, CodeExpiresIn: ttl,
 	}
 }
 

@@ -1,0 +1,80 @@
+package oauth2d
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+// On a SQL store, oauth2d issues time-ordered codes and tokens (51
+// characters led by their issue time), which that store indexes at the
+// right edge; on the memory store, the 43-character random ones it keeps
+// best. Either way the tokens work: introspection finds them, the refresh
+// token refreshes.
+func TestApp_IssuesTimeOrderedValuesOnSQLStoresOnly(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		store       func(t *testing.T) string
+		timeOrdered bool
+	}{
+		{"memory", func(*testing.T) string { return "memory:" }, false},
+		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "oauth2d.db") }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(testRedirect)
+			cfg.Store = tc.store(t)
+			cfg.Secret = testAtRestSecret
+			srv := startApp(t, cfg)
+			before := time.Now()
+			cc := clientcredentials.Config{ClientID: testClientID, ClientSecret: testClientSecret, TokenURL: srv.URL + "/token",
+				Scopes: []string{"read"}, AuthStyle: oauth2.AuthStyleInHeader}
+			tok, err := cc.Token(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			access, refresh := grantTokens(t, srv, newBrowser(t, srv), testClientID, testClientSecret, testUsername, testPassword)
+			after := time.Now()
+			for _, v := range []string{tok.AccessToken, access, refresh} {
+				checkValueForm(t, v, tc.timeOrdered, before, after)
+			}
+			if !introspectActive(t, srv, testClientID, testClientSecret, tok.AccessToken) || !introspectActive(t, srv, testClientID, testClientSecret, access) {
+				t.Fatal("an issued access token is not active")
+			}
+			ok, next := refreshWorks(t, srv, testClientID, testClientSecret, refresh)
+			if !ok {
+				t.Fatal("the refresh token does not refresh")
+			}
+			checkValueForm(t, next, tc.timeOrdered, before, time.Now())
+		})
+	}
+}
+
+// checkValueForm checks that v is a time-ordered value made between before
+// and after (51 base64url characters: 48 bits of Unix milliseconds, then
+// 256 random bits), or a 43-character random one.
+func checkValueForm(t *testing.T, v string, timeOrdered bool, before, after time.Time) {
+	t.Helper()
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(v)
+	if err != nil {
+		t.Fatalf("value %q is not base64url: %v", v, err)
+	}
+	if !timeOrdered {
+		if len(v) != 43 || len(raw) != 32 {
+			t.Fatalf("value of %d characters, want 43", len(v))
+		}
+		return
+	}
+	if len(v) != 51 || len(raw) != 38 {
+		t.Fatalf("value of %d characters, want 51", len(v))
+	}
+	var ms [8]byte
+	copy(ms[2:], raw[:6])
+	if at := int64(binary.BigEndian.Uint64(ms[:])); at < before.UnixMilli() || at > after.UnixMilli() {
+		t.Fatalf("value led by %d, want its issue time (%d to %d)", at, before.UnixMilli(), after.UnixMilli())
+	}
+}
