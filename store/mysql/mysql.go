@@ -20,6 +20,13 @@
 // Tables are InnoDB; every text column is binary (VARBINARY or BLOB), so
 // values are compared byte for byte and kept whatever the connection's
 // character set.
+//
+// Codes and tokens are kept as keys (a digest; the issue time and a digest
+// for the values of generates.TimeOrderedAuthorizeGenerate and
+// TimeOrderedAccessGenerate). With those generators
+// (manage.Manager.MapAuthorizeGenerate, MapAccessGenerate) the unique
+// indexes grow at their right edge instead of taking a random page per
+// write; oauth2d uses them with this store.
 package mysql
 
 import (

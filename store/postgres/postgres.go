@@ -26,6 +26,13 @@
 // the server cannot be reached, operations fail with an error wrapping
 // oauth2.ErrUnavailable, and the pool reconnects by itself when the server
 // is back.
+//
+// Codes and tokens are kept as keys (a digest; the issue time and a digest
+// for the values of generates.TimeOrderedAuthorizeGenerate and
+// TimeOrderedAccessGenerate). With those generators
+// (manage.Manager.MapAuthorizeGenerate, MapAccessGenerate) the unique
+// indexes grow at their right edge instead of taking a random page per
+// write; oauth2d uses them with this store.
 package postgres
 
 import (

@@ -20,6 +20,13 @@
 // Reads go through a pool of read-only connections that WAL lets run
 // alongside the writer. Expired rows are deleted by a background sweeper
 // in small batches.
+//
+// Codes and tokens are kept as keys (a digest; the issue time and a digest
+// for the values of generates.TimeOrderedAuthorizeGenerate and
+// TimeOrderedAccessGenerate). With those generators
+// (manage.Manager.MapAuthorizeGenerate, MapAccessGenerate) the unique
+// indexes grow at their right edge instead of taking a random page per
+// write; oauth2d uses them with this store.
 package sqlite
 
 import (
