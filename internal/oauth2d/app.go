@@ -300,7 +300,7 @@ func (a *App) newManager() *manage.Manager {
 		IsGenerateRefresh: cfg.RefreshToken.Rotate,
 	})
 	m.SetPKCE(manage.PKCEConfig{Required: cfg.PKCE.Required})
-	if ordered, ok := a.rawStore.(interface{ KeysFollowIssueTime() bool }); ok && ordered.KeysFollowIssueTime() {
+	if ordered, ok := a.rawStore.(interface{ KeysFollowIssueTime() bool }); ok && ordered.KeysFollowIssueTime() && cfg.TimeOrderedTokens {
 		// The SQL stores index such values at their indexes' right edge.
 		m.MapAuthorizeGenerate(generates.NewTimeOrderedAuthorizeGenerate())
 		m.MapAccessGenerate(generates.NewTimeOrderedAccessGenerate())

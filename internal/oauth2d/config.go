@@ -84,6 +84,13 @@ type Config struct {
 	AccessToken AccessTokenConfig
 	// RefreshToken configures refresh tokens.
 	RefreshToken RefreshTokenConfig
+	// TimeOrderedTokens makes the opaque codes and tokens lead with their
+	// issue time when Store is a SQL store, which keeps its indexes in
+	// order (generates.TimeOrderedAccessGenerate, docs/architecture.md
+	// section 4). Turn it off while processes of a release before it
+	// share the store (a rolling upgrade): they find only the tokens
+	// without the time.
+	TimeOrderedTokens bool
 	// PKCE configures Proof Key for Code Exchange (RFC 7636).
 	PKCE PKCEConfig
 	// Grants turns on the grants that are off by default.
@@ -319,6 +326,8 @@ func baseConfig() Config {
 		AccessToken:  AccessTokenConfig{TTL: DefaultAccessTTL, Format: FormatOpaque},
 		RefreshToken: RefreshTokenConfig{TTL: DefaultRefreshTTL, Rotate: true},
 
+		TimeOrderedTokens: true,
+
 		ProtocolConfig: defaultProtocol(),
 		Session:        SessionConfig{TTL: DefaultSessionTTL, IdleTimeout: DefaultSessionIdle},
 		Signing:        SigningConfig{Alg: DefaultSigningAlg},
@@ -358,6 +367,7 @@ type fileConfig struct {
 	TrustedProxies []string     `yaml:"trusted_proxies"`
 	SecretFile     string       `yaml:"secret_file"`
 	MetricsListen  string       `yaml:"metrics_listen"`
+	TimeOrdered    string       `yaml:"time_ordered_tokens"`
 	fileProtocol   `yaml:",inline"`
 	fileAdmin      `yaml:",inline"`
 	// OpenID Connect.
@@ -494,6 +504,7 @@ func ParseConfig(data []byte) (Config, error) {
 		CodeTTL:      base.CodeTTL.String(),
 		AccessToken:  fileAccess{TTL: base.AccessToken.TTL.String(), Format: base.AccessToken.Format},
 		RefreshToken: fileRefresh{TTL: base.RefreshToken.TTL.String(), Rotate: "true"},
+		TimeOrdered:  "true",
 		PKCE:         filePKCE{Required: "false"},
 		Grants:       fileGrants{Implicit: "false", Password: "false", Device: "false"},
 		fileProtocol: defaultFileProtocol(),
@@ -619,6 +630,7 @@ func (fc *fileConfig) convert() (Config, error) {
 	cfg.AccessToken.Format = fc.AccessToken.Format
 	cfg.RefreshToken.TTL = parseDuration(&ps, "refresh_token.ttl", fc.RefreshToken.TTL)
 	cfg.RefreshToken.Rotate = parseBool(&ps, "refresh_token.rotate", fc.RefreshToken.Rotate)
+	cfg.TimeOrderedTokens = parseBool(&ps, "time_ordered_tokens", fc.TimeOrdered)
 	cfg.PKCE.Required = parseBool(&ps, "pkce.required", fc.PKCE.Required)
 	cfg.Grants.Implicit = parseBool(&ps, "grants.implicit", fc.Grants.Implicit)
 	cfg.Grants.Password = parseBool(&ps, "grants.password", fc.Grants.Password)

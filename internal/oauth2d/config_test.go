@@ -19,6 +19,7 @@ store: memory
 code_ttl: 5m
 access_token: {ttl: 1h, format: jwt}
 refresh_token: {ttl: 240h, rotate: false}
+time_ordered_tokens: false
 pkce: {required: true}
 grants: {implicit: true, password: true}
 clients:
@@ -69,6 +70,7 @@ func TestParseConfig_ReadsEveryField(t *testing.T) {
 		{"access_token.format", cfg.AccessToken.Format, "jwt"},
 		{"refresh_token.ttl", cfg.RefreshToken.TTL, 240 * time.Hour},
 		{"refresh_token.rotate", cfg.RefreshToken.Rotate, false},
+		{"time_ordered_tokens", cfg.TimeOrderedTokens, false},
 		{"pkce.required", cfg.PKCE.Required, true},
 		{"grants.implicit", cfg.Grants.Implicit, true},
 		{"grants.password", cfg.Grants.Password, true},
@@ -98,7 +100,7 @@ func TestParseConfig_OmittedFieldsTakeDefaultsAndNoDemo(t *testing.T) {
 	}
 	if cfg.Issuer != DefaultIssuer || cfg.Store != DefaultStore || cfg.CodeTTL != DefaultCodeTTL ||
 		cfg.AccessToken.TTL != DefaultAccessTTL || cfg.AccessToken.Format != FormatOpaque ||
-		cfg.RefreshToken.TTL != DefaultRefreshTTL || !cfg.RefreshToken.Rotate {
+		cfg.RefreshToken.TTL != DefaultRefreshTTL || !cfg.RefreshToken.Rotate || !cfg.TimeOrderedTokens {
 		t.Fatalf("defaults not applied: %+v", cfg)
 	}
 	if len(cfg.Clients) != 0 || len(cfg.Users) != 0 {
@@ -157,6 +159,7 @@ func TestConfig_BadConfigNamesTheFieldAndNeverTheSecret(t *testing.T) {
 		{"code ttl too long", "code_ttl: 1h\n", `code_ttl: must be at most 10m`},
 		{"bad format", "access_token: {format: paseto}\n", `access_token.format: "paseto" is not opaque or jwt`},
 		{"bad bool", "pkce: {required: maybe}\n", `pkce.required: "maybe" is not true or false`},
+		{"time_ordered_tokens not a bool", "time_ordered_tokens: sometimes\n", `time_ordered_tokens: "sometimes" is not true or false`},
 		{"bad listen", "listen: 9096\n", `listen: "9096" is not host:port`},
 		{"bad store", "store: mongodb://x\n", `store: unknown store kind`},
 		{"store password not echoed", "store: postgres://u:" + sec + "@/db\n", `store: postgres: the URL has no host`},

@@ -11,23 +11,30 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 )
 
+func sqliteStore(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "oauth2d.db") }
+
 // On a SQL store, oauth2d issues time-ordered codes and tokens (51
 // characters led by their issue time), which that store indexes at the
 // right edge; on the memory store, the 43-character random ones it keeps
-// best. Either way the tokens work: introspection finds them, the refresh
+// best, and on a SQL store with time_ordered_tokens off (a rolling upgrade
+// from a release that keys tokens by their digest only). Either way the
+// tokens work: introspection finds them, the refresh
 // token refreshes.
 func TestApp_IssuesTimeOrderedValuesOnSQLStoresOnly(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		store       func(t *testing.T) string
+		off         bool // time_ordered_tokens: false
 		timeOrdered bool
 	}{
-		{"memory", func(*testing.T) string { return "memory:" }, false},
-		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "oauth2d.db") }, true},
+		{"memory", func(*testing.T) string { return "memory:" }, false, false},
+		{"sqlite", sqliteStore, false, true},
+		{"sqlite with time_ordered_tokens off", sqliteStore, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig(testRedirect)
 			cfg.Store = tc.store(t)
+			cfg.TimeOrderedTokens = !tc.off
 			cfg.Secret = testAtRestSecret
 			srv := startApp(t, cfg)
 			before := time.Now()
