@@ -70,8 +70,9 @@ func (*AccessGenerate) Token(_ context.Context, _ *oauth2.GenerateBasic, isGenRe
 }
 
 // TimeOrderedAuthorizeGenerate makes authorization codes led by the time
-// they are made: 48 bits of Unix milliseconds, then 256 random bits from
-// crypto/rand, base64url without padding, 51 characters. A SQL store
+// they are made: 48 bits of Unix milliseconds as 8 base64url characters,
+// a '.', then 256 random bits from crypto/rand as 43 base64url
+// characters, 52 in all. A SQL store
 // (store/sqlite, store/postgres, store/mysql) keys such a value by its time
 // and its digest, so that its indexes grow at their right edge instead of
 // taking a random page per write (docs/architecture.md, "Stores"): use it

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"math"
 	"regexp"
+	"strings"
 	"testing"
 	"testing/cryptotest"
 	"time"
@@ -189,22 +190,25 @@ func TestAccessGenerate_AccessAndRefreshAreDistinct(t *testing.T) {
 	}
 }
 
-// decodeTimeOrdered checks the form of a time-ordered value (51 base64url
+// decodeTimeOrdered checks the form of a time-ordered value (52
 // characters: a 48-bit issue time in Unix milliseconds, between before and
-// after, then 32 random bytes) and returns its random bytes.
+// after, as 8 base64url characters, a '.', then 32 random bytes as 43
+// base64url characters) and returns its random bytes.
 func decodeTimeOrdered(t *testing.T, v string, before, after time.Time) []byte {
 	t.Helper()
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(v)
-	if len(v) != 51 || err != nil || len(raw) != 38 {
-		t.Fatalf("value %q is not 51 base64url characters of 38 bytes: %v", v, err)
+	ts, rs, ok := strings.Cut(v, ".")
+	tm, err1 := base64.RawURLEncoding.Strict().DecodeString(ts)
+	random, err2 := base64.RawURLEncoding.Strict().DecodeString(rs)
+	if len(v) != 52 || !ok || err1 != nil || err2 != nil || len(tm) != 6 || len(random) != 32 {
+		t.Fatalf("value %q is not 8 base64url characters of 6 bytes, a '.' and 43 of 32 bytes", v)
 	}
 	var ms [8]byte
-	copy(ms[2:], raw[:6])
+	copy(ms[2:], tm)
 	at := int64(binary.BigEndian.Uint64(ms[:]))
 	if at < before.UnixMilli() || at > after.UnixMilli() {
 		t.Fatalf("value's time %d is not the time it was made (%d to %d)", at, before.UnixMilli(), after.UnixMilli())
 	}
-	return raw[6:]
+	return random
 }
 
 var timeOrderedSources = []struct {

@@ -35,6 +35,19 @@ func accountConfig() Config {
 // the access and refresh tokens.
 func grantTokens(t *testing.T, srv *testServer, b *browser, clientID, secret, username, password string) (access, refresh string) {
 	t.Helper()
+	code := authorizationCode(t, b, clientID, username, password)
+	resp, data := tokenRequest(t, srv, clientID, secret, url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {testRedirect}, "code_verifier": {testVerifier}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("code exchange: %d %v", resp.StatusCode, data["error"])
+	}
+	return data["access_token"].(string), data["refresh_token"].(string)
+}
+
+// authorizationCode runs the code flow of clientID for the user signed in
+// at b (signing in as username when needed) and returns the code.
+func authorizationCode(t *testing.T, b *browser, clientID, username, password string) string {
+	t.Helper()
 	authz := authorizeURLFor(clientID, testRedirect, "read", "st")
 	resp, _ := b.get(authz)
 	if strings.Contains(resp.Header.Get("Location"), "/login?") {
@@ -47,13 +60,7 @@ func grantTokens(t *testing.T, srv *testServer, b *browser, clientID, secret, us
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := loc.Query()
-	resp, data := tokenRequest(t, srv, clientID, secret, url.Values{"grant_type": {"authorization_code"}, "code": {q.Get("code")},
-		"redirect_uri": {testRedirect}, "code_verifier": {testVerifier}})
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("code exchange: %d %v", resp.StatusCode, data["error"])
-	}
-	return data["access_token"].(string), data["refresh_token"].(string)
+	return loc.Query().Get("code")
 }
 
 // active reports whether the introspection endpoint says access is active.

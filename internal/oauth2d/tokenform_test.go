@@ -3,7 +3,10 @@ package oauth2d
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"net/http"
+	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +16,7 @@ import (
 
 func sqliteStore(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "oauth2d.db") }
 
-// On a SQL store, oauth2d issues time-ordered codes and tokens (51
+// On a SQL store, oauth2d issues time-ordered codes and tokens (52
 // characters led by their issue time), which that store indexes at the
 // right edge; on the memory store, the 43-character random ones it keeps
 // best, and on a SQL store with time_ordered_tokens off (a rolling upgrade
@@ -44,9 +47,15 @@ func TestApp_IssuesTimeOrderedValuesOnSQLStoresOnly(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			access, refresh := grantTokens(t, srv, newBrowser(t, srv), testClientID, testClientSecret, testUsername, testPassword)
+			code := authorizationCode(t, newBrowser(t, srv), testClientID, testUsername, testPassword)
+			resp, data := tokenRequest(t, srv, testClientID, testClientSecret, url.Values{"grant_type": {"authorization_code"}, "code": {code},
+				"redirect_uri": {testRedirect}, "code_verifier": {testVerifier}})
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("code exchange: %d %v", resp.StatusCode, data["error"])
+			}
+			access, refresh := data["access_token"].(string), data["refresh_token"].(string)
 			after := time.Now()
-			for _, v := range []string{tok.AccessToken, access, refresh} {
+			for _, v := range []string{code, tok.AccessToken, access, refresh} {
 				checkValueForm(t, v, tc.timeOrdered, before, after)
 			}
 			if !introspectActive(t, srv, testClientID, testClientSecret, tok.AccessToken) || !introspectActive(t, srv, testClientID, testClientSecret, access) {
@@ -62,25 +71,26 @@ func TestApp_IssuesTimeOrderedValuesOnSQLStoresOnly(t *testing.T) {
 }
 
 // checkValueForm checks that v is a time-ordered value made between before
-// and after (51 base64url characters: 48 bits of Unix milliseconds, then
-// 256 random bits), or a 43-character random one.
+// and after (52 characters: 48 bits of Unix milliseconds as 8 base64url
+// characters, a '.', then 256 random bits as 43), or a 43-character random
+// one.
 func checkValueForm(t *testing.T, v string, timeOrdered bool, before, after time.Time) {
 	t.Helper()
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(v)
-	if err != nil {
-		t.Fatalf("value %q is not base64url: %v", v, err)
-	}
 	if !timeOrdered {
-		if len(v) != 43 || len(raw) != 32 {
-			t.Fatalf("value of %d characters, want 43", len(v))
+		raw, err := base64.RawURLEncoding.Strict().DecodeString(v)
+		if err != nil || len(v) != 43 || len(raw) != 32 {
+			t.Fatalf("value %q is not 43 base64url characters", v)
 		}
 		return
 	}
-	if len(v) != 51 || len(raw) != 38 {
-		t.Fatalf("value of %d characters, want 51", len(v))
+	ts, rs, ok := strings.Cut(v, ".")
+	tm, err1 := base64.RawURLEncoding.Strict().DecodeString(ts)
+	random, err2 := base64.RawURLEncoding.Strict().DecodeString(rs)
+	if len(v) != 52 || !ok || err1 != nil || err2 != nil || len(tm) != 6 || len(random) != 32 {
+		t.Fatalf("value %q is not a time, a '.' and 256 random bits", v)
 	}
 	var ms [8]byte
-	copy(ms[2:], raw[:6])
+	copy(ms[2:], tm)
 	if at := int64(binary.BigEndian.Uint64(ms[:])); at < before.UnixMilli() || at > after.UnixMilli() {
 		t.Fatalf("value led by %d, want its issue time (%d to %d)", at, before.UnixMilli(), after.UnixMilli())
 	}

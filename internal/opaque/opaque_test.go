@@ -9,16 +9,28 @@ import (
 	"time"
 )
 
-func TestNew_IsLenBase64URLCharactersLedByTheIssueTime(t *testing.T) {
+// decode splits a time-ordered value into its time bytes and random bytes.
+func decode(t *testing.T, v string) (tm, random []byte) {
+	t.Helper()
+	ts, rs, ok := strings.Cut(v, ".")
+	if !ok || len(v) != 52 {
+		t.Fatalf("value %q is not 52 characters with a '.'", v)
+	}
+	tm, err1 := base64.RawURLEncoding.Strict().DecodeString(ts)
+	random, err2 := base64.RawURLEncoding.Strict().DecodeString(rs)
+	if err1 != nil || err2 != nil || len(tm) != 6 || len(random) != 32 {
+		t.Fatalf("value %q: time %d bytes (%v), random %d bytes (%v); want 6 and 32", v, len(tm), err1, len(random), err2)
+	}
+	return tm, random
+}
+
+func TestNew_IsTheIssueTimeADotAnd256RandomBits(t *testing.T) {
 	at := time.UnixMilli(1_765_000_000_123)
 	for _, v := range []string{New(at), first(NewPair(at)), second(NewPair(at))} {
-		raw, err := base64.RawURLEncoding.Strict().DecodeString(v)
-		if err != nil || len(v) != Len || len(raw) != rawLen {
-			t.Fatalf("value %q: %d characters, %d bytes, %v; want %d characters, %d bytes", v, len(v), len(raw), err, Len, rawLen)
-		}
+		tm, _ := decode(t, v)
 		want := []byte{0x01, 0x9a, 0xf2, 0x32, 0xb2, 0x7b} // 1765000000123 in 48 bits, big-endian
-		if !bytes.Equal(raw[:timeBytes], want) {
-			t.Fatalf("time bytes %x, want %x", raw[:timeBytes], want)
+		if !bytes.Equal(tm, want) {
+			t.Fatalf("time bytes %x, want %x", tm, want)
 		}
 	}
 }
@@ -26,7 +38,9 @@ func TestNew_IsLenBase64URLCharactersLedByTheIssueTime(t *testing.T) {
 func TestNewPair_GivesTwoDifferentValues(t *testing.T) {
 	for range 100 {
 		a, b := NewPair(time.Now())
-		if a == b || a[timeChars:timeChars+20] == b[timeChars:timeChars+20] {
+		_, ra := decode(t, a)
+		_, rb := decode(t, b)
+		if a == b || bytes.Equal(ra[:16], rb[:16]) {
 			t.Fatalf("pair %q, %q shares its random part", a, b)
 		}
 	}
@@ -54,11 +68,11 @@ func TestKey_OfThisFormIsTheTimeThenTheDigest(t *testing.T) {
 	v := New(time.UnixMilli(1_765_000_000_123))
 	k := Key(v)
 	h := sha256.Sum256([]byte(v))
-	raw, _ := base64.RawURLEncoding.DecodeString(v)
-	if !bytes.Equal(k[:timeBytes], raw[:timeBytes]) || !bytes.Equal(k[timeBytes:], h[:KeyLen-timeBytes]) {
-		t.Fatalf("key %x, want time %x then digest %x", k, raw[:timeBytes], h[:KeyLen-timeBytes])
+	tm, random := decode(t, v)
+	if !bytes.Equal(k[:6], tm) || !bytes.Equal(k[6:], h[:26]) {
+		t.Fatalf("key %x, want time %x then digest %x", k, tm, h[:26])
 	}
-	if bytes.Contains(k[:], raw[timeBytes:timeBytes+4]) {
+	if bytes.Contains(k[:], random[:4]) {
 		t.Fatal("key holds random bytes of the value")
 	}
 }
@@ -73,8 +87,11 @@ func TestKey_OfOtherValuesIsTheirSHA256(t *testing.T) {
 		{"JWT", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1In0.c2lnbmF0dXJl"},
 		{"one character short", New(time.Now())[:Len-1]},
 		{"one character long", New(time.Now()) + "A"},
-		{"time characters outside base64url", "!!!!!!!!" + New(time.Now())[timeChars:]},
-		{"padding in the time characters", "AAAAAA==" + New(time.Now())[timeChars:]},
+		{"52 base64url characters without the dot", strings.Replace(New(time.Now()), ".", "A", 1)},
+		{"51 base64url characters of another generator", base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{9}, 38))},
+		{"the dot elsewhere", New(time.Now())[1:9] + "A" + New(time.Now())[9:]},
+		{"time characters outside base64url", "!!!!!!!!" + New(time.Now())[8:]},
+		{"padding in the time characters", "AAAAAA==" + New(time.Now())[8:]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got, want := Key(tc.value), sha256.Sum256([]byte(tc.value)); got != want {
@@ -102,7 +119,8 @@ func TestKey_DiffersForValuesOfOneMillisecond(t *testing.T) {
 func FuzzKey(f *testing.F) {
 	f.Add(New(time.Now()))
 	f.Add("")
-	f.Add(strings.Repeat("_", Len))
+	f.Add(strings.Repeat("_", 8) + "." + strings.Repeat("_", 43))
+	f.Add(strings.Repeat("A", 52))
 	f.Add("eyJhbGciOiJub25lIn0.e30.")
 	f.Fuzz(func(t *testing.T, v string) {
 		k := Key(v)
@@ -113,11 +131,11 @@ func FuzzKey(f *testing.F) {
 		if k == h {
 			return
 		}
-		if len(v) != Len {
-			t.Fatalf("value of %d characters is not keyed by its SHA-256", len(v))
+		if len(v) != 52 || v[8] != '.' {
+			t.Fatalf("value %q, not of the time-ordered form, is not keyed by its SHA-256", v)
 		}
-		raw, err := base64.RawURLEncoding.DecodeString(v[:timeChars])
-		if err != nil || !bytes.Equal(k[:timeBytes], raw) || !bytes.Equal(k[timeBytes:], h[:KeyLen-timeBytes]) {
+		raw, err := base64.RawURLEncoding.DecodeString(v[:8])
+		if err != nil || !bytes.Equal(k[:6], raw) || !bytes.Equal(k[6:], h[:26]) {
 			t.Fatalf("key %x of %q is neither the SHA-256 nor the time then the digest", k, v)
 		}
 	})

@@ -4,16 +4,29 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"testing"
 )
 
 // NoSecretsAtRest reads every row of tables directly through db and fails
 // the test if any column holds one of secrets, in the clear or hex
-// encoded. It returns how many rows it read.
+// encoded, or the decoded bytes of a base64url part of a secret (a
+// '.'-separated part of at least 16 characters: the random part of a
+// time-ordered token, a whole 43-character token). It returns how many
+// rows it read.
 func NoSecretsAtRest(t testing.TB, db *sql.DB, tables []string, secrets []string) int {
 	t.Helper()
+	var decoded [][]byte
+	for _, s := range secrets {
+		for part := range strings.SplitSeq(s, ".") {
+			if raw, err := base64.RawURLEncoding.DecodeString(part); err == nil && len(part) >= 16 {
+				decoded = append(decoded, raw)
+			}
+		}
+	}
 	n := 0
 	for _, table := range tables {
 		rows, err := db.QueryContext(context.Background(), "SELECT * FROM "+table)
@@ -49,6 +62,11 @@ func NoSecretsAtRest(t testing.TB, db *sql.DB, tables []string, secrets []string
 				for _, s := range secrets {
 					if bytes.Contains(b, []byte(s)) || bytes.Contains(bytes.ToLower(b), []byte(hex.EncodeToString([]byte(s)))) {
 						t.Errorf("%s.%s holds a secret (%d bytes) in the clear", table, cols[i], len(s))
+					}
+				}
+				for _, raw := range decoded {
+					if bytes.Contains(b, raw) || bytes.Contains(bytes.ToLower(b), []byte(hex.EncodeToString(raw))) {
+						t.Errorf("%s.%s holds the decoded bytes of a secret (%d bytes)", table, cols[i], len(raw))
 					}
 				}
 			}

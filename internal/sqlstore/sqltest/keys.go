@@ -1,8 +1,10 @@
 package sqltest
 
 import (
+	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,8 +72,8 @@ func beUint64(b [8]byte) uint64 {
 }
 
 // testValuesOfOtherFormsResolve stores codes and tokens of other forms
-// (43 random characters, the form of earlier releases; a JWT; a value of
-// the library's length that is not its form) and finds, exchanges,
+// (43 random characters, the form of earlier releases; a JWT; values of
+// the time-ordered length without its form; 51 random characters) and finds, exchanges,
 // rotates and removes them by every path: tokens stored before the
 // library's form changed are still served.
 func testValuesOfOtherFormsResolve(t *testing.T, e Engine) {
@@ -84,6 +86,14 @@ func testValuesOfOtherFormsResolve(t *testing.T, e Engine) {
 			return "eyJhbGciOiJFUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(`{"jti":"`+Key()+`"}`)) + "." + Key()
 		},
 		"the library's length, not its form": func() string { return "!" + opaque.New(now)[1:] },
+		"52 base64url characters without the dot": func() string {
+			return strings.Replace(opaque.New(now), ".", "A", 1)
+		},
+		"51 base64url characters of another generator": func() string {
+			b := make([]byte, 38)
+			_, _ = rand.Read(b)
+			return base64.RawURLEncoding.EncodeToString(b)
+		},
 	}
 	for name, value := range forms {
 		t.Run(name, func(t *testing.T) {
