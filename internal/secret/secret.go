@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -79,7 +80,8 @@ func take(ctx context.Context) error {
 func release() { <-turns }
 
 // Hash returns an argon2id hash of password in the PHC string format
-// "$argon2id$v=19$m=65536,t=3,p=1$salt$hash". It waits for a turn to hash.
+// "$argon2id$v=19$m=65536,t=3,p=1$salt$hash" (a cheaper one in tests that
+// call UseTestCost). It waits for a turn to hash.
 func Hash(password string) (string, error) {
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
@@ -87,9 +89,27 @@ func Hash(password string) (string, error) {
 	}
 	wait()
 	defer release()
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	t, m := newCost.time, newCost.memory
+	key := argon2.IDKey([]byte(password), salt, t, m, argonThreads, argonKeyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+		argon2.Version, m, t, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// newCost is the argon2id cost of the hashes Hash makes: the defaults, or
+// the cheap one of UseTestCost.
+var newCost = struct{ time, memory uint32 }{argonTime, argonMemory}
+
+// UseTestCost makes the hashes Hash makes from then on cheap (argon2id
+// with 1 MiB and one pass), for the tests of packages that start many
+// servers with users and clients: 64 MiB and three passes a hash, under the
+// race detector, are most of their run time. Hashes of any cost keep
+// verifying. Call it from TestMain, before any test runs; outside a test
+// binary it panics, so that no program can lower the cost.
+func UseTestCost() {
+	if !testing.Testing() {
+		panic("secret: UseTestCost outside a test binary")
+	}
+	newCost.time, newCost.memory = 1, 1024
 }
 
 // ErrUnknownHash is returned by Check for a hash that is neither argon2id

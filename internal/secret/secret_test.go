@@ -3,6 +3,7 @@ package secret
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,5 +127,29 @@ func TestVerifyContext_BusyWhenEveryTurnIsTakenThenWorksAgain(t *testing.T) {
 	}
 	if ok, err := VerifyContext(context.Background(), h, "pw"); !ok || err != nil {
 		t.Fatalf("right password, from the cache: %v %v", ok, err)
+	}
+}
+
+// Hashes of the test cost verify and pass Check, as hashes of the default
+// cost made before; the cost is in the hash, so each verifies at its own.
+func TestUseTestCost_HashesVerifyWhateverTheirCost(t *testing.T) {
+	before, err := Hash("pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := newCost
+	t.Cleanup(func() { newCost = saved })
+	UseTestCost()
+	cheap, err := Hash("pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(before, "$m=65536,t=3,p=1$") || !strings.Contains(cheap, "$m=1024,t=1,p=1$") {
+		t.Fatalf("costs %q and %q, want the default then the test cost", before, cheap)
+	}
+	for _, h := range []string{before, cheap} {
+		if Check(h) != nil || !Verify(h, "pw") || Verify(h, "other") {
+			t.Fatalf("hash %q does not verify exactly its password", h)
+		}
 	}
 }
