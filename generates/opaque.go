@@ -72,11 +72,10 @@ func (*AccessGenerate) Token(_ context.Context, _ *oauth2.GenerateBasic, isGenRe
 // TimeOrderedAuthorizeGenerate makes authorization codes led by the time
 // they are made: 48 bits of Unix milliseconds as 8 base64url characters,
 // a '.', then 256 random bits from crypto/rand as 43 base64url
-// characters, 52 in all. A SQL store
-// (store/sqlite, store/postgres, store/mysql) keys such a value by its time
-// and its digest, so that its indexes grow at their right edge instead of
-// taking a random page per write (docs/architecture.md, "Stores"): use it
-// with those stores. The memory store keeps such values by their SHA-256
+// characters, 52 in all. A SQL store (store/sqlite, store/postgres,
+// store/mysql) keys such a value by its time and its digest, so that its
+// indexes grow at their right edge instead of taking a random page per
+// write (docs/architecture.md section 4): use it with those stores. The memory store keeps such values by their SHA-256
 // and so cannot give back the other values of a record; the 43-character
 // AuthorizeGenerate suits it better. It is safe for concurrent use.
 type TimeOrderedAuthorizeGenerate struct{}
