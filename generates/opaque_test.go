@@ -5,10 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/binary"
 	"math"
 	"regexp"
-	"strings"
 	"testing"
 	"testing/cryptotest"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/oauth2d/oauth2/generates"
+	"github.com/oauth2d/oauth2/internal/opaque/opaquetest"
 )
 
 var opaqueForm = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
@@ -190,24 +189,11 @@ func TestAccessGenerate_AccessAndRefreshAreDistinct(t *testing.T) {
 	}
 }
 
-// decodeTimeOrdered checks the form of a time-ordered value (52
-// characters: a 48-bit issue time in Unix milliseconds, between before and
-// after, as 8 base64url characters, a '.', then 32 random bytes as 43
-// base64url characters) and returns its random bytes.
+// decodeTimeOrdered checks the form of a time-ordered value made between
+// before and after and returns its random bytes.
 func decodeTimeOrdered(t *testing.T, v string, before, after time.Time) []byte {
 	t.Helper()
-	ts, rs, ok := strings.Cut(v, ".")
-	tm, err1 := base64.RawURLEncoding.Strict().DecodeString(ts)
-	random, err2 := base64.RawURLEncoding.Strict().DecodeString(rs)
-	if len(v) != 52 || !ok || err1 != nil || err2 != nil || len(tm) != 6 || len(random) != 32 {
-		t.Fatalf("value %q is not 8 base64url characters of 6 bytes, a '.' and 43 of 32 bytes", v)
-	}
-	var ms [8]byte
-	copy(ms[2:], tm)
-	at := int64(binary.BigEndian.Uint64(ms[:]))
-	if at < before.UnixMilli() || at > after.UnixMilli() {
-		t.Fatalf("value's time %d is not the time it was made (%d to %d)", at, before.UnixMilli(), after.UnixMilli())
-	}
+	_, random := opaquetest.Decode(t, v, before, after)
 	return random
 }
 

@@ -7,21 +7,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oauth2d/oauth2/internal/opaque/opaquetest"
 )
 
-// decode splits a time-ordered value into its time bytes and random bytes.
+// decode splits a time-ordered value, made at any time, into its time
+// bytes and random bytes.
 func decode(t *testing.T, v string) (tm, random []byte) {
 	t.Helper()
-	ts, rs, ok := strings.Cut(v, ".")
-	if !ok || len(v) != 52 {
-		t.Fatalf("value %q is not 52 characters with a '.'", v)
-	}
-	tm, err1 := base64.RawURLEncoding.Strict().DecodeString(ts)
-	random, err2 := base64.RawURLEncoding.Strict().DecodeString(rs)
-	if err1 != nil || err2 != nil || len(tm) != 6 || len(random) != 32 {
-		t.Fatalf("value %q: time %d bytes (%v), random %d bytes (%v); want 6 and 32", v, len(tm), err1, len(random), err2)
-	}
-	return tm, random
+	return opaquetest.Decode(t, v, time.UnixMilli(0), time.UnixMilli(1<<48-1))
 }
 
 func TestNew_IsTheIssueTimeADotAnd256RandomBits(t *testing.T) {

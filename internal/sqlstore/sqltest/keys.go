@@ -10,6 +10,7 @@ import (
 
 	"github.com/oauth2d/oauth2"
 	"github.com/oauth2d/oauth2/internal/opaque"
+	"github.com/oauth2d/oauth2/internal/opaque/opaquetest"
 	"github.com/oauth2d/oauth2/internal/sqlstore"
 )
 
@@ -50,9 +51,7 @@ func testKeysFollowIssueOrder(t *testing.T, e Engine) {
 		if n > 0 && !at.After(prev) {
 			t.Fatalf("key of the token of %v sorts after the token of %v", at, prev)
 		}
-		var ms [8]byte
-		copy(ms[2:], k[:6])
-		if got := time.UnixMilli(int64(beUint64(ms))); !got.Equal(at) {
+		if got := time.UnixMilli(opaquetest.Millis(k[:6])); !got.Equal(at) {
 			t.Fatalf("key begins with time %v, want the issue time %v", got, at)
 		}
 		prev = at
@@ -61,14 +60,6 @@ func testKeysFollowIssueOrder(t *testing.T, e Engine) {
 	if err := rows.Err(); err != nil || n != len(want) {
 		t.Fatalf("read %d keys (%v), want %d", n, err, len(want))
 	}
-}
-
-func beUint64(b [8]byte) uint64 {
-	var v uint64
-	for _, c := range b {
-		v = v<<8 | uint64(c)
-	}
-	return v
 }
 
 // testValuesOfOtherFormsResolve stores codes and tokens of other forms
