@@ -32,7 +32,8 @@ type Config struct {
 	SweepBatch int
 	// Autocommit reports that every connection of the pool commits a
 	// statement run outside a transaction on its own (MySQL: the store
-	// opened the pool and set autocommit=1 on each connection). A batch of
+	// opened the pool and set autocommit=1 on each connection; SQLite
+	// always does). A batch of
 	// Creates then runs as one statement without BEGIN and COMMIT
 	// (Dialect.MultiRowInsert). Set by the engine packages, not by an
 	// Option: a pool the caller gives may have autocommit off.

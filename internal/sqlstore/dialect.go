@@ -48,7 +48,8 @@ type Dialect struct {
 	Committers int
 	// MultiRowInsert makes a batch send the INSERTs of consecutive Creates
 	// as one multi-row INSERT, where statements cost a round trip each
-	// (MySQL: no pipelining), and, where the pool commits each statement
+	// (MySQL: no pipelining) or a statement's own work is much of a
+	// write's (SQLite in process), and, where the pool commits each statement
 	// on its own (Config.Autocommit), a batch of Creates only run that
 	// statement outside any transaction (no BEGIN and COMMIT round trips).
 	// Only with an empty InsertIgnore, so that a

@@ -170,6 +170,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	r.SetMaxIdleConns(readers)
 	r.SetConnMaxIdleTime(0)
 	r.SetConnMaxLifetime(0)
+	// SQLite commits a statement run outside a transaction on its own,
+	// durably under synchronous=FULL: it has no autocommit switch.
+	cfg.Autocommit = true
 	s, err := sqlstore.Open(ctx, Dialect, w, r, true, cfg)
 	if err != nil {
 		w.Close()
@@ -188,6 +191,7 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
+	cfg.Autocommit = true // as in Open: SQLite has no autocommit switch
 	s, err := sqlstore.Open(ctx, Dialect, db, db, false, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
@@ -202,10 +206,17 @@ var Dialect = &sqlstore.Dialect{
 	// BEGIN IMMEDIATE (_txlock) takes the database's write lock at the
 	// start of every write transaction: no other writer, in this process
 	// or another, runs until it ends.
-	ForUpdate:        "",
-	Prepare:          true,
-	InProcess:        true,
-	InsertIgnore:     " ON CONFLICT DO NOTHING",
+	ForUpdate: "",
+	Prepare:   true,
+	InProcess: true,
+	// The Creates of a batch go as one multi-row INSERT, and a batch of
+	// Creates only as that statement alone, which SQLite runs as a
+	// transaction of its own (no BEGIN and COMMIT statements): each
+	// statement costs database/sql's and the driver's work (the driver
+	// starts a goroutine per statement to interrupt it when its context
+	// ends) and a statement journal. A duplicate key then fails the whole
+	// statement, and the batch runs again one write per transaction.
+	MultiRowInsert:   true,
 	TransactionalDDL: true,
 	Setup: func(sqlstore.Tables) []string {
 		return []string{`CREATE TABLE IF NOT EXISTS {migrations} (
