@@ -23,6 +23,13 @@ import (
 // delayed; while a commit is in flight the next writes gather for the
 // next batch, up to maxBatch.
 //
+// The Creates of a batch (issuances, the hot path) go as one multi-row
+// INSERT, and a batch of Creates only as that statement alone, outside any
+// transaction, where the pool commits each statement on its own
+// (Config.Autocommit): a statement costs a round trip on MySQL, which does
+// not pipeline, and on every engine its own work in the engine and the
+// driver.
+//
 // Ops of one batch run one after the other in the transaction and see the
 // writes of the ops before them, so the atomic operations keep their
 // meaning: of two exchanges of one code in one batch the first consumes it
@@ -72,11 +79,11 @@ type BatchTx interface {
 type op struct {
 	// run writes the op's statements to tx and arranges, through tx's
 	// callbacks, for its result to be set. It is run again, from the
-	// start, when its batch is retried or split.
+	// start, when its batch is retried or split. Nil for a Create.
 	run func(tx BatchTx) error
 	// insert, for a Create, holds the values of its one INSERT, so that a
-	// batch can send the INSERTs of consecutive Creates as one statement
-	// (Dialect.MultiRowInsert), setting inserted instead of running run.
+	// batch sends the INSERTs of consecutive Creates as one statement,
+	// setting inserted; run is not used then.
 	insert   []any
 	inserted bool
 	// err is the engine's error for the op; nil when the op's own result
@@ -291,12 +298,8 @@ func (s *Store) runTx(ctx context.Context, ops []*op) error {
 }
 
 // insertRun returns how many of the first ops are Creates that one
-// multi-row INSERT can carry (Dialect.MultiRowInsert), up to
-// maxInsertRows; 0 without MultiRowInsert.
+// multi-row INSERT can carry, up to maxInsertRows.
 func (s *Store) insertRun(ops []*op) int {
-	if !s.d.MultiRowInsert {
-		return 0
-	}
 	n := 0
 	for n < len(ops) && n < maxInsertRows && ops[n].insert != nil {
 		n++
@@ -316,9 +319,9 @@ func insertArgs(ops []*op) []any {
 }
 
 // insertRows sends the INSERTs of ops, Creates, as one statement. The
-// statement fails whole when one row would duplicate a key (the dialect
-// has no InsertIgnore), and the batch then runs again one write per
-// transaction, so each op's result is exact: inserted when it succeeds.
+// statement fails whole when one row would duplicate a key, and the batch
+// then runs again one write per transaction, so each op's result is
+// exact: inserted when it succeeds.
 func (s *Store) insertRows(tx BatchTx, ops []*op) {
 	tx.Exec(s.q.insertRows[len(ops)-1].text, insertArgs(ops), func(int64) error {
 		for _, o := range ops {
@@ -331,10 +334,12 @@ func (s *Store) insertRows(tx BatchTx, ops []*op) {
 // insertAlone runs a batch of Creates only, as one multi-row INSERT
 // outside any transaction: a statement in autocommit mode (which the store
 // made sure of: Config.Autocommit) is a transaction of its own, all rows
-// or none, committed (durably, under InnoDB's default
-// innodb_flush_log_at_trx_commit=1) before the engine answers. The batch
-// then costs one round trip instead of three (BEGIN, INSERT, COMMIT). A
-// duplicate fails the statement whole, and runBatch runs each write alone.
+// or none, committed (durably: InnoDB's default
+// innodb_flush_log_at_trx_commit=1, PostgreSQL's synchronous_commit=on,
+// SQLite's synchronous=FULL) before the engine answers. The batch then
+// costs one statement instead of three (BEGIN, INSERT, COMMIT), and on a
+// server engine one round trip. A duplicate fails the statement whole,
+// and runBatch runs each write alone.
 func (s *Store) insertAlone(ctx context.Context, ops []*op) error {
 	if _, err := s.q.insertRows[len(ops)-1].exec(ctx, nil, insertArgs(ops)...); err != nil {
 		return err

@@ -32,11 +32,11 @@ type Config struct {
 	SweepBatch int
 	// Autocommit reports that every connection of the pool commits a
 	// statement run outside a transaction on its own (MySQL: the store
-	// opened the pool and set autocommit=1 on each connection; SQLite
-	// always does). A batch of
-	// Creates then runs as one statement without BEGIN and COMMIT
-	// (Dialect.MultiRowInsert). Set by the engine packages, not by an
-	// Option: a pool the caller gives may have autocommit off.
+	// opened the pool and set autocommit=1 on each connection; PostgreSQL
+	// and SQLite always do). A batch of Creates then runs as one statement
+	// without BEGIN and COMMIT (group commit, batch.go). Set by the engine
+	// packages, not by an Option: a MySQL pool the caller gives may have
+	// autocommit off.
 	Autocommit bool
 }
 

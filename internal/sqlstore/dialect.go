@@ -46,29 +46,11 @@ type Dialect struct {
 	// and log flushes of a few, and orders them by its row locks as it
 	// orders the batches of several processes.
 	Committers int
-	// MultiRowInsert makes a batch send the INSERTs of consecutive Creates
-	// as one multi-row INSERT, where statements cost a round trip each
-	// (MySQL: no pipelining) or a statement's own work is much of a
-	// write's (SQLite in process), and, where the pool commits each statement
-	// on its own (Config.Autocommit), a batch of Creates only run that
-	// statement outside any transaction (no BEGIN and COMMIT round trips).
-	// Only with an empty InsertIgnore, so that a
-	// duplicate fails the statement whole and the batch runs again one
-	// write per transaction.
-	MultiRowInsert bool
 	// RevokeWhere is appended to the condition of RevokeGrant's DELETE
 	// (grant_id = ?), where the grant index leaves out the records of no
 	// grant and the engine uses a partial index only for a query that
 	// repeats its condition (SQLite: " AND grant_id <> x''").
 	RevokeWhere string
-	// InsertIgnore is appended to the INSERT of a record where the engine
-	// can skip a row that would duplicate a unique key, so that a
-	// duplicate fails its caller without failing the batch's statement:
-	// " ON CONFLICT DO NOTHING". Empty where it cannot (MySQL's INSERT
-	// IGNORE would also truncate a value that is too long): a duplicate
-	// then fails the statement, and the batch runs again one write per
-	// transaction.
-	InsertIgnore string
 
 	// Setup returns the statements run before migrations, after the
 	// migration lock is taken: they create the schema if the engine has one

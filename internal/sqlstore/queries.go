@@ -99,14 +99,11 @@ func (s *Store) prepare(ctx context.Context) error {
 	}
 	marks := strings.TrimSuffix(strings.Repeat("?, ", strings.Count(RecordColumns, ",")+1), ", ")
 
-	s.q.insert = q(s.w, `INSERT INTO {tokens} (`+RecordColumns+`) VALUES (`+marks+`)`+d.InsertIgnore)
-	if d.MultiRowInsert {
-		s.q.insertRows[0] = s.q.insert // the same text: InsertIgnore is empty
-		for i := 1; i < len(s.q.insertRows); i++ {
-			rows := strings.TrimSuffix(strings.Repeat("("+marks+"), ", i+1), ", ")
-			s.q.insertRows[i] = q(s.w, `INSERT INTO {tokens} (`+RecordColumns+`) VALUES `+rows)
-		}
+	for i := range s.q.insertRows {
+		rows := strings.TrimSuffix(strings.Repeat("("+marks+"), ", i+1), ", ")
+		s.q.insertRows[i] = q(s.w, `INSERT INTO {tokens} (`+RecordColumns+`) VALUES `+rows)
 	}
+	s.q.insert = s.q.insertRows[0]
 	s.q.replace = q(s.w, `UPDATE {tokens} SET `+set(RecordColumns)+` WHERE id = ?`)
 	s.q.deleteID = q(s.w, `DELETE FROM {tokens} WHERE id = ?`)
 	s.q.upsertUsed = q(s.w, d.UpsertUsed)

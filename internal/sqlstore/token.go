@@ -157,11 +157,6 @@ func (s *Store) Create(ctx context.Context, info oauth2.TokenInfo) error {
 		return nil
 	}
 	o := &op{insert: r.args()}
-	o.run = func(tx BatchTx) error {
-		o.inserted = false
-		tx.Exec(s.q.insert.text, o.insert, func(n int64) error { o.inserted = n > 0; return nil })
-		return nil
-	}
 	return s.submit(ctx, "create", o, func() error {
 		if !o.inserted {
 			return errDuplicate

@@ -160,10 +160,6 @@ var Dialect = &sqlstore.Dialect{
 	// Two batches in flight overlap one's round trips with the other's
 	// log flush.
 	Committers: 2,
-	// Statements are not pipelined: the Creates of a batch go as one
-	// multi-row INSERT, and a batch of Creates only as that statement
-	// alone, in autocommit mode (one round trip instead of three).
-	MultiRowInsert: true,
 	// DDL commits implicitly: each statement of a migration is idempotent,
 	// and the named lock keeps other processes out meanwhile.
 	TransactionalDDL: false,

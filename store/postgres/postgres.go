@@ -16,11 +16,13 @@
 // get a *oauth2.ReusedError.
 //
 // Concurrent writes share transactions and commits (group commit,
-// internal/sqlstore), and a batch goes to the server on pgx's native
-// pipeline (pgx.Batch, through the pool's connection): BEGIN, the batch's
-// statements and COMMIT in one round trip, plus one for each consumption's
-// locking read. Each writer is answered once the commit that holds its
-// write is durable (synchronous_commit on, the default).
+// internal/sqlstore). A batch of issuances only is one multi-row INSERT,
+// which PostgreSQL commits on its own; any other batch goes to the server
+// on pgx's native pipeline (pgx.Batch, through the pool's connection):
+// BEGIN, the batch's statements (its issuances again as one INSERT) and
+// COMMIT in one round trip, plus one for each consumption's locking read.
+// Each writer is answered once the commit that holds its write is durable
+// (synchronous_commit on, the default).
 //
 // Every operation is bounded by a timeout (WithTimeout, default 3s). When
 // the server cannot be reached, operations fail with an error wrapping
@@ -114,6 +116,9 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
+	// PostgreSQL commits a statement run outside a transaction on its own:
+	// it has no autocommit switch.
+	cfg.Autocommit = true
 	s, err := sqlstore.Open(ctx, Dialect, db, db, true, cfg)
 	if err != nil {
 		db.Close()
@@ -131,6 +136,7 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	cfg.Autocommit = true // as in Open
 	s, err := sqlstore.Open(ctx, Dialect, db, db, false, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -153,9 +159,8 @@ var Dialect = &sqlstore.Dialect{
 	Placeholder: sqlstore.Dollar,
 	ForUpdate:   " FOR UPDATE",
 	// pgx caches prepared statements per connection by itself.
-	Prepare:      false,
-	InsertIgnore: " ON CONFLICT DO NOTHING",
-	Begin:        beginPipeline,
+	Prepare: false,
+	Begin:   beginPipeline,
 	// Two batches in flight overlap one's round trip with the other's WAL
 	// flush.
 	Committers:       2,

@@ -206,17 +206,9 @@ var Dialect = &sqlstore.Dialect{
 	// BEGIN IMMEDIATE (_txlock) takes the database's write lock at the
 	// start of every write transaction: no other writer, in this process
 	// or another, runs until it ends.
-	ForUpdate: "",
-	Prepare:   true,
-	InProcess: true,
-	// The Creates of a batch go as one multi-row INSERT, and a batch of
-	// Creates only as that statement alone, which SQLite runs as a
-	// transaction of its own (no BEGIN and COMMIT statements): each
-	// statement costs database/sql's and the driver's work (the driver
-	// starts a goroutine per statement to interrupt it when its context
-	// ends) and a statement journal. A duplicate key then fails the whole
-	// statement, and the batch runs again one write per transaction.
-	MultiRowInsert:   true,
+	ForUpdate:        "",
+	Prepare:          true,
+	InProcess:        true,
 	TransactionalDDL: true,
 	Setup: func(sqlstore.Tables) []string {
 		return []string{`CREATE TABLE IF NOT EXISTS {migrations} (
