@@ -88,9 +88,10 @@ type op struct {
 	inserted bool
 	// err is the engine's error for the op; nil when the op's own result
 	// (set by run) stands.
-	err   error
-	taken bool // in a batch; guarded by committer.mu
-	done  chan struct{}
+	err    error
+	queued time.Time // when do queued it
+	taken  bool      // in a batch; guarded by committer.mu
+	done   chan struct{}
 }
 
 // committer gathers ops into batches and runs them: one batch at a time
@@ -134,6 +135,11 @@ func newCommitter(s *Store) *committer {
 // errClosed is the error of a write handed to a closed store.
 var errClosed = fmt.Errorf("store closed: %w", oauth2.ErrUnavailable)
 
+// errQueuedTooLong is the error of a write that waited in the queue for
+// longer than the store's timeout: the batches ahead of it were slow (the
+// engine is failing), and it is answered with that instead of being run.
+var errQueuedTooLong = fmt.Errorf("queued for longer than the timeout: %w", context.DeadlineExceeded)
+
 // close runs the ops already queued, then stops the committer.
 func (c *committer) close() {
 	c.mu.Lock()
@@ -146,7 +152,12 @@ func (c *committer) close() {
 // do hands o to the committer and waits for its result. While o is
 // queued, ctx ending takes it back out, unwritten; once in a batch, o is
 // waited for (the batch is bounded by the store's timeout), so that the
-// caller never misses the outcome of a write that may be committed.
+// caller never misses the outcome of a write that may be committed. A
+// write still queued after the store's timeout is answered
+// errQueuedTooLong, unwritten, when a loop next takes a batch (the batch
+// ahead of it ended, bounded by the timeout too): a caller without a
+// deadline of its own waits about twice the timeout at most, as it would
+// with a timer of its own, without the cost of one per write.
 func (c *committer) do(ctx context.Context, o *op) error {
 	o.done = make(chan struct{})
 	c.mu.Lock()
@@ -154,6 +165,7 @@ func (c *committer) do(ctx context.Context, o *op) error {
 		c.mu.Unlock()
 		return errClosed
 	}
+	o.queued = time.Now() // under mu: the queue is in the order of queued
 	c.queue = append(c.queue, o)
 	select {
 	case c.wake <- struct{}{}:
@@ -209,6 +221,21 @@ func (c *committer) loop() {
 		for _, o := range batch {
 			o.taken = true
 		}
+		// The ops that waited past the timeout are answered, not run; the
+		// first op is the oldest.
+		var expired []*op
+		if now := time.Now(); now.Sub(batch[0].queued) > c.s.timeout {
+			kept := batch[:0]
+			for _, o := range batch {
+				if now.Sub(o.queued) > c.s.timeout {
+					expired = append(expired, o)
+					continue
+				}
+				kept = append(kept, o)
+			}
+			clear(batch[len(kept):])
+			batch = kept
+		}
 		// The rest moves to the front, in the same array.
 		rest := copy(c.queue, c.queue[n:])
 		clear(c.queue[rest:])
@@ -220,8 +247,15 @@ func (c *committer) loop() {
 		}
 		c.mu.Unlock()
 
+		for _, o := range expired {
+			o.err = errQueuedTooLong
+			close(o.done)
+		}
+		if len(batch) == 0 {
+			continue
+		}
 		c.batches.Add(1)
-		c.ops.Add(int64(n))
+		c.ops.Add(int64(len(batch)))
 		c.s.runBatch(batch)
 		for _, o := range batch {
 			close(o.done)

@@ -474,8 +474,6 @@ func (s *Store) write(ctx context.Context, name string, run func(BatchTx) error,
 
 // submit is write for an op already made.
 func (s *Store) submit(ctx context.Context, name string, o *op, result func() error) error {
-	ctx, cancel := s.op(ctx)
-	defer cancel()
 	err := s.c.do(ctx, o)
 	if err == nil && result != nil {
 		err = result()

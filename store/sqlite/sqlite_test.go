@@ -345,3 +345,65 @@ func queryPlan(t *testing.T, db *sql.DB, q string) string {
 	}
 	return strings.Join(plan, "; ")
 }
+
+// TestStore_WriteQueuedBehindAStuckBatchFailsUnwritten holds SQLite's
+// write lock from another connection, so that the committer's batch waits
+// for it until the store's timeout: a write queued behind that batch,
+// whose caller has no deadline of its own, has then waited about the
+// timeout and is answered ErrUnavailable as the batch ends, without a
+// batch of its own (which would wait for the lock a second timeout), and
+// is not written once the lock is released.
+func TestStore_WriteQueuedBehindAStuckBatchFailsUnwritten(t *testing.T) {
+	const timeout = time.Second
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "oauth2.db")
+	s := open(t, path, sqlite.WithTimeout(timeout), sqlite.WithSweepInterval(0))
+	holder, err := sql.Open("sqlite", path+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	lock, err := holder.BeginTx(ctx, nil) // BEGIN IMMEDIATE: the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback()
+
+	before := s.Batches()
+	first := sqltest.Tokens(time.Now(), "grant", time.Hour)
+	firstErr := make(chan error, 1)
+	go func() { firstErr <- s.Create(ctx, first) }()
+	// The first write is in a batch, waiting for the lock.
+	for deadline := time.Now().Add(5 * time.Second); s.Batches().Ops == before.Ops || sqlstore.Queued(s.Store) > 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the first write never reached a batch")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	second := sqltest.Tokens(time.Now(), "grant", time.Hour)
+	began := time.Now()
+	err = s.Create(ctx, second)
+	took := time.Since(began)
+	t.Logf("second write: %v after %v", err, took)
+	if !errors.Is(err, oauth2.ErrUnavailable) {
+		t.Fatalf("write queued behind a stuck batch = %v, want ErrUnavailable", err)
+	}
+	if took > timeout*3/2 {
+		t.Fatalf("write queued behind a stuck batch answered after %v, want about %v: it ran in a batch of its own", took, timeout)
+	}
+	if err := <-firstErr; !errors.Is(err, oauth2.ErrUnavailable) {
+		t.Fatalf("write of the stuck batch = %v, want ErrUnavailable", err)
+	}
+	if err := lock.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*models.Token{first, second} {
+		if _, err := s.GetByRefresh(ctx, r.Refresh); !errors.Is(err, oauth2.ErrNotFound) {
+			t.Fatalf("a write answered ErrUnavailable is stored: %v", err)
+		}
+	}
+	// The store works again once the lock is gone.
+	if err := s.Create(ctx, sqltest.Tokens(time.Now(), "grant", time.Hour)); err != nil {
+		t.Fatalf("write after the lock was released: %v", err)
+	}
+}
