@@ -19,7 +19,9 @@ type Config struct {
 	// Now is the clock of every expiry decision.
 	Now func() time.Time
 	// Timeout bounds every operation, including its retries and the wait
-	// for a connection, so that a dead engine fails fast.
+	// for a connection, so that a dead engine fails fast. A write bounds
+	// its wait in the group-commit queue and its batch by it each, so it
+	// may take up to about twice Timeout (batch.go).
 	Timeout time.Duration
 	// TablePrefix starts every table and index name.
 	TablePrefix string
