@@ -75,9 +75,10 @@ func (*AccessGenerate) Token(_ context.Context, _ *oauth2.GenerateBasic, isGenRe
 // characters, 52 in all. A SQL store (store/sqlite, store/postgres,
 // store/mysql) keys such a value by its time and its digest, so that its
 // indexes grow at their right edge instead of taking a random page per
-// write (docs/architecture.md section 4): use it with those stores. The memory store keeps such values by their SHA-256
-// and so cannot give back the other values of a record; the 43-character
-// AuthorizeGenerate suits it better. It is safe for concurrent use.
+// write (docs/architecture.md section 4): use it with those stores. The
+// memory store keeps such values by their SHA-256 and so cannot give back
+// the other values of a record; the 43-character AuthorizeGenerate suits
+// it better. It is safe for concurrent use.
 type TimeOrderedAuthorizeGenerate struct{}
 
 var _ oauth2.AuthorizeGenerate = (*TimeOrderedAuthorizeGenerate)(nil)

@@ -82,10 +82,10 @@ type op struct {
 	// start, when its batch is retried or split. Nil for a Create.
 	run func(tx BatchTx) error
 	// insert, for a Create, holds the values of its one INSERT, so that a
-	// batch sends the INSERTs of consecutive Creates as one statement,
-	// setting inserted; run is not used then.
-	insert   []any
-	inserted bool
+	// batch sends the INSERTs of consecutive Creates as one statement; run
+	// is not used then. The Create succeeded when its batch did: the
+	// statement inserts every row or fails.
+	insert []any
 	// err is the engine's error for the op; nil when the op's own result
 	// (set by run) stands.
 	err    error
@@ -341,12 +341,10 @@ func (s *Store) insertRun(ops []*op) int {
 	return n
 }
 
-// insertArgs returns the values of the rows of ops, Creates, in order,
-// and marks them not inserted until the statement succeeds.
+// insertArgs returns the values of the rows of ops, Creates, in order.
 func insertArgs(ops []*op) []any {
 	args := make([]any, 0, len(ops)*len(ops[0].insert))
 	for _, o := range ops {
-		o.inserted = false
 		args = append(args, o.insert...)
 	}
 	return args
@@ -355,14 +353,9 @@ func insertArgs(ops []*op) []any {
 // insertRows sends the INSERTs of ops, Creates, as one statement. The
 // statement fails whole when one row would duplicate a key, and the batch
 // then runs again one write per transaction, so each op's result is
-// exact: inserted when it succeeds.
+// exact.
 func (s *Store) insertRows(tx BatchTx, ops []*op) {
-	tx.Exec(s.q.insertRows[len(ops)-1].text, insertArgs(ops), func(int64) error {
-		for _, o := range ops {
-			o.inserted = true
-		}
-		return nil
-	})
+	tx.Exec(s.q.insertRows[len(ops)-1].text, insertArgs(ops), nil)
 }
 
 // insertAlone runs a batch of Creates only, as one multi-row INSERT
@@ -375,13 +368,8 @@ func (s *Store) insertRows(tx BatchTx, ops []*op) {
 // server engine one round trip. A duplicate fails the statement whole,
 // and runBatch runs each write alone.
 func (s *Store) insertAlone(ctx context.Context, ops []*op) error {
-	if _, err := s.q.insertRows[len(ops)-1].exec(ctx, nil, insertArgs(ops)...); err != nil {
-		return err
-	}
-	for _, o := range ops {
-		o.inserted = true
-	}
-	return nil
+	_, err := s.q.insertRows[len(ops)-1].exec(ctx, nil, insertArgs(ops)...)
+	return err
 }
 
 // begin starts a batch transaction: the dialect's own (a pipeline) where

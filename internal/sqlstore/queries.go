@@ -62,15 +62,15 @@ type query struct {
 }
 
 type queries struct {
-	insert, replace, deleteID, getUsed, getUsedTx, upsertUsed, revoke *query
-	insertRows                                                        [maxInsertRows]*query // of 1, 2, ... rows
-	get, lock, clear                                                  [3]*query
-	sweepTokens, sweepUsed                                            *query
-	getClient, upsertClient, deleteClient                             *query
-	sweepKV, kvPut, kvPutIfAbsent, kvIncr, kvCount                    *query
-	kvGet, kvLock, kvDelete, kvTakeDelete                             *query
-	docInsert, docLock, docUpdate, docDelete, docGet, docList         *query
-	docBump, docVersion                                               *query
+	replace, deleteID, getUsed, getUsedTx, upsertUsed, revoke *query
+	insertRows                                                [maxInsertRows]*query // of 1, 2, ... rows
+	get, lock, clear                                          [3]*query
+	sweepTokens, sweepUsed                                    *query
+	getClient, upsertClient, deleteClient                     *query
+	sweepKV, kvPut, kvPutIfAbsent, kvIncr, kvCount            *query
+	kvGet, kvLock, kvDelete, kvTakeDelete                     *query
+	docInsert, docLock, docUpdate, docDelete, docGet, docList *query
+	docBump, docVersion                                       *query
 }
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -103,7 +103,6 @@ func (s *Store) prepare(ctx context.Context) error {
 		rows := strings.TrimSuffix(strings.Repeat("("+marks+"), ", i+1), ", ")
 		s.q.insertRows[i] = q(s.w, `INSERT INTO {tokens} (`+RecordColumns+`) VALUES `+rows)
 	}
-	s.q.insert = s.q.insertRows[0]
 	s.q.replace = q(s.w, `UPDATE {tokens} SET `+set(RecordColumns)+` WHERE id = ?`)
 	s.q.deleteID = q(s.w, `DELETE FROM {tokens} WHERE id = ?`)
 	s.q.upsertUsed = q(s.w, d.UpsertUsed)
