@@ -50,7 +50,7 @@ func BenchmarkRedis(b *testing.B) {
 		op   func() error
 	}{
 		{"Create", func() error { return s.Create(ctx, newRecord()) }},
-		// A client_credentials token: one key, no grant (Create's SET NX GET).
+		// A client_credentials token: one key, no grant (Create's SET NX).
 		{"CreateClientToken", func() error { return s.Create(ctx, clientToken(now)) }},
 		{"RawSet", func() error {
 			return c.Set(ctx, f.prefix+"rawset:"+strconv.FormatInt(next(), 10), value, time.Hour).Err()

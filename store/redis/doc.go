@@ -32,10 +32,10 @@
 // as one Lua script: atomic in Redis, so that of any number of processes
 // consuming one code or refresh token exactly one wins. Create of a record
 // of one token and no grant (a client_credentials token, the hottest
-// write) is one native SET ... NX GET instead, which costs Redis a fraction
-// of a script's CPU; when the key holds another value, the script decides
-// (the value may be dead by the store's clock), and on Redis 6.2, which
-// refuses NX with GET, the store uses the script from then on. The scripts are
+// write) is one native SET ... NX instead, which costs Redis a fraction of
+// a script's CPU; when the key is taken, a GET tells a resend of the same
+// record (stored) from another value, for which the script decides (the
+// value may be dead by the store's clock). The scripts are
 // safe to repeat, so the client's retries after a lost reply cannot turn a
 // success into a replay. Each document write is one Lua script too
 // (documents.go); a client's retry after a lost reply may report
@@ -53,8 +53,7 @@
 //
 // # Deployment
 //
-// The store needs Redis 6.2 or later (GETDEL); 7.0 or later for Create's
-// fast path. Run it with
+// The store needs Redis 6.2 or later (GETDEL). Run it with
 // maxmemory-policy noeviction: an evicted replay marker would let a replayed
 // code or refresh token pass as unknown. On Redis Cluster, put a hash tag in
 // the prefix (WithKeyPrefix("{oauth2}:")) so that the keys of a script share

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -38,9 +37,6 @@ type TokenStore struct {
 	prefix  string
 	now     func() time.Time
 	timeout time.Duration
-	// noSetGet: Redis refused SET with NX and GET (before 7.0), so
-	// Create always runs its script.
-	noSetGet atomic.Bool
 }
 
 var (

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/oauth2d/oauth2"
@@ -74,7 +73,7 @@ func (s *TokenStore) Create(ctx context.Context, info oauth2.TokenInfo) error {
 	if len(parts) == 0 {
 		return nil
 	}
-	if len(parts) == 1 && r.GrantID == "" && !s.noSetGet.Load() {
+	if len(parts) == 1 && r.GrantID == "" {
 		switch stored, err := s.createAlone(ctx, r, parts[0], now); {
 		case err != nil:
 			return classify("create", err)
@@ -96,45 +95,44 @@ func (s *TokenStore) Create(ctx context.Context, info oauth2.TokenInfo) error {
 }
 
 // createAlone is Create's fast path for a record of one key and no grant
-// (a client_credentials token): one SET ... NX GET, a command Redis runs
+// (a client_credentials token): one SET ... NX, a command Redis runs
 // natively, instead of the Lua script, whose interpreter and JSON decoding
-// cost Redis several times as much CPU. It reports stored when the key
-// was free or already held this very value (the client's resend of a
-// write whose reply was lost). A key holding another value may still be
-// free in the script's sense (a dead record or replay marker that Redis
-// has not expired yet): stored is then false, and Create asks the script.
-// Redis before 7.0 refuses NX with GET; the store then stops trying.
+// cost Redis several times as much CPU. Redis answers OK when the key was
+// free: no error to inspect on the hot path. When the key is taken, a GET
+// tells whether it holds this very value (the client's resend of a write
+// whose reply was lost): stored is then true. A key holding another value
+// may still be free in the script's sense (a dead record or replay marker
+// that Redis has not expired yet): stored is then false, and Create asks
+// the script.
 //
 // It is the hot path of issuance, so it spends no timer on the store's
 // timeout: the pipeliner bounds the command's wait in its queue and its
 // round trip by the same timeout (pipeliner.flush).
 func (s *TokenStore) createAlone(ctx context.Context, r *record, p part, now time.Time) (stored bool, err error) {
 	key, value := s.partKey(p), r.encode()
-	var cmd *goredis.StringCmd
+	var cmd *goredis.StatusCmd
 	if t := ttl(p.exp, now); t < 0 {
-		cmd = goredis.NewStringCmd(ctx, "set", key, value, "nx", "get")
+		cmd = goredis.NewStatusCmd(ctx, "set", key, value, "nx")
 	} else {
-		cmd = goredis.NewStringCmd(ctx, "set", key, value, "nx", "get", "px", t)
+		cmd = goredis.NewStatusCmd(ctx, "set", key, value, "nx", "px", t)
 	}
 	s.pipe.do(ctx, cmd)
-	old, err := cmd.Bytes()
-	switch {
-	case errors.Is(err, goredis.Nil):
-		return true, nil
+	switch err := cmd.Err(); {
 	case err == nil:
-		return bytes.Equal(old, value), nil
-	case isSyntaxError(err):
-		s.noSetGet.Store(true)
-		return false, nil
+		return true, nil
+	case !errors.Is(err, goredis.Nil):
+		return false, err
 	}
-	return false, err
-}
-
-// isSyntaxError reports whether Redis refused a command's arguments: SET
-// with both NX and GET before Redis 7.0.
-func isSyntaxError(err error) bool {
-	var re goredis.Error
-	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "ERR syntax error")
+	get := goredis.NewStringCmd(ctx, "get", key)
+	s.pipe.do(ctx, get)
+	old, err := get.Bytes()
+	switch {
+	case errors.Is(err, goredis.Nil): // gone meanwhile: the script decides
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return bytes.Equal(old, value), nil
 }
 
 // ExchangeCode atomically consumes the live code and stores issued's access
