@@ -3,6 +3,8 @@ package redis
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -202,6 +204,41 @@ func FuzzRecord_RoundTrip(f *testing.F) {
 // TestMarker_ParsesWhatTheScriptWrites checks the layout of a replay marker
 // that the consume script writes ('!', stamp, nonce, grant) against the
 // Go side that reads it.
+// TestHashValue_IsBase64URLOfSHA256 checks the stack-buffer hashing
+// against the plain computation, for values shorter and longer than its
+// buffer: every key the store ever wrote depends on it.
+func TestHashValue_IsBase64URLOfSHA256(t *testing.T) {
+	if hashLen != base64.RawURLEncoding.EncodedLen(sha256.Size) {
+		t.Fatalf("hashLen = %d, want %d", hashLen, base64.RawURLEncoding.EncodedLen(sha256.Size))
+	}
+	for _, n := range []int{0, 1, 43, 52, 127, 128, 129, 1000} {
+		value := strings.Repeat("v", n)
+		sum := sha256.Sum256([]byte(value))
+		if got, want := hashValue(value), base64.RawURLEncoding.EncodeToString(sum[:]); got != want {
+			t.Errorf("hashValue of %d bytes = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// TestFormatTime_RoundTrips checks that formatTime writes what parseTime
+// reads back exactly, before and after the Unix epoch.
+func TestFormatTime_RoundTrips(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Unix(1796000000, 123456789),
+		time.Unix(1796000000, 0),
+		time.Unix(0, 1),
+		time.Unix(-5, 999999999),
+	} {
+		got, err := parseTime(formatTime(tm))
+		if err != nil || !got.Equal(tm) {
+			t.Errorf("parseTime(formatTime(%v)) = %v, %v", tm, got, err)
+		}
+	}
+	if formatTime(time.Time{}) != "" {
+		t.Error("formatTime of the zero time is not empty")
+	}
+}
+
 func TestMarker_ParsesWhatTheScriptWrites(t *testing.T) {
 	nonce := rand.Text()
 	if len(nonce) != nonceLen {

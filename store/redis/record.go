@@ -35,9 +35,17 @@ var (
 // hashValue returns the base64url SHA-256 of a code or token: what the
 // store keeps instead of the value.
 func hashValue(value string) string {
-	sum := sha256.Sum256([]byte(value))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	// Through arrays on the stack: one allocation, the string, instead of
+	// the three of []byte(value) and EncodeToString.
+	var in [128]byte
+	sum := sha256.Sum256(append(in[:0], value...))
+	var out [hashLen]byte
+	base64.RawURLEncoding.Encode(out[:], sum[:])
+	return string(out[:])
 }
+
+// hashLen is the length of hashValue's result.
+const hashLen = 43 // base64.RawURLEncoding.EncodedLen(sha256.Size)
 
 // record is what the store keeps under each key of a TokenInfo: every field
 // but the code and token values. Field names are short because each key
@@ -126,7 +134,11 @@ func formatTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return strconv.FormatInt(t.Unix(), 10) + "." + strconv.Itoa(t.Nanosecond())
+	var b [32]byte // one allocation, the string
+	out := strconv.AppendInt(b[:0], t.Unix(), 10)
+	out = append(out, '.')
+	out = strconv.AppendInt(out, int64(t.Nanosecond()), 10)
+	return string(out)
 }
 
 func parseTime(s string) (time.Time, error) {
