@@ -18,7 +18,10 @@ import (
 // handed to the store's committer, which runs the ops waiting at that
 // moment, in order, in one transaction, and commits once. A caller gets
 // its result only after the commit that holds its write is durable, so a
-// 200 still means "on disk", but one fsync serves a whole batch. The
+// 200 still means "on disk", but one fsync serves a whole batch. Where the
+// engine's commits are not durable by themselves (SQLite, Config.Sync),
+// the syncer flushes them and answers the batch (syncer.go) while the
+// committer goes on to the next. The
 // committer starts a batch as soon as it is idle, so a lone write is not
 // delayed; while a commit is in flight the next writes gather for the
 // next batch, up to maxBatch.
@@ -69,7 +72,8 @@ type BatchTx interface {
 	// Sync runs the queued statements and their callbacks.
 	Sync() error
 	// Commit runs what is queued and commits; the batch's writes are
-	// durable when it returns nil.
+	// durable when it returns nil, or after the next Sync where the store
+	// has one (Config.Sync).
 	Commit() error
 	// Rollback abandons the transaction and releases its connection.
 	Rollback()
@@ -257,8 +261,12 @@ func (c *committer) loop() {
 		c.batches.Add(1)
 		c.ops.Add(int64(len(batch)))
 		c.s.runBatch(batch)
-		for _, o := range batch {
-			close(o.done)
+		if c.s.y != nil {
+			c.s.y.handOver(batch)
+		} else {
+			for _, o := range batch {
+				close(o.done)
+			}
 		}
 		clear(batch)
 	}
@@ -362,8 +370,9 @@ func (s *Store) insertRows(tx BatchTx, ops []*op) {
 // outside any transaction: a statement in autocommit mode (which the store
 // made sure of: Config.Autocommit) is a transaction of its own, all rows
 // or none, committed (durably: InnoDB's default
-// innodb_flush_log_at_trx_commit=1, PostgreSQL's synchronous_commit=on,
-// SQLite's synchronous=FULL) before the engine answers. The batch then
+// innodb_flush_log_at_trx_commit=1, PostgreSQL's synchronous_commit=on;
+// SQLite's after the store's flush, Config.Sync) before the engine
+// answers. The batch then
 // costs one statement instead of three (BEGIN, INSERT, COMMIT), and on a
 // server engine one round trip. A duplicate fails the statement whole,
 // and runBatch runs each write alone.

@@ -49,7 +49,10 @@ func (s *Store) SaveClient(ctx context.Context, c *models.Client) error {
 			lists[0], lists[1], lists[2], c.Public, []byte(c.UserID), []byte(c.TokenEndpointAuthMethod), c.JWKS)
 		return err
 	})
-	return s.fail(ctx, "save client", err)
+	if err != nil {
+		return s.fail(ctx, "save client", err)
+	}
+	return s.durable("save client")
 }
 
 // GetByID returns the client as a *models.Client with its SecretHash and
@@ -94,5 +97,8 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 		_, err := s.q.deleteClient.exec(ctx, nil, []byte(id))
 		return err
 	})
-	return s.fail(ctx, "delete client", err)
+	if err != nil {
+		return s.fail(ctx, "delete client", err)
+	}
+	return s.durable("delete client")
 }

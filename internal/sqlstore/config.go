@@ -40,6 +40,11 @@ type Config struct {
 	// packages, not by an Option: a MySQL pool the caller gives may have
 	// autocommit off.
 	Autocommit bool
+	// Sync, when set, makes every commit so far durable: the engine's
+	// commits are not durable by themselves (SQLite at synchronous=NORMAL),
+	// and a write is answered only after a Sync that started after its
+	// commit (syncer.go). Set by the engine packages.
+	Sync func() error
 }
 
 // Option configures a store.

@@ -194,7 +194,10 @@ func (s *Store) docWrite(ctx context.Context, op, kind string, fn func(context.C
 	if errors.Is(err, oauth2.ErrExists) {
 		return err
 	}
-	return s.fail(ctx, op, err) // ErrNotFound passes through
+	if err != nil {
+		return s.fail(ctx, op, err) // ErrNotFound passes through
+	}
+	return s.durable(op)
 }
 
 // docNotFound is the error of a document of kind that is not there.

@@ -84,6 +84,7 @@ type Store struct {
 	stmts   []*sql.Stmt
 	stmtOf  map[string]*sql.Stmt // the statements of w, by text
 	c       *committer
+	y       *syncer // nil unless Config.Sync
 	stop    chan struct{}
 	swept   chan struct{}
 	closing sync.Once
@@ -135,6 +136,9 @@ func Open(ctx context.Context, d *Dialect, w, r *sql.DB, own bool, cfg Config) (
 		s.closeStmts()
 		return nil, s.wrap(ctx, "prepare", err)
 	}
+	if cfg.Sync != nil {
+		s.y = newSyncer(cfg.Sync, max(d.Committers, 1))
+	}
 	s.c = newCommitter(s)
 	if cfg.SweepInterval > 0 {
 		go s.sweepEvery(cfg.SweepInterval)
@@ -180,6 +184,9 @@ func (s *Store) Close() error {
 		close(s.stop)
 		<-s.swept
 		s.c.close()
+		if s.y != nil {
+			s.y.close()
+		}
 		s.closeStmts()
 		if s.own {
 			err = s.w.Close()
