@@ -2,18 +2,23 @@
 // standalone server's default (docs/architecture.md section 4). It uses
 // modernc.org/sqlite, pure Go without cgo.
 //
-// The database is in WAL mode with synchronous=FULL: a token whose Create
-// has returned is on disk, and survives a process crash (kill -9) and a
-// power loss. synchronous=NORMAL in WAL mode would survive a process crash
-// too but could lose the last commits on power loss, which would let a
-// code be exchanged twice after a restart; FULL costs one fsync per
-// commit.
+// The database is in WAL mode, and a token whose Create has returned is on
+// disk: it survives a process crash (kill -9) and a power loss. SQLite
+// runs at synchronous=NORMAL, where a commit writes the log without
+// flushing it, and the store flushes the log itself (fdatasync, through
+// Linux AIO where it can) before it answers any write: one flush that
+// started after a commit makes that commit durable, so a write is never
+// answered before it is on disk. synchronous=FULL would flush inside
+// COMMIT instead, where the next batch waits for the disk and the process
+// waits for the blocking system call (walsync.go). After a failed flush
+// the store takes no more writes until it is opened again.
 //
 // Writes go through one connection and BEGIN IMMEDIATE transactions, and
 // the concurrent writes of one process share them (group commit,
-// internal/sqlstore): one transaction and one fsync serve every write
-// waiting when it starts, and each writer is answered once that commit is
-// on disk, so a 200 still means durable while the fsync is shared. The
+// internal/sqlstore): one transaction serves every write waiting when it
+// starts, one flush every transaction committed before it starts, and
+// each writer is answered once its commit is on disk, so a 200 still
+// means durable while the flush is shared. The
 // writers of several processes sharing the file wait for each other with
 // busy_timeout (bounded by each operation's timeout), so an exchange or a
 // rotation has exactly one winner across processes.
@@ -54,6 +59,7 @@ import (
 // processes that open the same file.
 type Store struct {
 	*sqlstore.Store
+	wal *walSync // nil for a store made by New
 }
 
 var (
@@ -101,6 +107,11 @@ var ErrBadPath = errors.New("sqlite: bad database path")
 // SQLite database stops Open with an error naming the file; Open never
 // starts over with an empty store.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	return open(ctx, path, nil, opts...)
+}
+
+// open is Open; wrapSync, when not nil, wraps the flush of the log (tests).
+func open(ctx context.Context, path string, wrapSync func(sync func() error) func() error, opts ...Option) (*Store, error) {
 	cfg, err := sqlstore.NewConfig(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
@@ -131,7 +142,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		"_txlock", "immediate",
 		"_pragma", fmt.Sprintf("busy_timeout(%d)", busy),
 		"_pragma", "journal_mode(WAL)",
-		"_pragma", "synchronous(FULL)",
+		// A commit writes the log without flushing it; the store flushes
+		// the log before it answers (walsync.go).
+		"_pragma", "synchronous(NORMAL)",
 		// A checkpoint copies the log's pages back into the database
 		// file, in the commit that finds the log past this many pages.
 		// SQLite's default, 1000 pages, checkpoints every few dozen
@@ -170,22 +183,39 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	r.SetMaxIdleConns(readers)
 	r.SetConnMaxIdleTime(0)
 	r.SetConnMaxLifetime(0)
-	// SQLite commits a statement run outside a transaction on its own,
-	// durably under synchronous=FULL: it has no autocommit switch.
+	// SQLite commits a statement run outside a transaction on its own: it
+	// has no autocommit switch.
 	cfg.Autocommit = true
+	wal := newWALSync(path)
+	cfg.Sync = wal.sync
+	if wrapSync != nil {
+		cfg.Sync = wrapSync(wal.sync)
+	}
 	s, err := sqlstore.Open(ctx, Dialect, w, r, true, cfg)
 	if err != nil {
 		w.Close()
 		r.Close()
+		wal.close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return &Store{s}, nil
+	return &Store{Store: s, wal: wal}, nil
+}
+
+// Close waits for the writes in progress, flushed, and closes the store.
+func (s *Store) Close() error {
+	err := s.Store.Close()
+	if s.wal != nil {
+		s.wal.close()
+	}
+	return err
 }
 
 // New returns a store on db, migrating its schema. db is used for reads
 // and writes; for the guarantees of Open, it should be opened on a file
-// with the DSN parameters _txlock=immediate, a busy_timeout and
-// journal_mode(WAL). Close leaves db open.
+// with the DSN parameters _txlock=immediate, a busy_timeout,
+// journal_mode(WAL) and synchronous(FULL): a store made by New does not
+// flush the log itself, so a commit is as durable as db's settings make
+// it. Close leaves db open.
 func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	cfg, err := sqlstore.NewConfig(opts...)
 	if err != nil {
@@ -196,7 +226,7 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	return &Store{s}, nil
+	return &Store{Store: s}, nil
 }
 
 // Dialect is what SQLite does its own way.
