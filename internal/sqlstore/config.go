@@ -43,8 +43,11 @@ type Config struct {
 	// Sync, when set, makes every commit so far durable: the engine's
 	// commits are not durable by themselves (SQLite at synchronous=NORMAL),
 	// and a write is answered only after a Sync that started after its
-	// commit (syncer.go). Set by the engine packages.
-	Sync func() error
+	// commit (syncer.go). alone reports that writes come one at a time,
+	// where a flush that blocks its thread answers the write sooner than
+	// one that leaves the thread to other goroutines. Set by the engine
+	// packages.
+	Sync func(alone bool) error
 }
 
 // Option configures a store.

@@ -137,7 +137,9 @@ func Open(ctx context.Context, d *Dialect, w, r *sql.DB, own bool, cfg Config) (
 		return nil, s.wrap(ctx, "prepare", err)
 	}
 	if cfg.Sync != nil {
-		s.y = newSyncer(cfg.Sync, max(d.Committers, 1))
+		// Writes come one at a time when the committer has not seen them
+		// come together lately (committer.together).
+		s.y = newSyncer(cfg.Sync, func() bool { return s.c.together.Load() == 0 }, max(d.Committers, 1))
 	}
 	s.c = newCommitter(s)
 	if cfg.SweepInterval > 0 {

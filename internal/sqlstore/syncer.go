@@ -28,7 +28,8 @@ import (
 
 // syncer makes committed batches durable and only then answers them.
 type syncer struct {
-	sync    func() error
+	sync    func(alone bool) error
+	alone   func() bool // writes come one at a time
 	mu      sync.Mutex
 	pending []*op
 	closed  bool
@@ -42,8 +43,8 @@ type syncer struct {
 
 // newSyncer starts a syncer for the batches of the given number of
 // committer loops.
-func newSyncer(sync func() error, committers int) *syncer {
-	y := &syncer{sync: sync, wake: make(chan struct{}, 1), took: make(chan struct{}, committers), done: make(chan struct{})}
+func newSyncer(sync func(alone bool) error, alone func() bool, committers int) *syncer {
+	y := &syncer{sync: sync, alone: alone, wake: make(chan struct{}, 1), took: make(chan struct{}, committers), done: make(chan struct{})}
 	go y.loop()
 	return y
 }
@@ -130,7 +131,7 @@ func (y *syncer) loop() {
 		if len(batch) > 0 {
 			err := failed
 			if err == nil {
-				if err = y.sync(); err != nil {
+				if err = y.sync(len(batch) == 1 && y.alone()); err != nil {
 					err = fmt.Errorf("flush to disk: %w: %w", oauth2.ErrUnavailable, err)
 				}
 				y.mu.Lock()

@@ -21,10 +21,12 @@ func newGatedSync() *gatedSync {
 	return &gatedSync{started: make(chan int, 8), release: make(chan error)}
 }
 
-func (g *gatedSync) sync() error {
+func (g *gatedSync) sync(bool) error {
 	g.started <- int(g.n.Add(1))
 	return <-g.release
 }
+
+func notAlone() bool { return false }
 
 func newOps(n int) []*op {
 	ops := make([]*op, n)
@@ -49,7 +51,7 @@ func answered(o *op) bool {
 // before its Sync returned.
 func TestSyncer_AnswersAWriteOnlyAfterASyncThatStartedAfterIt(t *testing.T) {
 	g := newGatedSync()
-	y := newSyncer(g.sync, 1)
+	y := newSyncer(g.sync, notAlone, 1)
 	defer func() { go func() { g.release <- nil }(); y.close() }()
 
 	first := newOps(3)
@@ -108,7 +110,7 @@ func TestSyncer_AnswersAWriteOnlyAfterASyncThatStartedAfterIt(t *testing.T) {
 // it, get oauth2.ErrUnavailable, without another flush.
 func TestSyncer_FailedSyncFailsItsWritesAndEveryLaterOne(t *testing.T) {
 	g := newGatedSync()
-	y := newSyncer(g.sync, 1)
+	y := newSyncer(g.sync, notAlone, 1)
 	defer y.close()
 
 	ops := newOps(2)
@@ -139,7 +141,7 @@ func TestSyncer_FailedSyncFailsItsWritesAndEveryLaterOne(t *testing.T) {
 // last Sync, the writes handed over before it, and fails later ones.
 func TestSyncer_CloseFlushesWhatIsPending(t *testing.T) {
 	var n atomic.Int32
-	y := newSyncer(func() error { n.Add(1); return nil }, 2)
+	y := newSyncer(func(bool) error { n.Add(1); return nil }, notAlone, 2)
 	ops := newOps(4)
 	y.handOver(ops[:2])
 	y.handOver(ops[2:])
@@ -154,5 +156,33 @@ func TestSyncer_CloseFlushesWhatIsPending(t *testing.T) {
 	}
 	if err := y.barrier(); !errors.Is(err, oauth2.ErrUnavailable) {
 		t.Fatalf("barrier after close = %v, want ErrUnavailable", err)
+	}
+}
+
+// TestSyncer_FlushesALoneWriteAlone checks what the syncer tells its Sync:
+// alone only for a batch of one write while writes come one at a time.
+func TestSyncer_FlushesALoneWriteAlone(t *testing.T) {
+	tests := []struct {
+		name      string
+		ops       int
+		comeAlone bool
+		wantAlone bool
+	}{
+		{"one write, writes come alone", 1, true, true},
+		{"one write, writes come together", 1, false, false},
+		{"several writes", 3, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := make(chan bool, 1)
+			y := newSyncer(func(alone bool) error { got <- alone; return nil }, func() bool { return tt.comeAlone }, 1)
+			defer y.close()
+			ops := newOps(tt.ops)
+			y.handOver(ops)
+			<-ops[0].done
+			if alone := <-got; alone != tt.wantAlone {
+				t.Fatalf("Sync(alone=%v), want %v", alone, tt.wantAlone)
+			}
+		})
 	}
 }

@@ -111,7 +111,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 }
 
 // open is Open; wrapSync, when not nil, wraps the flush of the log (tests).
-func open(ctx context.Context, path string, wrapSync func(sync func() error) func() error, opts ...Option) (*Store, error) {
+func open(ctx context.Context, path string, wrapSync func(sync func(alone bool) error) func(alone bool) error, opts ...Option) (*Store, error) {
 	cfg, err := sqlstore.NewConfig(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)

@@ -23,11 +23,11 @@ type gate struct {
 	flushes atomic.Int32
 }
 
-func (g *gate) wrap(sync func() error) func() error {
-	return func() error {
+func (g *gate) wrap(sync func(bool) error) func(bool) error {
+	return func(alone bool) error {
 		g.started <- struct{}{}
 		<-g.release
-		err := sync() // the real flush, on the real log
+		err := sync(alone) // the real flush, on the real log
 		g.flushes.Add(1)
 		if err == nil && g.fail.Load() {
 			err = errors.New("EIO")
@@ -154,8 +154,11 @@ func TestWALSync_FlushesAndFollowsANewLog(t *testing.T) {
 	}
 	w := newWALSync(db)
 	defer w.close()
-	if err := w.sync(); err != nil {
+	if err := w.sync(false); err != nil {
 		t.Fatalf("sync: %v", err)
+	}
+	if err := w.sync(true); err != nil {
+		t.Fatalf("blocking sync: %v", err)
 	}
 	first := w.f
 	if err := os.Remove(db + "-wal"); err != nil {
@@ -164,7 +167,7 @@ func TestWALSync_FlushesAndFollowsANewLog(t *testing.T) {
 	if err := os.WriteFile(db+"-wal", []byte("second"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.sync(); err != nil {
+	if err := w.sync(false); err != nil {
 		t.Fatalf("sync of a new log: %v", err)
 	}
 	if w.f == first {
@@ -176,7 +179,7 @@ func TestWALSync_FlushesAndFollowsANewLog(t *testing.T) {
 	if err := os.Remove(db + "-wal"); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.sync(); err == nil {
+	if err := w.sync(false); err == nil {
 		t.Fatal("sync without a log succeeded")
 	}
 }
