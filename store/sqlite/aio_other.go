@@ -20,3 +20,9 @@ func (*aioFlusher) close() {}
 
 // fdatasync flushes f: fsync(2) (F_FULLFSYNC on macOS), as os.File.Sync.
 func fdatasync(f *os.File) error { return f.Sync() }
+
+// logReplaced reports whether the file at path is no longer f.
+func logReplaced(f *os.File, path string) (bool, error) {
+	same, err := sameFile(f, path)
+	return !same, err
+}

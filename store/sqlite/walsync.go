@@ -67,11 +67,11 @@ func (w *walSync) sync(alone bool) error {
 // another. The store keeps its connections open, so this is a safeguard.
 func (w *walSync) open() error {
 	if w.f != nil {
-		same, err := sameFile(w.f, w.path)
+		replaced, err := logReplaced(w.f, w.path)
 		if err != nil {
-			return err
+			return fmt.Errorf("sqlite: stat the write-ahead log: %w", err)
 		}
-		if same {
+		if !replaced {
 			return nil
 		}
 		w.f.Close()
@@ -98,11 +98,11 @@ func (w *walSync) open() error {
 func sameFile(f *os.File, path string) (bool, error) {
 	fi, err := f.Stat()
 	if err != nil {
-		return false, fmt.Errorf("sqlite: stat the write-ahead log: %w", err)
+		return false, err
 	}
 	pi, err := os.Stat(path)
 	if err != nil {
-		return false, fmt.Errorf("sqlite: stat the write-ahead log: %w", err)
+		return false, err
 	}
 	return os.SameFile(fi, pi), nil
 }
