@@ -116,15 +116,23 @@ type committer struct {
 }
 
 // BatchStats tells how the store's writes were grouped: Batches
-// transactions committed (or failed) held Ops writes.
+// transactions committed (or failed) held Ops writes, and Syncs flushes
+// made them durable where the store flushes its commits itself
+// (Config.Sync; 0 elsewhere).
 type BatchStats struct {
-	Batches, Ops int64
+	Batches, Ops, Syncs int64
 }
 
 // Batches returns how many batches the store ran and how many writes they
-// held since it opened.
+// held since it opened, and how many flushes it made.
 func (s *Store) Batches() BatchStats {
-	return BatchStats{Batches: s.c.batches.Load(), Ops: s.c.ops.Load()}
+	b := BatchStats{Batches: s.c.batches.Load(), Ops: s.c.ops.Load()}
+	if s.y != nil {
+		s.y.mu.Lock()
+		b.Syncs = s.y.syncs
+		s.y.mu.Unlock()
+	}
+	return b
 }
 
 func newCommitter(s *Store) *committer {

@@ -55,7 +55,7 @@ func TestSyncer_AnswersAWriteOnlyAfterASyncThatStartedAfterIt(t *testing.T) {
 	defer func() { go func() { g.release <- nil }(); y.close() }()
 
 	first := newOps(3)
-	y.handOver(first) // returns once Sync 1 started with it
+	y.handOver(first) // committed; Sync 1 starts with it
 	if n := <-g.started; n != 1 {
 		t.Fatalf("Sync %d started, want 1", n)
 	}
@@ -185,4 +185,38 @@ func TestSyncer_FlushesALoneWriteAlone(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSyncer_CommitterWaitsWithSyncAheadBatchesCommitted checks the bound
+// on the committer: it goes on while fewer than syncAhead committed
+// batches wait for a flush, and waits until a Sync takes them.
+func TestSyncer_CommitterWaitsWithSyncAheadBatchesCommitted(t *testing.T) {
+	g := newGatedSync()
+	y := newSyncer(g.sync, notAlone, 1)
+	defer func() { go func() { g.release <- nil; g.release <- nil }(); y.close() }()
+
+	y.handOver(newOps(1))
+	<-g.started // Sync 1 is on its way with the first batch
+	for range syncAhead - 1 {
+		y.handOver(newOps(1)) // returns: fewer than syncAhead wait
+	}
+	returned := make(chan struct{})
+	go func() { y.handOver(newOps(1)); close(returned) }()
+	for { // the last batch is pending
+		y.mu.Lock()
+		n := y.handed
+		y.mu.Unlock()
+		if n == syncAhead {
+			break
+		}
+		runtime.Gosched()
+	}
+	select {
+	case <-returned:
+		t.Fatalf("the committer went on with %d batches waiting for a flush", syncAhead)
+	default:
+	}
+	g.release <- nil // Sync 1 returns; Sync 2 takes the waiting batches
+	<-g.started
+	<-returned
 }

@@ -136,12 +136,17 @@ func standalone(ctx context.Context, engine string) (*Server, error) {
 	return s, nil
 }
 
-// batchReport tells how many writes of s shared each commit.
+// batchReport tells how many writes of s shared each commit, and each
+// flush where the store flushes its commits itself (SQLite).
 func batchReport(s *sqlstore.Store) func() string {
 	return func() string {
 		b := s.Batches()
-		return fmt.Sprintf("%d writes in %d commits (%.1f per commit)",
+		r := fmt.Sprintf("%d writes in %d commits (%.1f per commit)",
 			b.Ops, b.Batches, float64(b.Ops)/float64(max(b.Batches, 1)))
+		if b.Syncs > 0 {
+			r += fmt.Sprintf(", %d flushes (%.1f writes per flush)", b.Syncs, float64(b.Ops)/float64(b.Syncs))
+		}
+		return r
 	}
 }
 
