@@ -139,7 +139,7 @@ func Open(ctx context.Context, d *Dialect, w, r *sql.DB, own bool, cfg Config) (
 	if cfg.Sync != nil {
 		// Writes come one at a time when the committer has not seen them
 		// come together lately (committer.together).
-		s.y = newSyncer(cfg.Sync, func() bool { return s.c.together.Load() == 0 }, max(d.Committers, 1))
+		s.y = newSyncer(cfg.Sync, func() bool { return s.c.together.Load() == 0 })
 	}
 	s.c = newCommitter(s)
 	if cfg.SweepInterval > 0 {

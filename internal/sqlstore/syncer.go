@@ -42,9 +42,9 @@ type syncer struct {
 	syncs   int64         // Syncs run; guarded by mu
 }
 
-// newSyncer starts a syncer for the batches of the given number of
-// committer loops.
-func newSyncer(flush func(alone bool) error, alone func() bool, committers int) *syncer {
+// newSyncer starts a syncer that makes writes durable with flush; alone
+// reports whether writes come one at a time.
+func newSyncer(flush func(alone bool) error, alone func() bool) *syncer {
 	y := &syncer{sync: flush, alone: alone, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	y.taken = sync.NewCond(&y.mu)
 	go y.loop()

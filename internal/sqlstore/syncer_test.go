@@ -51,7 +51,7 @@ func answered(o *op) bool {
 // before its Sync returned.
 func TestSyncer_AnswersAWriteOnlyAfterASyncThatStartedAfterIt(t *testing.T) {
 	g := newGatedSync()
-	y := newSyncer(g.sync, notAlone, 1)
+	y := newSyncer(g.sync, notAlone)
 	defer func() { go func() { g.release <- nil }(); y.close() }()
 
 	first := newOps(3)
@@ -110,7 +110,7 @@ func TestSyncer_AnswersAWriteOnlyAfterASyncThatStartedAfterIt(t *testing.T) {
 // it, get oauth2.ErrUnavailable, without another flush.
 func TestSyncer_FailedSyncFailsItsWritesAndEveryLaterOne(t *testing.T) {
 	g := newGatedSync()
-	y := newSyncer(g.sync, notAlone, 1)
+	y := newSyncer(g.sync, notAlone)
 	defer y.close()
 
 	ops := newOps(2)
@@ -141,7 +141,7 @@ func TestSyncer_FailedSyncFailsItsWritesAndEveryLaterOne(t *testing.T) {
 // last Sync, the writes handed over before it, and fails later ones.
 func TestSyncer_CloseFlushesWhatIsPending(t *testing.T) {
 	var n atomic.Int32
-	y := newSyncer(func(bool) error { n.Add(1); return nil }, notAlone, 2)
+	y := newSyncer(func(bool) error { n.Add(1); return nil }, notAlone)
 	ops := newOps(4)
 	y.handOver(ops[:2])
 	y.handOver(ops[2:])
@@ -175,7 +175,7 @@ func TestSyncer_FlushesALoneWriteAlone(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := make(chan bool, 1)
-			y := newSyncer(func(alone bool) error { got <- alone; return nil }, func() bool { return tt.comeAlone }, 1)
+			y := newSyncer(func(alone bool) error { got <- alone; return nil }, func() bool { return tt.comeAlone })
 			defer y.close()
 			ops := newOps(tt.ops)
 			y.handOver(ops)
@@ -192,7 +192,7 @@ func TestSyncer_FlushesALoneWriteAlone(t *testing.T) {
 // batches wait for a flush, and waits until a Sync takes them.
 func TestSyncer_CommitterWaitsWithSyncAheadBatchesCommitted(t *testing.T) {
 	g := newGatedSync()
-	y := newSyncer(g.sync, notAlone, 1)
+	y := newSyncer(g.sync, notAlone)
 	defer func() { go func() { g.release <- nil; g.release <- nil }(); y.close() }()
 
 	y.handOver(newOps(1))
