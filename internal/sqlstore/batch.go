@@ -148,8 +148,9 @@ func newCommitter(s *Store) *committer {
 var errClosed = fmt.Errorf("store closed: %w", oauth2.ErrUnavailable)
 
 // errQueuedTooLong is the error of a write that waited in the queue for
-// longer than the store's timeout: the batches ahead of it were slow (the
-// engine is failing), and it is answered with that instead of being run.
+// longer than the store's timeout, or behind a batch that the engine did
+// not finish within it: the batches ahead of it were slow (the engine is
+// failing), and it is answered with that instead of being run.
 var errQueuedTooLong = fmt.Errorf("queued for longer than the timeout: %w", context.DeadlineExceeded)
 
 // close runs the ops already queued, then stops the committer.
@@ -165,7 +166,8 @@ func (c *committer) close() {
 // queued, ctx ending takes it back out, unwritten; once in a batch, o is
 // waited for (the batch is bounded by the store's timeout), so that the
 // caller never misses the outcome of a write that may be committed. A
-// write still queued after the store's timeout is answered
+// write still queued after the store's timeout, or queued before a batch
+// that the engine did not finish in time ended, is answered
 // errQueuedTooLong, unwritten, when a loop next takes a batch (the batch
 // ahead of it ended, bounded by the timeout too): a caller without a
 // deadline of its own waits about twice the timeout at most, as it would
@@ -207,6 +209,11 @@ func (c *committer) do(ctx context.Context, o *op) error {
 
 func (c *committer) loop() {
 	var batch []*op
+	// stalledAt is when this loop's last batch that the engine did not
+	// finish within the timeout ended: the writes queued before then
+	// waited on a stuck engine, and are answered, not run (each would
+	// wait another timeout of its own).
+	var stalledAt time.Time
 	for {
 		// While writes come together, let the goroutines that are ready to
 		// run (requests on their way to a write) queue theirs first: where
@@ -233,13 +240,14 @@ func (c *committer) loop() {
 		for _, o := range batch {
 			o.taken = true
 		}
-		// The ops that waited past the timeout are answered, not run; the
-		// first op is the oldest.
+		// The ops that waited past the timeout, or behind a batch the
+		// engine did not finish in time, are answered, not run; the first
+		// op is the oldest.
 		var expired []*op
-		if now := time.Now(); now.Sub(batch[0].queued) > c.s.timeout {
+		if now := time.Now(); now.Sub(batch[0].queued) > c.s.timeout || batch[0].queued.Before(stalledAt) {
 			kept := batch[:0]
 			for _, o := range batch {
-				if now.Sub(o.queued) > c.s.timeout {
+				if now.Sub(o.queued) > c.s.timeout || o.queued.Before(stalledAt) {
 					expired = append(expired, o)
 					continue
 				}
@@ -268,7 +276,9 @@ func (c *committer) loop() {
 		}
 		c.batches.Add(1)
 		c.ops.Add(int64(len(batch)))
-		c.s.runBatch(batch)
+		if c.s.runBatch(batch) {
+			stalledAt = time.Now()
+		}
 		if c.s.y != nil {
 			c.s.y.handOver(batch)
 		} else {
@@ -282,8 +292,9 @@ func (c *committer) loop() {
 
 // runBatch runs ops in one transaction, again after a conflict, and one
 // transaction each after a statement of one of them failed. It sets each
-// op's err.
-func (s *Store) runBatch(ops []*op) {
+// op's err, and reports stalled when the engine did not finish a
+// transaction within the store's timeout.
+func (s *Store) runBatch(ops []*op) (stalled bool) {
 	ctx, cancel := s.op(context.Background())
 	defer cancel()
 	backoff := time.Millisecond
@@ -293,7 +304,7 @@ func (s *Store) runBatch(ops []*op) {
 			for _, o := range ops {
 				o.err = nil
 			}
-			return
+			return false
 		}
 		class := s.classify(ctx, err)
 		if class == Conflict && attempt < maxConflictRetries && ctx.Err() == nil {
@@ -308,14 +319,14 @@ func (s *Store) runBatch(ops []*op) {
 		}
 		if class == Permanent && len(ops) > 1 {
 			for _, o := range ops {
-				s.runBatch([]*op{o})
+				stalled = s.runBatch([]*op{o}) || stalled
 			}
-			return
+			return stalled
 		}
 		for _, o := range ops {
 			o.err = err
 		}
-		return
+		return ctx.Err() != nil
 	}
 }
 
