@@ -244,10 +244,12 @@ func (c *committer) loop() {
 		// engine did not finish in time, are answered, not run; the first
 		// op is the oldest.
 		var expired []*op
-		if now := time.Now(); now.Sub(batch[0].queued) > c.s.timeout || batch[0].queued.Before(stalledAt) {
+		now := time.Now()
+		late := func(o *op) bool { return now.Sub(o.queued) > c.s.timeout || o.queued.Before(stalledAt) }
+		if late(batch[0]) {
 			kept := batch[:0]
 			for _, o := range batch {
-				if now.Sub(o.queued) > c.s.timeout || o.queued.Before(stalledAt) {
+				if late(o) {
 					expired = append(expired, o)
 					continue
 				}

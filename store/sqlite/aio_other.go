@@ -23,6 +23,13 @@ func fdatasync(f *os.File) error { return f.Sync() }
 
 // logReplaced reports whether the file at path is no longer f.
 func logReplaced(f *os.File, path string) (bool, error) {
-	same, err := sameFile(f, path)
-	return !same, err
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	pi, err := os.Stat(path)
+	if err != nil {
+		return false, err
+	}
+	return !os.SameFile(fi, pi), nil
 }

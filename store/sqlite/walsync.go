@@ -35,8 +35,10 @@ type walSync struct {
 	aio  *aioFlusher
 }
 
+// newWALSync returns the flush of the log of the database at dbPath, with
+// AIO where the kernel takes it.
 func newWALSync(dbPath string) *walSync {
-	return &walSync{path: dbPath + "-wal"}
+	return &walSync{path: dbPath + "-wal", aio: newAIOFlusher()}
 }
 
 // sync flushes the log: every commit written before it started is on the
@@ -88,23 +90,7 @@ func (w *walSync) open() error {
 		return err
 	}
 	w.f = f
-	if w.aio == nil {
-		w.aio = newAIOFlusher()
-	}
 	return nil
-}
-
-// sameFile reports whether f is still the file at path.
-func sameFile(f *os.File, path string) (bool, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return false, err
-	}
-	pi, err := os.Stat(path)
-	if err != nil {
-		return false, err
-	}
-	return os.SameFile(fi, pi), nil
 }
 
 func (w *walSync) close() {

@@ -173,8 +173,12 @@ func TestWALSync_FlushesAndFollowsANewLog(t *testing.T) {
 	if w.f == first {
 		t.Fatal("the flush kept the replaced log")
 	}
-	if same, err := sameFile(w.f, db+"-wal"); err != nil || !same {
-		t.Fatalf("the flushed file is not the log at the path: %v, %v", same, err)
+	fi, err := w.f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pi := stat(t, db+"-wal"); !os.SameFile(fi, pi) {
+		t.Fatal("the flushed file is not the log at the path")
 	}
 	if err := os.Remove(db + "-wal"); err != nil {
 		t.Fatal(err)
@@ -182,4 +186,13 @@ func TestWALSync_FlushesAndFollowsANewLog(t *testing.T) {
 	if err := w.sync(false); err == nil {
 		t.Fatal("sync without a log succeeded")
 	}
+}
+
+func stat(t *testing.T, path string) os.FileInfo {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi
 }
