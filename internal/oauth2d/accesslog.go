@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -79,117 +80,194 @@ func writeAccessLine(ctx context.Context, h slog.Handler, l *accessLine) bool {
 }
 
 // appendAccessLine appends l as slog's text or JSON handler writes the
-// record "request" with the line's attributes, in their order.
+// record "request" with the line's attributes, in their order. The keys
+// and the level and message are constant, so they are appended as they
+// are encoded; only the values are encoded per line.
 func appendAccessLine(b []byte, json bool, l *accessLine) []byte {
-	e := lineEncoder{b: b, json: json}
-	e.begin()
-	e.time("time", l.at)
-	e.str("level", slog.LevelInfo.String())
-	e.str("msg", "request")
-	e.str("method", l.method)
-	e.str("path", l.path)
-	e.int("status", int64(l.status))
-	e.duration("duration", l.duration)
-	e.str("peer", l.peer)
-	e.str("request_id", l.requestID)
+	if json {
+		return appendAccessJSON(b, l)
+	}
+	return appendAccessText(b, l)
+}
+
+// appendAccessText appends l as slog's text handler writes it.
+func appendAccessText(b []byte, l *accessLine) []byte {
+	b = append(b, "time="...)
+	b = appendLogTime(b, l.at, false)
+	b = append(b, " level=INFO msg=request method="...)
+	b = appendTextValue(b, l.method)
+	b = append(b, " path="...)
+	b = appendTextValue(b, l.path)
+	b = append(b, " status="...)
+	b = strconv.AppendInt(b, int64(l.status), 10)
+	b = append(b, " duration="...)
+	b = appendDuration(b, l.duration)
+	b = append(b, " peer="...)
+	b = appendTextValue(b, l.peer)
+	b = append(b, " request_id="...)
+	b = appendTextValue(b, l.requestID)
 	if l.clientAddr.IsValid() {
-		e.str("client_addr", l.clientAddr.String())
-	}
-	if l.clientID != "" {
-		e.str("client_id", l.clientID)
-	}
-	return e.end()
-}
-
-// lineEncoder appends key/value pairs in slog's text or JSON form.
-type lineEncoder struct {
-	b     []byte
-	json  bool
-	first bool
-}
-
-func (e *lineEncoder) begin() {
-	e.first = true
-	if e.json {
-		e.b = append(e.b, '{')
-	}
-}
-
-func (e *lineEncoder) end() []byte {
-	if e.json {
-		e.b = append(e.b, '}')
-	}
-	return append(e.b, '\n')
-}
-
-func (e *lineEncoder) key(k string) {
-	if !e.first {
-		if e.json {
-			e.b = append(e.b, ',')
+		b = append(b, " client_addr="...)
+		if l.clientAddr.Zone() == "" {
+			b = l.clientAddr.AppendTo(b)
 		} else {
-			e.b = append(e.b, ' ')
+			b = appendTextValue(b, l.clientAddr.String())
 		}
 	}
-	e.first = false
-	e.strValue(k)
-	if e.json {
-		e.b = append(e.b, ':')
-	} else {
-		e.b = append(e.b, '=')
+	if l.clientID != "" {
+		b = append(b, " client_id="...)
+		b = appendTextValue(b, l.clientID)
 	}
+	return append(b, '\n')
 }
 
-func (e *lineEncoder) str(k, v string) {
-	e.key(k)
-	e.strValue(v)
-}
-
-func (e *lineEncoder) strValue(v string) {
-	switch {
-	case e.json:
-		e.b = append(e.b, '"')
-		e.b = appendJSONEscaped(e.b, v)
-		e.b = append(e.b, '"')
-	case textNeedsQuoting(v):
-		e.b = strconv.AppendQuote(e.b, v)
-	default:
-		e.b = append(e.b, v...)
+// appendAccessJSON appends l as slog's JSON handler writes it.
+func appendAccessJSON(b []byte, l *accessLine) []byte {
+	b = append(b, `{"time":"`...)
+	b = appendLogTime(b, l.at, true)
+	b = append(b, `","level":"INFO","msg":"request","method":"`...)
+	b = appendJSONEscaped(b, l.method)
+	b = append(b, `","path":"`...)
+	b = appendJSONEscaped(b, l.path)
+	b = append(b, `","status":`...)
+	b = strconv.AppendInt(b, int64(l.status), 10)
+	b = append(b, `,"duration":`...)
+	b = strconv.AppendInt(b, int64(l.duration), 10)
+	b = append(b, `,"peer":"`...)
+	b = appendJSONEscaped(b, l.peer)
+	b = append(b, `","request_id":"`...)
+	b = appendJSONEscaped(b, l.requestID)
+	b = append(b, '"')
+	if l.clientAddr.IsValid() {
+		b = append(b, `,"client_addr":"`...)
+		if l.clientAddr.Zone() == "" {
+			b = l.clientAddr.AppendTo(b)
+		} else {
+			b = appendJSONEscaped(b, l.clientAddr.String())
+		}
+		b = append(b, '"')
 	}
-}
-
-func (e *lineEncoder) int(k string, v int64) {
-	e.key(k)
-	e.b = strconv.AppendInt(e.b, v, 10)
-}
-
-// duration is nanoseconds in JSON, time.Duration's String in text, as
-// slog writes them.
-func (e *lineEncoder) duration(k string, d time.Duration) {
-	e.key(k)
-	if e.json {
-		e.b = strconv.AppendInt(e.b, int64(d), 10)
-		return
+	if l.clientID != "" {
+		b = append(b, `,"client_id":"`...)
+		b = appendJSONEscaped(b, l.clientID)
+		b = append(b, '"')
 	}
-	e.b = append(e.b, d.String()...)
+	return append(b, '}', '\n')
 }
 
-// time is RFC 3339 with nanoseconds in JSON, and with exactly three
-// fractional digits in text, as slog writes them.
-func (e *lineEncoder) time(k string, t time.Time) {
-	e.key(k)
-	t = t.Round(0)
-	if e.json {
-		e.b = append(e.b, '"')
-		e.b = t.AppendFormat(e.b, time.RFC3339Nano)
-		e.b = append(e.b, '"')
-		return
+// appendTextValue appends s as slog's text handler writes a string value:
+// quoted when textNeedsQuoting says so.
+func appendTextValue(b []byte, s string) []byte {
+	if textNeedsQuoting(s) {
+		return strconv.AppendQuote(b, s)
 	}
-	// RFC3339Nano trims trailing zeros; a tenth of a millisecond added
-	// to the truncated time keeps four digits, of which three are kept.
-	const prefixLen = len("2006-01-02T15:04:05.000")
-	n := len(e.b)
-	e.b = t.Truncate(time.Millisecond).Add(time.Millisecond/10).AppendFormat(e.b, time.RFC3339Nano)
-	e.b = append(e.b[:n+prefixLen], e.b[n+prefixLen+1:]...)
+	return append(b, s...)
+}
+
+// logSecond is the part of a log line's time that changes at most once a
+// second: the date and time to the second, and the zone offset, as RFC
+// 3339 writes them, for one second of one location.
+type logSecond struct {
+	unix int64
+	loc  *time.Location
+	date string // 2006-01-02T15:04:05
+	zone string // Z07:00
+}
+
+// lastLogSecond is the second of the latest line: the lines of one second
+// format their date once.
+var lastLogSecond atomic.Pointer[logSecond]
+
+// appendLogTime appends t as slog writes a record's time: RFC 3339 with
+// exactly three fractional digits (text), or with nanoseconds and the
+// trailing zeros trimmed, as time.RFC3339Nano formats it (JSON).
+func appendLogTime(b []byte, t time.Time, nanos bool) []byte {
+	sec, loc := t.Unix(), t.Location()
+	s := lastLogSecond.Load()
+	if s == nil || s.unix != sec || s.loc != loc {
+		s = &logSecond{unix: sec, loc: loc, date: t.Format("2006-01-02T15:04:05"), zone: t.Format("Z07:00")}
+		lastLogSecond.Store(s)
+	}
+	b = append(b, s.date...)
+	ns := t.Nanosecond()
+	if !nanos {
+		ms := ns / int(time.Millisecond)
+		b = append(b, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+	} else if ns != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		for i := 9; i > 0; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := len(frac)
+		for frac[n-1] == '0' {
+			n--
+		}
+		b = append(b, frac[:n]...)
+	}
+	return append(b, s.zone...)
+}
+
+// appendDuration appends d as time.Duration's String writes it ("1h2m3.5s",
+// "89.694µs", "0s"), without making the string.
+func appendDuration(b []byte, d time.Duration) []byte {
+	if d == 0 {
+		return append(b, "0s"...)
+	}
+	u := uint64(d)
+	if d < 0 {
+		b = append(b, '-')
+		u = -u
+	}
+	if u < uint64(time.Second) {
+		// A fraction of a second in the largest unit under it.
+		switch {
+		case u < uint64(time.Microsecond):
+			b = strconv.AppendUint(b, u, 10)
+			return append(b, "ns"...)
+		case u < uint64(time.Millisecond):
+			b = appendDecimal(b, u, 3)
+			return append(b, "µs"...)
+		default:
+			b = appendDecimal(b, u, 6)
+			return append(b, "ms"...)
+		}
+	}
+	secs := u / uint64(time.Second)
+	if h := secs / 3600; h > 0 {
+		b = strconv.AppendUint(b, h, 10)
+		b = append(b, 'h')
+	}
+	if m := secs / 60; m > 0 {
+		b = strconv.AppendUint(b, m%60, 10)
+		b = append(b, 'm')
+	}
+	b = appendDecimal(b, u%uint64(time.Minute), 9)
+	return append(b, 's')
+}
+
+// appendDecimal appends v / 10^digits with its fraction, trailing zeros
+// and a bare point left out.
+func appendDecimal(b []byte, v uint64, digits int) []byte {
+	var frac [10]byte
+	n := 0
+	for i := digits; i > 0; i-- {
+		d := byte('0' + v%10)
+		v /= 10
+		if n > 0 || d != '0' {
+			frac[i] = d
+			if n == 0 {
+				n = i + 1
+			}
+		}
+	}
+	b = strconv.AppendUint(b, v, 10)
+	if n == 0 {
+		return b
+	}
+	frac[0] = '.'
+	return append(b, frac[:n]...)
 }
 
 // jsonSafe reports the ASCII bytes a JSON string holds as they are: every
@@ -206,7 +284,7 @@ func textNeedsQuoting(s string) bool {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c != '\\' && (c == ' ' || c == '=' || !jsonSafe(c)) {
+			if !textBare[c] {
 				return true
 			}
 			i++
@@ -220,6 +298,15 @@ func textNeedsQuoting(s string) bool {
 	}
 	return false
 }
+
+// textBare holds the ASCII bytes slog's text handler writes unquoted: the
+// ones JSON holds as they are, and the backslash, but space and '='.
+var textBare = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		t[c] = c == '\\' || c != ' ' && c != '=' && jsonSafe(byte(c))
+	}
+	return t
+}()
 
 const lowerHex = "0123456789abcdef"
 
