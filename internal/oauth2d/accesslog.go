@@ -303,7 +303,7 @@ func textNeedsQuoting(s string) bool {
 // ones JSON holds as they are, and the backslash, but space and '='.
 var textBare = func() (t [utf8.RuneSelf]bool) {
 	for c := range t {
-		t[c] = c == '\\' || c != ' ' && c != '=' && jsonSafe(byte(c))
+		t[c] = c == '\\' || (c != ' ' && c != '=' && jsonSafe(byte(c)))
 	}
 	return t
 }()
