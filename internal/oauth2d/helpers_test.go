@@ -83,7 +83,9 @@ func startApp(t testing.TB, cfg Config) *testServer {
 		ln.Close()
 		t.Fatalf("New: %v", err)
 	}
-	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: app.Handler()}}
+	// Served as the oauth2d command serves it (run.go), with the
+	// connections' record slots.
+	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: app.Handler(), ConnContext: app.ConnContext}}
 	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()

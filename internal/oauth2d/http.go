@@ -7,6 +7,7 @@ import (
 	stderrors "errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -38,8 +39,10 @@ type route struct {
 // (the status, the route, the client) and what the server's hooks
 // (ClientAuthHandler, TokenIssuedHandler, the user authorization) keep
 // between their calls. The hooks get only the request; the endpoints that
-// have hooks put the record in the request's context (recordOf). It is
-// pooled: nothing may keep it after the middleware is done with it.
+// have hooks put the record in reach of the request's context (withRecord,
+// recordOf): in its connection's record slot (ConnContext) for an HTTP/1
+// request, else in a context of its own. It is pooled: nothing may keep it
+// after the middleware is done with it.
 type respWriter struct {
 	http.ResponseWriter
 	app      *App
@@ -65,6 +68,12 @@ type respWriter struct {
 	// requestURI is the request_uri of a pushed authorization request
 	// (RFC 9126 4), which the pages resume it with (protocol.go).
 	requestURI string
+	// slot is the connection's record slot (ConnContext), holding this
+	// record while it serves an HTTP/1 request; nil otherwise. inCtx
+	// reports that withRecord put the record in reach of recordOf
+	// through the slot.
+	slot  *connSlot
+	inCtx bool
 }
 
 var respWriters = sync.Pool{New: func() any { return newRespWriter() }}
@@ -98,7 +107,13 @@ type recordKey struct{}
 // withRecord returns r with its record in its context, made once per
 // request: the server's hooks find it there.
 func (w *respWriter) withRecord(r *http.Request) *http.Request {
-	if w.req == nil {
+	switch {
+	case w.req != nil:
+	case w.slot != nil:
+		// The connection's slot holds the record: r is returned as is,
+		// without a copy of the request and a context of its own.
+		w.inCtx, w.req = true, r
+	default:
 		w.req = r.WithContext(context.WithValue(r.Context(), recordKey{}, w))
 	}
 	return w.req
@@ -107,8 +122,34 @@ func (w *respWriter) withRecord(r *http.Request) *http.Request {
 // recordOf returns the record of a request, or of a context, that went
 // through withRecord; nil otherwise.
 func recordOf(ctx context.Context) *respWriter {
+	if s, ok := ctx.Value(connSlotKey{}).(*connSlot); ok {
+		if rw := s.rw; rw != nil && rw.inCtx {
+			return rw
+		}
+	}
 	rw, _ := ctx.Value(recordKey{}).(*respWriter)
 	return rw
+}
+
+// connSlot is a connection's record slot: the record of the request the
+// connection serves, set by the middleware for the length of an HTTP/1
+// request. An HTTP/1 connection serves one request at a time (RFC 9112
+// 9.3: responses are sent in the order of the requests, and net/http
+// runs a connection's handlers one after the other), so the slot needs
+// no lock; HTTP/2 streams run at once and never use it.
+type connSlot struct{ rw *respWriter }
+
+// connSlotKey is the context key of a connection's record slot.
+type connSlotKey struct{}
+
+// ConnContext is the http.Server ConnContext hook of the App's listener:
+// it gives each connection a record slot, through which the endpoints
+// whose server hooks need the request's record (the token, revocation,
+// introspection and authorization endpoints) reach it without copying
+// the request into a context of its own. A server without it works the
+// same, a little slower.
+func (a *App) ConnContext(ctx context.Context, _ net.Conn) context.Context {
+	return context.WithValue(ctx, connSlotKey{}, new(connSlot))
 }
 
 // WriteHeader records the first status.
@@ -215,8 +256,15 @@ func (a *App) middleware(mux *router) http.Handler {
 		rw.ResponseWriter, rw.app = w, a
 		rw.addr = a.ips.Addr(r)
 		rw.proxied = a.ips.HasTrusted() && a.ips.Trusted(clientip.Peer(r.RemoteAddr))
+		slot := httpOneSlot(r)
+		if slot != nil {
+			slot.rw, rw.slot = rw, slot
+		}
 		inner.ServeHTTP(rw, r)
 		d := time.Since(start)
+		if slot != nil {
+			slot.rw = nil
+		}
 		status, rt, clientID, addr, proxied := rw.status, rw.route, rw.clientID, rw.addr, rw.proxied
 		rw.reset()
 		respWriters.Put(rw)
@@ -233,6 +281,17 @@ func (a *App) middleware(mux *router) http.Handler {
 		}
 		a.logRequest(r, start.Add(d), status, d, id, clientAddr, clientID)
 	})
+}
+
+// httpOneSlot returns the record slot of r's connection when r is an
+// HTTP/1 request on a connection that has one (ConnContext); nil
+// otherwise.
+func httpOneSlot(r *http.Request) *connSlot {
+	if r.ProtoMajor != 1 {
+		return nil
+	}
+	s, _ := r.Context().Value(connSlotKey{}).(*connSlot)
+	return s
 }
 
 // maxRequestID bounds an X-Request-Id taken from a request.

@@ -309,6 +309,7 @@ func serve(env Env, cfg Config, log *slog.Logger, handler slog.Handler) int {
 	}
 	srv := &http.Server{
 		Handler:           app.Handler(),
+		ConnContext:       app.ConnContext,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,

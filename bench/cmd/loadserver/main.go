@@ -67,7 +67,7 @@ func run(mode, addr string, preload int, cpuProfile, traceFile string) error {
 	if err != nil {
 		return fmt.Errorf("loadserver: %w", err)
 	}
-	srv := &http.Server{Handler: s.Handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: s.Handler, ConnContext: s.ConnContext, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Printf("loadserver: mode=%s preload=%d ready in %s, listening on %s\n",
 		mode, preload, time.Since(start).Round(time.Millisecond), ln.Addr())
 

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -78,6 +79,10 @@ var (
 // Server is the handler of one mode and what it holds.
 type Server struct {
 	Handler http.Handler
+	// ConnContext, when set, is the http.Server ConnContext hook the
+	// handler is served with (the oauth2d modes: App.ConnContext, as the
+	// oauth2d command serves it).
+	ConnContext func(context.Context, net.Conn) context.Context
 	// Report, when set, tells how the store grouped the writes so far:
 	// writes per commit, or commands per round trip.
 	Report  func() string

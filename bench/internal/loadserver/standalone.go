@@ -132,7 +132,7 @@ func standalone(ctx context.Context, engine string) (*Server, error) {
 		return fail(err)
 	}
 	s.closers = append(s.closers, app)
-	s.Handler = app.Handler()
+	s.Handler, s.ConnContext = app.Handler(), app.ConnContext
 	return s, nil
 }
 
