@@ -1,6 +1,7 @@
 package oauth2d
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -55,6 +56,10 @@ func BenchmarkApp_ClientCredentials(b *testing.B) {
 	for _, mode := range []string{"library", "discard-log", "buffered-text-log"} {
 		b.Run(mode, func(b *testing.B) {
 			var h http.Handler
+			// Each goroutine of the benchmark is a connection: the
+			// App's are served as the oauth2d command serves them, with
+			// a record slot each (ConnContext).
+			connContext := func() context.Context { return context.Background() }
 			if mode == "library" {
 				h = libraryHandler(b)
 			} else {
@@ -73,14 +78,16 @@ func BenchmarkApp_ClientCredentials(b *testing.B) {
 				}
 				defer app.Close()
 				h = app.Handler()
+				connContext = func() context.Context { return app.ConnContext(context.Background(), nil) }
 			}
 			tmpl := benchRequest(DemoClientID, DemoClientSecret)
 			b.ReportAllocs()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				body := &resettableBody{}
+				conn := tmpl.WithContext(connContext())
 				for pb.Next() {
-					req := *tmpl
+					req := *conn
 					body.Reset(benchBody)
 					req.Body = body
 					rec := httptest.NewRecorder()

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"runtime/trace"
 	"strings"
@@ -63,6 +64,13 @@ func run(mode, addr string, preload int, cpuProfile, traceFile string) error {
 		return err
 	}
 	defer s.Close()
+	// What the start took and no longer holds goes back to the system
+	// now, not while the load runs: the oauth2d modes hash their demo
+	// user's password with argon2id (64 MiB), and the runtime's scavenger
+	// returned that memory page run by page run during the first seconds
+	// of load (madvise calls, and page faults where the allocator took
+	// the pages again), a cost of the start, not of a request.
+	debug.FreeOSMemory()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("loadserver: %w", err)
