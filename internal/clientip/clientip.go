@@ -88,7 +88,12 @@ func Peer(remoteAddr string) netip.Addr {
 // that sets only Forwarded must remove an X-Forwarded-For sent by the
 // client, or a client could choose its own address (docs/config.md).
 func (r *Resolver) Addr(req *http.Request) netip.Addr {
-	peer := Peer(req.RemoteAddr)
+	return r.AddrFrom(Peer(req.RemoteAddr), req)
+}
+
+// AddrFrom is Addr for a request whose TCP peer, Peer(req.RemoteAddr), is
+// already known: a server that parsed it once for the connection.
+func (r *Resolver) AddrFrom(peer netip.Addr, req *http.Request) netip.Addr {
 	if !r.Trusted(peer) {
 		return peer
 	}

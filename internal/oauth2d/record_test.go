@@ -214,3 +214,58 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
+// TestConnSlot_ARemoteAddrRewrittenInFrontOfTheAppIsResolvedAsItComes
+// checks that the connection's cached TCP peer is used only for a request
+// whose RemoteAddr is the connection's: a handler in front of the App that
+// rewrites RemoteAddr (a PROXY protocol reader, say) is believed, and a
+// trusted proxy's X-Forwarded-For is then resolved from the rewritten
+// address.
+func TestConnSlot_ARemoteAddrRewrittenInFrontOfTheAppIsResolvedAsItComes(t *testing.T) {
+	cfg := testConfig("http://localhost/cb")
+	cfg.Issuer = "http://localhost"
+	cfg.TrustedProxies = []string{"203.0.113.0/24"}
+	logs := &syncBuffer{}
+	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	app, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	rewrite := false
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rewrite {
+			r.RemoteAddr = "203.0.113.7:4444"
+		}
+		app.Handler().ServeHTTP(w, r)
+	}))
+	srv.Config.ConnContext = app.ConnContext
+	srv.Start()
+	defer srv.Close()
+	client := srv.Client()
+	for _, tc := range []struct {
+		rewrite    bool
+		clientAddr string
+	}{
+		{false, ""},                         // 127.0.0.1 is no trusted proxy
+		{true, " client_addr=198.51.100.9"}, // 203.0.113.7 is
+		{false, ""},                         // and the same connection's next request is from 127.0.0.1 again
+	} {
+		rewrite = tc.rewrite
+		before := len(logs.String())
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/.well-known/openid-configuration", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Forwarded-For", "198.51.100.9")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readBody(t, resp)
+		line := logs.String()[before:]
+		if got := strings.Contains(line, " client_addr="); got != (tc.clientAddr != "") || !strings.Contains(line, tc.clientAddr) {
+			t.Errorf("RemoteAddr rewritten %v: log line %q, want client_addr %q", tc.rewrite, line, tc.clientAddr)
+		}
+	}
+}
