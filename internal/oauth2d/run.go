@@ -367,6 +367,9 @@ func serve(env Env, cfg Config, log *slog.Logger, handler slog.Handler) int {
 		attrs = append(attrs, "admin_listen", adminAddr)
 	}
 	attrs = append(attrs, app.tlsLogAttrs()...)
+	if gc, set := TuneGC(app, env.LookupEnv); set {
+		attrs = append(attrs, "gogc", gc)
+	}
 	log.Info("oauth2d started", attrs...)
 	if cfg.IsDemo() {
 		// The one line that prints a secret: the well-known demo

@@ -133,6 +133,8 @@ func standalone(ctx context.Context, engine string) (*Server, error) {
 	}
 	s.closers = append(s.closers, app)
 	s.Handler, s.ConnContext = app.Handler(), app.ConnContext
+	// The collector's pace the oauth2d command sets for this store.
+	oauth2d.TuneGC(app, os.LookupEnv)
 	return s, nil
 }
 
