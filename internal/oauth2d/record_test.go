@@ -33,15 +33,7 @@ func TestRecord_ReachesTheServerHooksOnEveryWayOfServing(t *testing.T) {
 		{name: "HTTP/2 with record slots", connContext: true, http2: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := testConfig("http://localhost/cb")
-			cfg.Issuer = "http://localhost"
-			logs := &syncBuffer{}
-			cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
-			app, err := New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer app.Close()
+			app, logs := newLoggedApp(t, nil)
 			srv := httptest.NewUnstartedServer(app.Handler())
 			if tc.connContext {
 				srv.Config.ConnContext = app.ConnContext
@@ -108,14 +100,7 @@ func TestRecord_ReachesTheServerHooksOnEveryWayOfServing(t *testing.T) {
 // record of an earlier one, and that recordOf finds nothing in a
 // connection's context between requests.
 func TestConnSlot_HoldsARecordOnlyWhileItsRequestIsServed(t *testing.T) {
-	cfg := testConfig("http://localhost/cb")
-	cfg.Issuer = "http://localhost"
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	app, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
+	app, _ := newLoggedApp(t, nil)
 	ctx := app.ConnContext(context.Background(), nil)
 	slot, ok := ctx.Value(connSlotKey{}).(*connSlot)
 	if !ok {
@@ -145,15 +130,7 @@ func TestConnSlot_HoldsARecordOnlyWhileItsRequestIsServed(t *testing.T) {
 // one record slot, each keep their own record: every access log line names
 // the client of its own request.
 func TestRecord_HTTP2StreamsAtOnceKeepTheirOwnRecords(t *testing.T) {
-	cfg := testConfig("http://localhost/cb")
-	cfg.Issuer = "http://localhost"
-	logs := &syncBuffer{}
-	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
-	app, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
+	app, logs := newLoggedApp(t, nil)
 	srv := httptest.NewUnstartedServer(app.Handler())
 	srv.Config.ConnContext = app.ConnContext
 	srv.EnableHTTP2 = true
@@ -208,6 +185,25 @@ func TestRecord_HTTP2StreamsAtOnceKeepTheirOwnRecords(t *testing.T) {
 	}
 }
 
+// newLoggedApp returns an App of testConfig, changed by edit when it is
+// not nil, closed when the test ends, and the sink of its text log.
+func newLoggedApp(t *testing.T, edit func(*Config)) (*App, *syncBuffer) {
+	t.Helper()
+	cfg := testConfig("http://localhost/cb")
+	cfg.Issuer = "http://localhost"
+	logs := &syncBuffer{}
+	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	if edit != nil {
+		edit(&cfg)
+	}
+	app, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Close() })
+	return app, logs
+}
+
 func btoi(b bool) int {
 	if b {
 		return 1
@@ -222,16 +218,7 @@ func btoi(b bool) int {
 // trusted proxy's X-Forwarded-For is then resolved from the rewritten
 // address.
 func TestConnSlot_ARemoteAddrRewrittenInFrontOfTheAppIsResolvedAsItComes(t *testing.T) {
-	cfg := testConfig("http://localhost/cb")
-	cfg.Issuer = "http://localhost"
-	cfg.TrustedProxies = []string{"203.0.113.0/24"}
-	logs := &syncBuffer{}
-	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
-	app, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
+	app, logs := newLoggedApp(t, func(cfg *Config) { cfg.TrustedProxies = []string{"203.0.113.0/24"} })
 	rewrite := false
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rewrite {
