@@ -36,11 +36,14 @@ func (a *App) GCPercent() int {
 
 // TuneGC sets the garbage collector's target percentage to
 // app.GCPercent(), as the oauth2d command does once the App is made,
-// unless lookupEnv finds GOGC set: an operator's GOGC is kept. It returns
-// the percentage set, and false when GOGC was set.
+// unless lookupEnv finds GOGC set: an operator's GOGC is kept. A nil
+// lookupEnv finds nothing. It returns the percentage set, and false when
+// GOGC was set.
 func TuneGC(app *App, lookupEnv func(string) (string, bool)) (int, bool) {
-	if _, set := lookupEnv("GOGC"); set {
-		return 0, false
+	if lookupEnv != nil {
+		if _, set := lookupEnv("GOGC"); set {
+			return 0, false
+		}
 	}
 	p := app.GCPercent()
 	debug.SetGCPercent(p)

@@ -24,6 +24,7 @@ func TestTuneGC_PacesTheCollectorByWhereTheTokensLive(t *testing.T) {
 	}{
 		{"memory store", "memory:", unset, defaultGCPercent, true},
 		{"SQLite store", "sqlite:" + filepath.Join(t.TempDir(), "oauth2d.db"), unset, durableStoreGCPercent, true},
+		{"no environment to look in", "sqlite:" + filepath.Join(t.TempDir(), "oauth2d.db"), nil, durableStoreGCPercent, true},
 		{"GOGC set by the operator", "sqlite:" + filepath.Join(t.TempDir(), "oauth2d.db"),
 			func(k string) (string, bool) { return "50", k == "GOGC" }, 123, false},
 	} {
