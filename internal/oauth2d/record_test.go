@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -26,11 +25,11 @@ func TestRecord_ReachesTheServerHooksOnEveryWayOfServing(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		connContext bool
-		http2       bool
+		proto       int // HTTP/1 or HTTP/2
 	}{
-		{name: "HTTP/1 with record slots", connContext: true},
-		{name: "HTTP/1 without record slots"},
-		{name: "HTTP/2 with record slots", connContext: true, http2: true},
+		{name: "HTTP/1 with record slots", connContext: true, proto: 1},
+		{name: "HTTP/1 without record slots", proto: 1},
+		{name: "HTTP/2 with record slots", connContext: true, proto: 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			app, logs := newLoggedApp(t, nil)
@@ -38,14 +37,13 @@ func TestRecord_ReachesTheServerHooksOnEveryWayOfServing(t *testing.T) {
 			if tc.connContext {
 				srv.Config.ConnContext = app.ConnContext
 			}
-			if tc.http2 {
+			if tc.proto == 2 {
 				srv.EnableHTTP2 = true
 				srv.StartTLS()
 			} else {
 				srv.Start()
 			}
 			defer srv.Close()
-			client := srv.Client()
 
 			steps := []struct {
 				id, secret string
@@ -57,31 +55,12 @@ func TestRecord_ReachesTheServerHooksOnEveryWayOfServing(t *testing.T) {
 				{testClientID, testClientSecret, http.StatusOK},
 			}
 			for i, s := range steps {
-				req, err := http.NewRequest(http.MethodPost, srv.URL+"/token",
-					strings.NewReader(url.Values{"grant_type": {"client_credentials"}, "scope": {"read"}}.Encode()))
-				if err != nil {
-					t.Fatal(err)
-				}
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.SetBasicAuth(s.id, s.secret)
-				resp, err := client.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				body := readBody(t, resp)
-				if resp.StatusCode != s.status {
-					t.Fatalf("request %d: status %d, want %d: %s", i, resp.StatusCode, s.status, body)
-				}
-				if want := 1 + btoi(tc.http2); resp.ProtoMajor != want {
-					t.Fatalf("request %d: served over HTTP/%d, want HTTP/%d", i, resp.ProtoMajor, want)
+				resp, _ := postEndpoint(t, &testServer{Server: srv, App: app, Logs: logs}, "/token", s.id, s.secret, clientCredentials)
+				if resp.StatusCode != s.status || resp.ProtoMajor != tc.proto {
+					t.Fatalf("request %d: HTTP/%d status %d, want HTTP/%d status %d", i, resp.ProtoMajor, resp.StatusCode, tc.proto, s.status)
 				}
 			}
-			var lines []string
-			for _, l := range strings.Split(logs.String(), "\n") {
-				if strings.Contains(l, "msg=request") && strings.Contains(l, "path=/token") {
-					lines = append(lines, l)
-				}
-			}
+			lines := tokenLogLines(logs)
 			if len(lines) != len(steps) {
 				t.Fatalf("%d access log lines of /token, want %d:\n%s", len(lines), len(steps), logs)
 			}
@@ -167,10 +146,7 @@ func TestRecord_HTTP2StreamsAtOnceKeepTheirOwnRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen := map[string]int{}
-	for _, l := range strings.Split(logs.String(), "\n") {
-		if !strings.Contains(l, "msg=request") || !strings.Contains(l, "path=/token") {
-			continue
-		}
+	for _, l := range tokenLogLines(logs) {
 		_, id, ok := strings.Cut(l, " client_id=")
 		if !ok {
 			t.Errorf("access log line without client_id: %s", l)
@@ -204,11 +180,15 @@ func newLoggedApp(t *testing.T, edit func(*Config)) (*App, *syncBuffer) {
 	return app, logs
 }
 
-func btoi(b bool) int {
-	if b {
-		return 1
+// tokenLogLines returns the access log lines of /token in logs, in order.
+func tokenLogLines(logs *syncBuffer) []string {
+	var lines []string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "msg=request") && strings.Contains(l, "path=/token") {
+			lines = append(lines, l)
+		}
 	}
-	return 0
+	return lines
 }
 
 // TestConnSlot_ARemoteAddrRewrittenInFrontOfTheAppIsResolvedAsItComes
