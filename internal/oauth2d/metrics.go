@@ -170,102 +170,112 @@ func newInstrumentedStore(ts oauth2.TokenStore, kv oauth2.KVStore, m *metrics) *
 	return s
 }
 
-func (s *instrumentedStore) observe(op storeOp, start time.Time) {
-	s.ob[op].Observe(time.Since(start).Seconds())
+// observe records the duration of a store call that started at start, a
+// monoNow reading.
+func (s *instrumentedStore) observe(op storeOp, start time.Duration) {
+	s.ob[op].Observe((monoNow() - start).Seconds())
 }
+
+// monoEpoch is the origin of monoNow.
+var monoEpoch = time.Now()
+
+// monoNow reads the monotonic clock alone, as the time since monoEpoch:
+// one clock read where time.Now makes two (wall and monotonic), for the
+// durations measured around every store call.
+func monoNow() time.Duration { return time.Since(monoEpoch) }
 
 // Create stores info (oauth2.TokenStore).
 func (s *instrumentedStore) Create(ctx context.Context, info oauth2.TokenInfo) error {
-	defer s.observe(opCreate, time.Now())
+	defer s.observe(opCreate, monoNow())
 	return s.ts.Create(ctx, info)
 }
 
 // RemoveByCode removes a code (oauth2.TokenStore).
 func (s *instrumentedStore) RemoveByCode(ctx context.Context, code string) error {
-	defer s.observe(opRemoveByCode, time.Now())
+	defer s.observe(opRemoveByCode, monoNow())
 	return s.ts.RemoveByCode(ctx, code)
 }
 
 // RemoveByAccess removes an access token (oauth2.TokenStore).
 func (s *instrumentedStore) RemoveByAccess(ctx context.Context, access string) error {
-	defer s.observe(opRemoveByAccess, time.Now())
+	defer s.observe(opRemoveByAccess, monoNow())
 	return s.ts.RemoveByAccess(ctx, access)
 }
 
 // RemoveByRefresh removes a refresh token (oauth2.TokenStore).
 func (s *instrumentedStore) RemoveByRefresh(ctx context.Context, refresh string) error {
-	defer s.observe(opRemoveByRefresh, time.Now())
+	defer s.observe(opRemoveByRefresh, monoNow())
 	return s.ts.RemoveByRefresh(ctx, refresh)
 }
 
 // GetByCode reads a code (oauth2.TokenStore).
 func (s *instrumentedStore) GetByCode(ctx context.Context, code string) (oauth2.TokenInfo, error) {
-	defer s.observe(opGetByCode, time.Now())
+	defer s.observe(opGetByCode, monoNow())
 	return s.ts.GetByCode(ctx, code)
 }
 
 // GetByAccess reads an access token (oauth2.TokenStore).
 func (s *instrumentedStore) GetByAccess(ctx context.Context, access string) (oauth2.TokenInfo, error) {
-	defer s.observe(opGetByAccess, time.Now())
+	defer s.observe(opGetByAccess, monoNow())
 	return s.ts.GetByAccess(ctx, access)
 }
 
 // GetByRefresh reads a refresh token (oauth2.TokenStore).
 func (s *instrumentedStore) GetByRefresh(ctx context.Context, refresh string) (oauth2.TokenInfo, error) {
-	defer s.observe(opGetByRefresh, time.Now())
+	defer s.observe(opGetByRefresh, monoNow())
 	return s.ts.GetByRefresh(ctx, refresh)
 }
 
 // ExchangeCode consumes a code (oauth2.TokenStore).
 func (s *instrumentedStore) ExchangeCode(ctx context.Context, code string, issued oauth2.TokenInfo) error {
-	defer s.observe(opExchangeCode, time.Now())
+	defer s.observe(opExchangeCode, monoNow())
 	return s.ts.ExchangeCode(ctx, code, issued)
 }
 
 // RotateRefresh rotates a refresh token (oauth2.TokenStore).
 func (s *instrumentedStore) RotateRefresh(ctx context.Context, refresh string, issued oauth2.TokenInfo) error {
-	defer s.observe(opRotateRefresh, time.Now())
+	defer s.observe(opRotateRefresh, monoNow())
 	return s.ts.RotateRefresh(ctx, refresh, issued)
 }
 
 // RevokeGrant revokes a grant (oauth2.TokenStore).
 func (s *instrumentedStore) RevokeGrant(ctx context.Context, grantID string) error {
-	defer s.observe(opRevokeGrant, time.Now())
+	defer s.observe(opRevokeGrant, monoNow())
 	return s.ts.RevokeGrant(ctx, grantID)
 }
 
 // Put stores a value (oauth2.KVStore).
 func (s *instrumentedStore) Put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	defer s.observe(opKVPut, time.Now())
+	defer s.observe(opKVPut, monoNow())
 	return s.kv.Put(ctx, key, value, ttl)
 }
 
 // PutIfAbsent stores a value if absent (oauth2.KVStore).
 func (s *instrumentedStore) PutIfAbsent(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	defer s.observe(opKVPutIfAbsent, time.Now())
+	defer s.observe(opKVPutIfAbsent, monoNow())
 	return s.kv.PutIfAbsent(ctx, key, value, ttl)
 }
 
 // Get reads a value (oauth2.KVStore).
 func (s *instrumentedStore) Get(ctx context.Context, key string) ([]byte, error) {
-	defer s.observe(opKVGet, time.Now())
+	defer s.observe(opKVGet, monoNow())
 	return s.kv.Get(ctx, key)
 }
 
 // Take reads and deletes a value (oauth2.KVStore).
 func (s *instrumentedStore) Take(ctx context.Context, key string) ([]byte, error) {
-	defer s.observe(opKVTake, time.Now())
+	defer s.observe(opKVTake, monoNow())
 	return s.kv.Take(ctx, key)
 }
 
 // Delete deletes a value (oauth2.KVStore).
 func (s *instrumentedStore) Delete(ctx context.Context, key string) error {
-	defer s.observe(opKVDelete, time.Now())
+	defer s.observe(opKVDelete, monoNow())
 	return s.kv.Delete(ctx, key)
 }
 
 // Incr counts (oauth2.KVStore).
 func (s *instrumentedStore) Incr(ctx context.Context, key string, ttl time.Duration) (int64, error) {
-	defer s.observe(opKVIncr, time.Now())
+	defer s.observe(opKVIncr, monoNow())
 	return s.kv.Incr(ctx, key, ttl)
 }

@@ -57,7 +57,6 @@ type Gate struct {
 	recheck   time.Duration
 	maxPairs  int
 	queueWait time.Duration
-	now       func() time.Time
 	// subjects is made at start and never changed: read without a lock.
 	subjects map[string]*subjectState
 	// known and dynamic are the subjects added while the gate runs.
@@ -80,7 +79,7 @@ type GateConfig struct {
 // NewGate returns a gate over lim for subjects.
 func NewGate(lim *Limiter, subjects []string, cfg GateConfig) *Gate {
 	g := &Gate{lim: lim, recheck: cfg.Recheck, maxPairs: cfg.MaxPairs, queueWait: cfg.QueueWait,
-		now: lim.now, subjects: make(map[string]*subjectState, len(subjects)), known: cfg.Known}
+		subjects: make(map[string]*subjectState, len(subjects)), known: cfg.Known}
 	if g.recheck <= 0 {
 		g.recheck = DefaultRecheck
 	}
@@ -124,10 +123,25 @@ type pairState struct {
 	drain sync.RWMutex
 	// okUntil is when the store's "not failing" answer stops being
 	// trusted; failedUntil when the pair's last failure stops counting;
-	// used is the time of the latest attempt. Unix nanoseconds.
+	// used is the time of the latest attempt. All three are Gate.nanos.
 	okUntil     atomic.Int64
 	failedUntil atomic.Int64
 	used        atomic.Int64
+}
+
+// monoEpoch is the origin of Gate.nanos.
+var monoEpoch = time.Now()
+
+// nanos reads the gate's clock, in nanoseconds: the monotonic clock since
+// monoEpoch, which is one clock read where time.Now makes two (wall and
+// monotonic); the gate only measures intervals, on every request. A
+// Limiter with a clock of its own (Limiter.Now, tests) is read in Unix
+// nanoseconds instead.
+func (g *Gate) nanos() int64 {
+	if g.lim.Now != nil {
+		return g.lim.Now().UnixNano()
+	}
+	return int64(time.Since(monoEpoch))
 }
 
 // pair returns the state of (st, addr), made on first use; nil when the
@@ -203,7 +217,7 @@ func (g *Gate) Begin(ctx context.Context, subject string, addr netip.Addr) (Tick
 		}
 	}
 	addr = clientip.Group(addr)
-	now := g.now().UnixNano()
+	now := g.nanos()
 	t := Ticket{g: g, subject: subject, addr: addr}
 	p := g.pair(st, addr, now)
 	if p == nil {
@@ -342,18 +356,18 @@ func (t Ticket) Done(ctx context.Context, ok bool) (delay time.Duration, locked 
 		}
 		// Counted in the store before the turn is given back, so that
 		// the attempts waiting for it are admitted by the store.
-		t.pair.failedUntil.Store(t.g.now().UnixNano() + int64(t.g.lim.EffectiveWindow()))
+		t.pair.failedUntil.Store(t.g.nanos() + int64(t.g.lim.EffectiveWindow()))
 		return t.g.lim.Failed(ctx, t.subject, t.addr)
 	}
 	if ok {
 		if t.pair != nil {
 			t.pair.failedUntil.Store(0)
-			t.pair.okUntil.Store(t.g.now().UnixNano() + int64(t.g.recheck))
+			t.pair.okUntil.Store(t.g.nanos() + int64(t.g.recheck))
 		}
 		return 0, false, t.g.lim.Succeeded(ctx, t.subject, t.addr)
 	}
 	if t.pair != nil {
-		t.pair.failedUntil.Store(t.g.now().UnixNano() + int64(t.g.lim.EffectiveWindow()))
+		t.pair.failedUntil.Store(t.g.nanos() + int64(t.g.lim.EffectiveWindow()))
 	}
 	return t.g.lim.failed(ctx, t.subject, t.n)
 }

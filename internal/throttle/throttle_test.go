@@ -197,6 +197,43 @@ func TestGate_SuccessCostsNoKVStoreCallBetweenRechecks(t *testing.T) {
 	}
 }
 
+// TestGate_OnTheProcessClock runs the gate on its own clock (a Limiter
+// without Now, as the server makes it): successes within a recheck stay in
+// process, and a failure sends the pair's next attempt to the store.
+func TestGate_OnTheProcessClock(t *testing.T) {
+	l, _, kv := newLimiter(t)
+	l.Now = nil
+	g := NewGate(l, []string{"app"}, GateConfig{Recheck: time.Hour})
+	ctx := context.Background()
+	begin := func() Ticket {
+		t.Helper()
+		tk, err := g.Begin(ctx, "app", owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk
+	}
+	tk := begin()
+	tk.Done(ctx, true)
+	before := kv.calls.Load()
+	for range 100 {
+		tk := begin()
+		if tk.mode != modeLocal {
+			t.Fatalf("a success within the recheck was not admitted in process (mode %d)", tk.mode)
+		}
+		tk.Done(ctx, true)
+	}
+	if n := kv.calls.Load() - before; n != 0 {
+		t.Fatalf("100 successes within the recheck made %d KVStore calls", n)
+	}
+	begin().Done(ctx, false)
+	tk = begin()
+	if tk.mode == modeLocal {
+		t.Fatal("the attempt after a failure was admitted in process, not by the store")
+	}
+	tk.Done(ctx, true)
+}
+
 func TestGate_ConcurrentWrongAttemptsVerifyAtMostTheLimit(t *testing.T) {
 	for _, warm := range []bool{false, true} {
 		name := map[bool]string{false: "first sight", true: "after successes"}[warm]
