@@ -90,6 +90,8 @@ field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 # ALL_RPS[mode]. With a second argument, "base", the base revision's
 # loadserver serves, and the line and the medians are of MODE@base.
 declare -A ALL_RPS
+# BY_ROUND[mode/round] is the req/s of one round, for the paired ratios.
+declare -A BY_ROUND
 run_mode() {
   local mode=$1 bin="$work/loadserver" name=$1 out lgmode=token
   if [ "${2:-}" = base ]; then
@@ -117,6 +119,7 @@ run_mode() {
     return
   fi
   ALL_RPS[$name]+="$(field rps "$out") "
+  BY_ROUND[$name/$round]=$(field rps "$out")
   printf '%-22s %10s %10s %10s %8s\n' "$name" "$(field rps "$out")" "$(field p50_ms "$out")" "$(field p99_ms "$out")" "$(field errors "$out")"
   if grep -q "loadserver: store:" "$log"; then
     printf '  store: %s\n' "$(sed -n 's/^loadserver: store: //p' "$log" | tail -n 1)"
@@ -152,16 +155,35 @@ if [ "$ROUNDS" -gt 1 ]; then
   done
 fi
 
-# ratio NUM DEN TARGET prints NUM/DEN against the target, when both ran.
+# paired NUM DEN prints the median of the rounds' own NUM/DEN ratios, when
+# more than one round ran both: the machine drifts from minute to minute,
+# and a round's two runs are the closest in time. Informative only: the
+# targets are judged on the ratio of the medians.
+paired() {
+  local num=$1 den=$2 r list=""
+  [ "$ROUNDS" -gt 1 ] || return 0
+  for ((r = 1; r <= ROUNDS; r++)); do
+    [ -n "${BY_ROUND[$num/$r]:-}" ] && [ -n "${BY_ROUND[$den/$r]:-}" ] || continue
+    list+="${BY_ROUND[$num/$r]}/${BY_ROUND[$den/$r]} "
+  done
+  [ -n "$list" ] || return 0
+  tr ' ' '\n' <<<"$list" | sed '/^$/d' | awk -F/ '$2 > 0 {print $1 / $2}' | sort -g |
+    awk '{v[NR] = $1} END {if (NR) printf "  (paired %.2f)", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'
+}
+
+# ratio NUM DEN TARGET prints NUM/DEN, the ratio of the medians, against
+# the target, when both ran; then the paired ratio.
 ratio() {
   local num=$1 den=$2 target=$3
   [ -n "${RPS[$num]:-}" ] && [ -n "${RPS[$den]:-}" ] || return 0
   awk -v n="${RPS[$num]}" -v d="${RPS[$den]}" -v t="$target" -v name="$num/$den" 'BEGIN {
-    if (d == 0) { printf "%-36s   n/a (no successful requests in %s)\n", name, name; exit }
+    if (d == 0) { printf "%-36s   n/a (no successful requests in %s)", name, name; exit }
     r = n / d
-    if (t == "") { printf "%-36s %5.2f\n", name, r; exit }
-    printf "%-36s %5.2f  target >= %s  %s\n", name, r, t, (r >= t ? "ok" : "BELOW TARGET")
+    if (t == "") { printf "%-36s %5.2f", name, r; exit }
+    printf "%-36s %5.2f  target >= %s  %s", name, r, t, (r >= t ? "ok" : "BELOW TARGET")
   }'
+  paired "$num" "$den"
+  echo
 }
 echo
 echo "ratios"
