@@ -69,11 +69,9 @@ type respWriter struct {
 	// (RFC 9126 4), which the pages resume it with (protocol.go).
 	requestURI string
 	// slot is the connection's record slot (ConnContext), holding this
-	// record while it serves an HTTP/1 request; nil otherwise. inCtx
-	// reports that withRecord put the record in reach of recordOf
-	// through the slot.
-	slot  *connSlot
-	inCtx bool
+	// record while it serves an HTTP/1 request; nil otherwise. Once
+	// withRecord has set req, recordOf finds the record through it.
+	slot *connSlot
 }
 
 var respWriters = sync.Pool{New: func() any { return newRespWriter() }}
@@ -112,7 +110,7 @@ func (w *respWriter) withRecord(r *http.Request) *http.Request {
 	case w.slot != nil:
 		// The connection's slot holds the record: r is returned as is,
 		// without a copy of the request and a context of its own.
-		w.inCtx, w.req = true, r
+		w.req = r
 	default:
 		w.req = r.WithContext(context.WithValue(r.Context(), recordKey{}, w))
 	}
@@ -123,7 +121,7 @@ func (w *respWriter) withRecord(r *http.Request) *http.Request {
 // through withRecord; nil otherwise.
 func recordOf(ctx context.Context) *respWriter {
 	if s, ok := ctx.Value(connSlotKey{}).(*connSlot); ok {
-		if rw := s.rw; rw != nil && rw.inCtx {
+		if rw := s.rw; rw != nil && rw.req != nil {
 			return rw
 		}
 	}
@@ -270,12 +268,7 @@ func (a *App) middleware(mux *router) http.Handler {
 		rw := respWriters.Get().(*respWriter)
 		rw.ResponseWriter, rw.app = w, a
 		slot := httpOneSlot(r)
-		var peer netip.Addr
-		if slot != nil && slot.peer.IsValid() && r.RemoteAddr == slot.remote {
-			peer = slot.peer
-		} else {
-			peer = clientip.Peer(r.RemoteAddr)
-		}
+		peer := slot.peerOf(r)
 		rw.addr = a.ips.AddrFrom(peer, r)
 		rw.proxied = a.ips.HasTrusted() && a.ips.Trusted(peer)
 		if slot != nil {
@@ -302,6 +295,16 @@ func (a *App) middleware(mux *router) http.Handler {
 		}
 		a.logRequest(r, start.Add(d), status, d, id, clientAddr, clientID)
 	})
+}
+
+// peerOf returns the TCP peer of r, a request of the slot's connection:
+// the one parsed for the connection, unless a handler in front of the App
+// rewrote r.RemoteAddr, or s is nil (no slot).
+func (s *connSlot) peerOf(r *http.Request) netip.Addr {
+	if s != nil && s.peer.IsValid() && r.RemoteAddr == s.remote {
+		return s.peer
+	}
+	return clientip.Peer(r.RemoteAddr)
 }
 
 // httpOneSlot returns the record slot of r's connection when r is an
